@@ -1,0 +1,287 @@
+/* hm-agent-private.h — what the agent's files share, and its hot path.
+ *
+ * The agent lives inside other people's programs.  Everything here obeys
+ * three rules: no allocation through the interposed functions (internal memory
+ * comes from mmap or __libc_malloc), no lock and no syscall on the hot path,
+ * and every thread-local with the initial-exec TLS model (the dynamic model
+ * would allocate on first touch — through us).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "hm-trace-format.h"
+
+#define HM_HIDDEN __attribute__ ((visibility ("hidden")))
+#define HM_EXPORT __attribute__ ((visibility ("default")))
+#define HM_TLS __attribute__ ((tls_model ("initial-exec")))
+#define HM_LIKELY(x) __builtin_expect (!!(x), 1)
+#define HM_UNLIKELY(x) __builtin_expect (!!(x), 0)
+
+/* glibc's own allocator entry points: the agent's "real" malloc & co. Using
+ * them needs no dlsym, so there is no bootstrap recursion to break. */
+extern void *__libc_malloc (size_t);
+extern void __libc_free (void *);
+extern void *__libc_calloc (size_t, size_t);
+extern void *__libc_realloc (void *, size_t);
+extern void *__libc_memalign (size_t, size_t);
+extern void *__libc_valloc (size_t);
+extern void *__libc_pvalloc (size_t);
+
+/* --- the hot path: each thread encodes its events into its own byte ring ----
+ *
+ * The ring holds the thread's events already in the trace's encoding
+ * (varints, deltas against the thread's previous event, TSC ticks), so the
+ * writer copies ring bytes to the trace as they are: a few bytes an event, no
+ * decoding, no re-encoding.  The ring is tiled by blocks; an event never
+ * straddles two, the rest of a block is padding, and every block opens with a
+ * SYNC event holding the absolute delta state, so a chunk may start at any
+ * block (see hm-writer.c and core/trace-format.md).
+ */
+
+#define HM_RING_BYTES (1024u * 1024u)  /* a power of two; big enough that the writer's
+                                        * copy of a line is gone when the producer
+                                        * comes back to it */
+#define HM_RING_BLOCK 4096u            /* events never straddle a block */
+#define HM_RING_MAX_EVENT 48u          /* no encoded event is longer */
+#define HM_RING_MAX_SYNC 21u
+
+typedef struct HmThread HmThread;
+struct HmThread {
+  /* producer side: only the owning thread writes these */
+  uint64_t head __attribute__ ((aligned (64)));
+  uint64_t last_tsc;           /* delta state of the encoding */
+  uint64_t last_addr;
+  /* consumer side: only the writer writes these, once a round; the
+   * producer reads them on every event, so nothing else lives on this line */
+  uint64_t tail __attribute__ ((aligned (64)));
+  uint64_t wake_mark;          /* head at which the producer wakes the writer */
+  /* the writer's working state, on a line of its own (false sharing with
+   * tail made every event a cache miss for the producer) */
+  uint64_t read_tsc __attribute__ ((aligned (64)));  /* the writer's copy of the delta state */
+  uint64_t read_addr;
+  /* shared, rarely written */
+  uint32_t tid __attribute__ ((aligned (64)));
+  int exited;                  /* the thread ran its key destructor */
+  int in_use;                  /* 0: free for reuse by a new thread */
+  HmThread *next;              /* registry list, push-only */
+  uint8_t ring[HM_RING_BYTES] __attribute__ ((aligned (64)));
+};
+
+/* --- global state ------------------------------------------------------------ */
+
+typedef struct {
+  volatile int tracing;      /* events are being recorded */
+  int trace_fd;
+  uint64_t start_ns;         /* CLOCK_MONOTONIC at trace start */
+  uint64_t start_tsc;        /* the TSC at the same moment */
+  uint64_t calib_tsc;        /* a second (TSC, ns) point a millisecond later */
+  uint64_t calib_ns;
+  uintptr_t self_start;      /* the agent's own text, skipped in stacks */
+  uintptr_t self_end;
+  uintptr_t unwinder_start;  /* libunwind's text, also skipped */
+  uintptr_t unwinder_end;
+  int pid;                   /* the traced process (a vfork or fork child is not it) */
+  int exit_status;           /* from main's return or exit(); -1 unknown */
+  int stack_depth;           /* frames kept per stack */
+} HmAgent;
+
+extern HmAgent hm_agent HM_HIDDEN;
+extern __thread int hm_guard HM_TLS HM_HIDDEN;        /* >0: the agent is running: no events */
+extern __thread HmThread *hm_self HM_TLS HM_HIDDEN;
+
+static inline uint64_t
+hm_now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* hm-thread-buffer.c */
+HmThread *hm_thread_register (void) HM_HIDDEN;
+void hm_thread_wait_for_room (HmThread *t, uint64_t need) HM_HIDDEN;
+void hm_thread_wake_writer (void) HM_HIDDEN;
+void hm_thread_open_block (HmThread *t, uint32_t pad) HM_HIDDEN;
+HmThread *hm_thread_list (void) HM_HIDDEN;
+void hm_thread_buffers_init (void) HM_HIDDEN;
+void hm_thread_after_fork_child (void) HM_HIDDEN;
+extern uint32_t hm_writer_futex HM_HIDDEN;
+
+static inline uint64_t
+hm_tsc (void)
+{
+  return __builtin_ia32_rdtsc ();
+}
+
+static inline uint8_t *
+hm_put_uv (uint8_t *p, uint64_t v)
+{
+  while (v >= 0x80)
+    {
+      *p++ = (uint8_t) (v | 0x80);
+      v >>= 7;
+    }
+  *p++ = (uint8_t) v;
+  return p;
+}
+
+static inline uint8_t *
+hm_put_sv (uint8_t *p, int64_t v)
+{
+  return hm_put_uv (p, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
+}
+
+/* Makes room for one event and returns where to write it. */
+static inline uint8_t *
+hm_ring_reserve (HmThread **out)
+{
+  HmThread *t = hm_self;
+  if (HM_UNLIKELY (t == NULL))
+    {
+      t = hm_thread_register ();
+      if (t == NULL)
+        return NULL;
+    }
+  uint64_t head = t->head;
+  uint32_t in_block = (uint32_t) head & (HM_RING_BLOCK - 1);
+  uint32_t pad = HM_RING_BLOCK - in_block < HM_RING_MAX_EVENT ? HM_RING_BLOCK - in_block : 0;
+  if (HM_UNLIKELY (head + pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT
+                   - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES))
+    hm_thread_wait_for_room (t, pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT);
+  if (HM_UNLIKELY (pad != 0 || in_block == 0))
+    hm_thread_open_block (t, pad);
+  *out = t;
+  return &t->ring[(uint32_t) t->head & (HM_RING_BYTES - 1)];
+}
+
+static inline void
+hm_ring_commit (HmThread *t, uint8_t *start, uint8_t *end)
+{
+  uint64_t head = t->head;
+  uint64_t next = head + (uint64_t) (end - start);
+  __atomic_store_n (&t->head, next, __ATOMIC_RELEASE);
+  if (HM_UNLIKELY (head < t->wake_mark && next >= t->wake_mark))
+    hm_thread_wake_writer ();
+}
+
+static inline uint8_t *
+hm_put_time (HmThread *t, uint8_t *p, uint64_t tsc)
+{
+  p = hm_put_sv (p, (int64_t) (tsc - t->last_tsc));
+  t->last_tsc = tsc;
+  return p;
+}
+
+static inline uint8_t *
+hm_put_addr (HmThread *t, uint8_t *p, uint64_t addr)
+{
+  p = hm_put_sv (p, (int64_t) (addr - t->last_addr));
+  t->last_addr = addr;
+  return p;
+}
+
+static inline void
+hm_emit_alloc (uint8_t fn, uint64_t addr, uint64_t size, uint32_t stack)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = (uint8_t) (HM_EV_ALLOC | fn);
+  p = hm_put_time (t, p, hm_tsc ());
+  p = hm_put_addr (t, p, addr);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
+  hm_ring_commit (t, start, p);
+}
+
+static inline void
+hm_emit_free (uint8_t fn, uint64_t addr)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = HM_EV_FREE;
+  p = hm_put_time (t, p, hm_tsc ());
+  p = hm_put_addr (t, p, addr);
+  *p++ = fn;
+  hm_ring_commit (t, start, p);
+}
+
+/* tsc is taken before the real realloc: the old block ended no later. */
+static inline void
+hm_emit_realloc (uint64_t tsc, uint64_t old_addr, uint64_t new_addr, uint64_t size,
+                 uint32_t stack)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = HM_EV_REALLOC;
+  p = hm_put_time (t, p, tsc);
+  p = hm_put_addr (t, p, old_addr);
+  p = hm_put_addr (t, p, new_addr);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
+  hm_ring_commit (t, start, p);
+}
+
+static inline void
+hm_emit_thread_end (void)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = HM_EV_THREAD_END;
+  p = hm_put_time (t, p, hm_tsc ());
+  hm_ring_commit (t, start, p);
+}
+
+/* hm-stack-table.c */
+uint32_t hm_stack_capture (void) HM_HIDDEN;
+typedef struct {
+  uint32_t depth;
+  uint64_t hash;
+  uintptr_t ips[];           /* innermost first */
+} HmStackEntry;
+uint32_t hm_stack_count (void) HM_HIDDEN;            /* ids 1..count are published */
+const HmStackEntry *hm_stack_get (uint32_t id) HM_HIDDEN;
+void hm_stack_table_init (void) HM_HIDDEN;
+void hm_stack_table_lock (void) HM_HIDDEN;
+void hm_stack_table_unlock (void) HM_HIDDEN;
+
+/* hm-modules.c */
+void hm_modules_scan (void) HM_HIDDEN;
+typedef struct {
+  uintptr_t bias, start, end;
+  char path[512];
+  uint8_t build_id[64];
+  uint32_t build_id_len;
+  uint32_t id;
+  int loaded;                 /* seen in the latest scan */
+  int emitted_load, emitted_unload;
+} HmModuleEntry;
+/* Calls fn for each module whose load or unload is not yet in the trace. */
+void hm_modules_drain (void (*fn) (const HmModuleEntry *m, int unload, void *data), void *data) HM_HIDDEN;
+void hm_modules_lock (void) HM_HIDDEN;
+void hm_modules_unlock (void) HM_HIDDEN;
+
+/* hm-writer.c */
+int hm_writer_start (int fd) HM_HIDDEN;
+/* Writes everything recorded so far; with reason >= 0 also the END event. */
+void hm_writer_flush (int end_reason, int64_t status) HM_HIDDEN;
+void hm_writer_stop (void) HM_HIDDEN;
+void hm_writer_fork_prepare (void) HM_HIDDEN;
+void hm_writer_fork_parent (void) HM_HIDDEN;
+void hm_writer_fork_child (void) HM_HIDDEN;
+
+/* hm-agent.c */
+void hm_agent_note_exit (int status) HM_HIDDEN;
+void hm_agent_before_exec (void) HM_HIDDEN;
+void hm_agent_exec_failed (void) HM_HIDDEN;

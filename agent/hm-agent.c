@@ -1,0 +1,222 @@
+/* hm-agent.c — the agent's life: configuration at load, the end at exit.
+ *
+ * Tracing is asked for with HM_TRACE=FILE ("%p" becomes the pid) or, from
+ * hmtrace record, HM_TRACE_FD=N.  Both are removed from the environment once
+ * claimed, so a child that execs does not write into this trace.
+ */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "hm-agent-private.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libunwind.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+HmAgent hm_agent = { .trace_fd = -1, .exit_status = -1, .stack_depth = 64 };
+
+typedef struct {
+  uintptr_t base;
+  uintptr_t start, end;
+} TextRange;
+
+static int
+find_text (struct dl_phdr_info *info, size_t size, void *data)
+{
+  TextRange *range = data;
+  (void) size;
+  if (info->dlpi_addr != range->base)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    {
+      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
+      if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+        {
+          range->start = info->dlpi_addr + ph->p_vaddr;
+          range->end = range->start + ph->p_memsz;
+          return 1;
+        }
+    }
+  return 0;
+}
+
+/* The frames to leave out of every stack: the agent's own code and the
+ * unwinder's.  They are adjacent only by chance, so keep the hull of both
+ * when they are, and just ours otherwise. */
+static void
+find_own_text (void)
+{
+  Dl_info self, unwinder;
+  TextRange ours = { 0 }, theirs = { 0 };
+
+  if (dladdr ((void *) find_own_text, &self) && self.dli_fbase)
+    {
+      ours.base = (uintptr_t) self.dli_fbase;
+      dl_iterate_phdr (find_text, &ours);
+    }
+  if (dladdr ((void *) unw_backtrace, &unwinder) && unwinder.dli_fbase)
+    {
+      theirs.base = (uintptr_t) unwinder.dli_fbase;
+      dl_iterate_phdr (find_text, &theirs);
+    }
+  hm_agent.self_start = ours.start;
+  hm_agent.self_end = ours.end;
+  hm_agent.unwinder_start = theirs.start;
+  hm_agent.unwinder_end = theirs.end;
+}
+
+static int
+open_trace (void)
+{
+  const char *fd_text = getenv ("HM_TRACE_FD");
+  const char *path = getenv ("HM_TRACE");
+  int fd = -1;
+
+  if (fd_text != NULL && *fd_text != '\0')
+    {
+      char *end;
+      long n = strtol (fd_text, &end, 10);
+      if (*end == '\0' && n >= 0 && n < 1 << 20 && fcntl ((int) n, F_GETFD) >= 0)
+        fd = (int) n;
+    }
+  else if (path != NULL && *path != '\0')
+    {
+      char expanded[4096];
+      size_t o = 0;
+      for (const char *p = path; *p && o + 24 < sizeof expanded; p++)
+        {
+          if (p[0] == '%' && p[1] == 'p')
+            {
+              char digits[16];
+              int nd = 0;
+              for (unsigned v = (unsigned) getpid (); v; v /= 10)
+                digits[nd++] = (char) ('0' + v % 10);
+              while (nd)
+                expanded[o++] = digits[--nd];
+              p++;
+            }
+          else
+            expanded[o++] = *p;
+        }
+      expanded[o] = '\0';
+      /* Never through a symlink someone planted; replace a regular file. */
+      fd = open (expanded, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    }
+  if (fd >= 0)
+    fcntl (fd, F_SETFD, FD_CLOEXEC);
+  unsetenv ("HM_TRACE_FD");
+  unsetenv ("HM_TRACE");
+  return fd;
+}
+
+static void
+fork_prepare (void)
+{
+  if (hm_agent.trace_fd >= 0)
+    hm_writer_fork_prepare ();
+}
+
+static void
+fork_parent (void)
+{
+  if (hm_agent.trace_fd >= 0)
+    hm_writer_fork_parent ();
+}
+
+static void
+fork_child (void)
+{
+  if (hm_agent.trace_fd >= 0)
+    hm_writer_fork_child ();
+  hm_agent.pid = getpid ();
+}
+
+/* Timestamps are TSC ticks on the hot path (a third of clock_gettime's cost);
+ * a first rate measured over a millisecond, refined by the writer. */
+static void
+calibrate_clock (void)
+{
+  uint64_t ns0 = hm_now_ns (), tsc0 = hm_tsc (), ns1, tsc1;
+  do
+    {
+      ns1 = hm_now_ns ();
+      tsc1 = hm_tsc ();
+    }
+  while (ns1 - ns0 < 1000000u);
+  hm_agent.start_ns = ns0;
+  hm_agent.start_tsc = tsc0;
+  hm_agent.calib_ns = ns1 - ns0;
+  hm_agent.calib_tsc = tsc1;
+}
+
+__attribute__ ((constructor (101))) static void
+hm_agent_init (void)
+{
+  const char *depth;
+  int fd;
+
+  hm_guard++;
+  hm_agent.pid = getpid ();
+  depth = getenv ("HM_STACK_DEPTH");
+  if (depth != NULL)
+    {
+      int d = atoi (depth);
+      hm_agent.stack_depth = d < 1 ? 1 : d > 64 ? 64 : d;
+    }
+  fd = open_trace ();
+  if (fd < 0)
+    {
+      hm_guard--;
+      return;
+    }
+  calibrate_clock ();
+  find_own_text ();
+  hm_stack_table_init ();
+  hm_thread_buffers_init ();
+  hm_modules_scan ();
+  if (hm_writer_start (fd) != 0)
+    {
+      close (fd);
+      hm_agent.trace_fd = -1;
+      hm_guard--;
+      return;
+    }
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+  __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
+  hm_guard--;
+}
+
+__attribute__ ((destructor (101))) static void
+hm_agent_fini (void)
+{
+  if (!hm_agent.tracing || getpid () != hm_agent.pid)
+    return;
+  hm_writer_flush (HM_END_EXIT, hm_agent.exit_status);
+  hm_agent.tracing = 0;
+  hm_writer_stop ();
+}
+
+void
+hm_agent_note_exit (int status)
+{
+  hm_agent.exit_status = status;
+}
+
+void
+hm_agent_before_exec (void)
+{
+  /* A vfork child shares our memory but is not us: leave the trace alone. */
+  if (hm_agent.tracing && getpid () == hm_agent.pid)
+    hm_writer_flush (HM_END_EXEC, 0);
+}
+
+void
+hm_agent_exec_failed (void)
+{
+  /* The trace goes on; a later END supersedes the exec one. */
+}

@@ -1,0 +1,372 @@
+/* hm-interpose.c — the interposed functions: malloc & co., exec, dlopen.
+ *
+ * Each hook forwards to glibc and, when tracing, records one event.  A free is
+ * recorded before the real free and an allocation after the real malloc
+ * returns, so another thread reusing the address always logs after us.
+ */
+#define _GNU_SOURCE
+#include "hm-agent-private.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static inline bool
+tracing_here (void)
+{
+  return HM_UNLIKELY (hm_agent.tracing) && hm_guard == 0;
+}
+
+static __attribute__ ((noinline)) void
+record_alloc (HmAllocFn fn, void *p, size_t size)
+{
+  hm_guard++;
+  uint32_t stack = hm_stack_capture ();
+  hm_emit_alloc (fn, (uintptr_t) p, size, stack);
+  hm_guard--;
+}
+
+static __attribute__ ((noinline)) void
+record_free (HmAllocFn fn, void *p)
+{
+  hm_guard++;
+  hm_emit_free (fn, (uintptr_t) p);
+  hm_guard--;
+}
+
+HM_EXPORT void *
+malloc (size_t size)
+{
+  void *p = __libc_malloc (size);
+  if (tracing_here () && p != NULL)
+    record_alloc (HM_FN_MALLOC, p, size);
+  return p;
+}
+
+HM_EXPORT void
+free (void *p)
+{
+  if (p == NULL)
+    return;
+  if (tracing_here ())
+    record_free (HM_FN_FREE, p);
+  __libc_free (p);
+}
+
+HM_EXPORT void *
+calloc (size_t n, size_t size)
+{
+  void *p = __libc_calloc (n, size);
+  if (tracing_here () && p != NULL)
+    record_alloc (HM_FN_CALLOC, p, n * size);
+  return p;
+}
+
+static void *
+traced_realloc (HmAllocFn fn, void *old, size_t size)
+{
+  void *p;
+
+  if (old == NULL)
+    {
+      p = __libc_realloc (NULL, size);
+      if (p != NULL)
+        record_alloc (fn, p, size);
+      return p;
+    }
+  if (size == 0)
+    {
+      /* glibc frees the block and returns NULL */
+      record_free (HM_FN_REALLOC, old);
+      return __libc_realloc (old, 0);
+    }
+
+  /* The old block may be freed inside realloc and its address reused at once
+   * by another thread: the event carries the time from before the call. */
+  uint64_t tsc = hm_tsc ();
+  p = __libc_realloc (old, size);
+  if (p != NULL)
+    {
+      hm_guard++;
+      hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
+      hm_guard--;
+    }
+  return p;
+}
+
+HM_EXPORT void *
+realloc (void *old, size_t size)
+{
+  if (!tracing_here ())
+    return __libc_realloc (old, size);
+  return traced_realloc (HM_FN_REALLOC, old, size);
+}
+
+HM_EXPORT void *
+reallocarray (void *old, size_t n, size_t size)
+{
+  size_t bytes;
+  if (__builtin_mul_overflow (n, size, &bytes))
+    {
+      errno = ENOMEM;
+      return NULL;
+    }
+  if (!tracing_here ())
+    return __libc_realloc (old, bytes);
+  return traced_realloc (HM_FN_REALLOCARRAY, old, bytes);
+}
+
+HM_EXPORT void *
+memalign (size_t alignment, size_t size)
+{
+  void *p = __libc_memalign (alignment, size);
+  if (tracing_here () && p != NULL)
+    record_alloc (HM_FN_MEMALIGN, p, size);
+  return p;
+}
+
+HM_EXPORT int
+posix_memalign (void **out, size_t alignment, size_t size)
+{
+  if (alignment % sizeof (void *) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0)
+    return EINVAL;
+  void *p = __libc_memalign (alignment, size);
+  if (p == NULL)
+    return ENOMEM;
+  *out = p;
+  if (tracing_here ())
+    record_alloc (HM_FN_POSIX_MEMALIGN, p, size);
+  return 0;
+}
+
+HM_EXPORT void *
+aligned_alloc (size_t alignment, size_t size)
+{
+  /* glibc accepts any power of two; so do we */
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+    {
+      errno = EINVAL;
+      return NULL;
+    }
+  void *p = __libc_memalign (alignment, size);
+  if (tracing_here () && p != NULL)
+    record_alloc (HM_FN_ALIGNED_ALLOC, p, size);
+  return p;
+}
+
+HM_EXPORT void *
+valloc (size_t size)
+{
+  void *p = __libc_valloc (size);
+  if (tracing_here () && p != NULL)
+    record_alloc (HM_FN_VALLOC, p, size);
+  return p;
+}
+
+HM_EXPORT void *
+pvalloc (size_t size)
+{
+  void *p = __libc_pvalloc (size);
+  if (tracing_here () && p != NULL)
+    record_alloc (HM_FN_PVALLOC, p, size);
+  return p;
+}
+
+/* glibc exports no __libc_ name for it: found once at start. */
+static size_t (*real_malloc_usable_size) (void *);
+
+HM_EXPORT size_t
+malloc_usable_size (void *p)
+{
+  if (p == NULL)
+    return 0;
+  if (real_malloc_usable_size == NULL)
+    {
+      hm_guard++;
+      real_malloc_usable_size = dlsym (RTLD_NEXT, "malloc_usable_size");
+      hm_guard--;
+      if (real_malloc_usable_size == NULL)
+        return 0;
+    }
+  return real_malloc_usable_size (p);
+}
+
+/* --- process lifetime: main's status, exit, exec ------------------------------ */
+
+typedef int (*MainFn) (int, char **, char **);
+static MainFn real_main;
+
+static int
+wrapped_main (int argc, char **argv, char **envp)
+{
+  int status = real_main (argc, argv, envp);
+  hm_agent_note_exit (status);
+  return status;
+}
+
+/* Wrapping main is the one way to learn the status a program returns from it;
+ * exit() called inside libc is not interposable. */
+HM_EXPORT int
+__libc_start_main (MainFn main_fn, int argc, char **argv, void (*init) (void),
+                   void (*fini) (void), void (*rtld_fini) (void), void *stack_end)
+{
+  int (*real) (MainFn, int, char **, void (*) (void), void (*) (void), void (*) (void), void *);
+  hm_guard++;
+  real = dlsym (RTLD_NEXT, "__libc_start_main");
+  hm_guard--;
+  real_main = main_fn;
+  return real (wrapped_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+HM_EXPORT void
+exit (int status)
+{
+  void (*real) (int) __attribute__ ((noreturn));
+  hm_agent_note_exit (status);
+  hm_guard++;
+  real = dlsym (RTLD_NEXT, "exit");
+  hm_guard--;
+  real (status);
+}
+
+HM_EXPORT void
+_exit (int status)
+{
+  /* no destructors will run: write the trace now */
+  hm_agent_note_exit (status);
+  if (hm_agent.tracing && getpid () == hm_agent.pid)
+    {
+      hm_writer_flush (HM_END_EXIT, status);
+      hm_agent.tracing = 0;
+    }
+  _Exit (status);
+}
+
+typedef int (*ExecveFn) (const char *, char *const[], char *const[]);
+typedef int (*ExecvpeFn) (const char *, char *const[], char *const[]);
+typedef int (*FexecveFn) (int, char *const[], char *const[]);
+
+static void *
+next_symbol (const char *name)
+{
+  hm_guard++;
+  void *sym = dlsym (RTLD_NEXT, name);
+  hm_guard--;
+  return sym;
+}
+
+HM_EXPORT int
+execve (const char *path, char *const argv[], char *const envp[])
+{
+  ExecveFn real = next_symbol ("execve");
+  hm_agent_before_exec ();
+  int r = real (path, argv, envp);
+  hm_agent_exec_failed ();
+  return r;
+}
+
+HM_EXPORT int
+execv (const char *path, char *const argv[])
+{
+  return execve (path, argv, environ);
+}
+
+HM_EXPORT int
+execvpe (const char *file, char *const argv[], char *const envp[])
+{
+  ExecvpeFn real = next_symbol ("execvpe");
+  hm_agent_before_exec ();
+  int r = real (file, argv, envp);
+  hm_agent_exec_failed ();
+  return r;
+}
+
+HM_EXPORT int
+execvp (const char *file, char *const argv[])
+{
+  return execvpe (file, argv, environ);
+}
+
+HM_EXPORT int
+fexecve (int fd, char *const argv[], char *const envp[])
+{
+  FexecveFn real = next_symbol ("fexecve");
+  hm_agent_before_exec ();
+  int r = real (fd, argv, envp);
+  hm_agent_exec_failed ();
+  return r;
+}
+
+/* The execl family: argv on the stack, then the execv equivalents. */
+#define COLLECT_ARGS(arg0, args, argv, rest)                        \
+  size_t n_args = 1;                                               \
+  va_list count;                                                   \
+  va_copy (count, args);                                           \
+  while (va_arg (count, const char *) != NULL)                     \
+    n_args++;                                                      \
+  va_end (count);                                                  \
+  char *argv[n_args + 1];                                          \
+  argv[0] = (char *) arg0;                                         \
+  for (size_t i = 1; i <= n_args; i++)                             \
+    argv[i] = va_arg (args, char *);                               \
+  rest
+
+HM_EXPORT int
+execl (const char *path, const char *arg0, ...)
+{
+  va_list args;
+  va_start (args, arg0);
+  COLLECT_ARGS (arg0, args, argv, va_end (args));
+  return execve (path, argv, environ);
+}
+
+HM_EXPORT int
+execlp (const char *file, const char *arg0, ...)
+{
+  va_list args;
+  va_start (args, arg0);
+  COLLECT_ARGS (arg0, args, argv, va_end (args));
+  return execvpe (file, argv, environ);
+}
+
+HM_EXPORT int
+execle (const char *path, const char *arg0, ...)
+{
+  va_list args;
+  va_start (args, arg0);
+  COLLECT_ARGS (arg0, args, argv, (void) 0);
+  char *const *envp = va_arg (args, char *const *);
+  va_end (args);
+  return execve (path, argv, envp);
+}
+
+/* --- the loader: objects loaded later are recorded too ------------------------- */
+
+HM_EXPORT void *
+dlopen (const char *file, int mode)
+{
+  void *(*real) (const char *, int) = next_symbol ("dlopen");
+  /* RTLD_DEEPBIND would bind the object to libc's malloc, past us. */
+  if (hm_agent.tracing)
+    mode &= ~RTLD_DEEPBIND;
+  void *handle = real (file, mode);
+  if (handle != NULL && hm_agent.tracing)
+    hm_modules_scan ();
+  return handle;
+}
+
+HM_EXPORT int
+dlclose (void *handle)
+{
+  int (*real) (void *) = next_symbol ("dlclose");
+  /* Record the object before it goes: its stacks are still to be symbolised. */
+  if (hm_agent.tracing)
+    hm_modules_scan ();
+  int r = real (handle);
+  if (hm_agent.tracing)
+    hm_modules_scan ();
+  return r;
+}

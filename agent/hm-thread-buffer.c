@@ -1,0 +1,163 @@
+/* hm-thread-buffer.c — one ring of records per thread, and their registry.
+ *
+ * A ring has one producer (its thread) and one consumer (the writer), so it
+ * needs no lock: the producer publishes with a release store of head, the
+ * writer frees space with a release store of tail.  Rings live in mmap'd
+ * memory; the registry is a push-only list whose entries are reused once a
+ * thread has exited and its ring is drained.
+ */
+#define _GNU_SOURCE
+#include "hm-agent-private.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__thread int hm_guard HM_TLS = 0;
+__thread HmThread *hm_self HM_TLS = NULL;
+
+static HmThread *registry;           /* push-only list of every ring */
+static pthread_key_t exit_key;
+static int exit_key_ready;
+uint32_t hm_writer_futex;
+
+HmThread *
+hm_thread_list (void)
+{
+  return __atomic_load_n (&registry, __ATOMIC_ACQUIRE);
+}
+
+static void
+thread_exited (void *value)
+{
+  HmThread *t = value;
+
+  /* Destructors of other keys may still allocate after us; the ring stays
+   * this thread's until the writer sees it drained and the thread gone. */
+  if (t != NULL && hm_agent.tracing)
+    {
+      hm_guard++;
+      hm_emit_thread_end ();
+      hm_guard--;
+      __atomic_store_n (&t->exited, 1, __ATOMIC_RELEASE);
+    }
+}
+
+void
+hm_thread_buffers_init (void)
+{
+  if (pthread_key_create (&exit_key, thread_exited) == 0)
+    exit_key_ready = 1;
+}
+
+HmThread *
+hm_thread_register (void)
+{
+  HmThread *t;
+  uint32_t tid = (uint32_t) syscall (SYS_gettid);
+
+  /* Reuse a ring whose thread is gone (the writer released it). */
+  for (t = hm_thread_list (); t != NULL; t = t->next)
+    {
+      int expected = 0;
+      if (__atomic_load_n (&t->in_use, __ATOMIC_RELAXED) == 0
+          && __atomic_compare_exchange_n (&t->in_use, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED))
+        break;
+    }
+  if (t == NULL)
+    {
+      t = mmap (NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (t == MAP_FAILED)
+        return NULL;
+      t->in_use = 1;
+      t->tid = tid;
+      t->wake_mark = HM_RING_BYTES / 2;
+      HmThread *old = __atomic_load_n (&registry, __ATOMIC_RELAXED);
+      do
+        t->next = old;
+      while (!__atomic_compare_exchange_n (&registry, &old, t, true, __ATOMIC_RELEASE,
+                                           __ATOMIC_RELAXED));
+    }
+  else
+    {
+      /* A reused ring is empty (head == tail): keep its counters. */
+      t->tid = tid;
+      __atomic_store_n (&t->exited, 0, __ATOMIC_RELAXED);
+      t->wake_mark = t->head + HM_RING_BYTES / 2;
+    }
+  hm_self = t;
+  if (exit_key_ready)
+    {
+      hm_guard++;
+      pthread_setspecific (exit_key, t);
+      hm_guard--;
+    }
+  return t;
+}
+
+void
+hm_thread_wake_writer (void)
+{
+  __atomic_add_fetch (&hm_writer_futex, 1, __ATOMIC_RELEASE);
+  syscall (SYS_futex, &hm_writer_futex, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The ring is full: the default policy never loses events, so wait for the
+ * writer.  It never waits for us, so this cannot deadlock. */
+void
+hm_thread_wait_for_room (HmThread *t, uint64_t need)
+{
+  unsigned spins = 0;
+
+  hm_thread_wake_writer ();
+  while (t->head + need - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES)
+    {
+      if (!hm_agent.tracing)
+        {
+          /* Tracing stopped (a fork child, the end): drop the ring's content. */
+          __atomic_store_n (&t->tail, t->head, __ATOMIC_RELEASE);
+          break;
+        }
+      if (++spins < 64)
+        sched_yield ();
+      else
+        {
+          struct timespec pause = { 0, 200000 };
+          hm_thread_wake_writer ();
+          nanosleep (&pause, NULL);
+        }
+    }
+}
+
+/* Pads the rest of the block and opens the next with the absolute state. */
+void
+hm_thread_open_block (HmThread *t, uint32_t pad)
+{
+  uint64_t head = t->head;
+  if (pad != 0)
+    {
+      memset (&t->ring[(uint32_t) head & (HM_RING_BYTES - 1)], HM_EV_PAD, pad);
+      head += pad;
+    }
+  uint8_t *start = &t->ring[(uint32_t) head & (HM_RING_BYTES - 1)], *p = start;
+  *p++ = HM_EV_SYNC;
+  p = hm_put_uv (p, t->last_tsc);
+  p = hm_put_uv (p, t->last_addr);
+  __atomic_store_n (&t->head, head + (uint64_t) (p - start), __ATOMIC_RELEASE);
+}
+
+void
+hm_thread_after_fork_child (void)
+{
+  /* Only the forking thread exists in the child; every other ring belongs to
+   * a thread that is not there.  The child is not traced (see hm-writer.c),
+   * so just make sure no one waits on these rings. */
+  for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
+    t->tail = t->head;
+}

@@ -1,0 +1,528 @@
+/* hm-writer.c — the writer thread: copies the threads' rings into the trace.
+ *
+ * Each round writes a metadata chunk (modules, new stacks, a clock point),
+ * then, for every thread, the ring bytes published since the last round as
+ * they are (a thread chunk), then a ROUND marker with a TSC value taken
+ * before the rings were looked at.  The reader merges the threads' events by
+ * time, round by round.  Nothing is decoded here but the last, partial block
+ * of each ring, to know the delta state the next chunk starts from, so the
+ * writer costs little besides the write() itself.
+ */
+#define _GNU_SOURCE
+#include "hm-agent-private.h"
+#include "hm-trace-writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define META_BYTES (256u * 1024u)
+#define ROUND_NS (50u * 1000u * 1000u)   /* flush at least this often */
+
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t writer_thread;
+static int writer_running;
+static volatile int writer_stop;
+static int fd_is_socket;
+static int write_failed;
+
+static uint8_t *meta_mem;
+static HmChunkBuilder meta;
+static int meta_open;
+
+/* stack tree: (parent node, ip) -> node */
+typedef struct {
+  uint64_t parent;
+  uint64_t ip;
+  uint32_t node;
+} TrieSlot;
+static TrieSlot *trie;
+static uint64_t trie_mask;
+static uint32_t n_nodes;
+static uint32_t n_stacks_emitted;
+
+static void *
+internal_realloc (void *p, size_t bytes)
+{
+  hm_guard++;
+  void *q = __libc_realloc (p, bytes);
+  hm_guard--;
+  return q;
+}
+
+/* --- output ------------------------------------------------------------------- */
+
+static void
+write_iov (struct iovec *iov, int n)
+{
+  if (write_failed || hm_agent.trace_fd < 0)
+    return;
+  while (n > 0)
+    {
+      ssize_t done;
+      if (fd_is_socket)
+        {
+          struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t) n };
+          done = sendmsg (hm_agent.trace_fd, &msg, MSG_NOSIGNAL);
+        }
+      else
+        done = writev (hm_agent.trace_fd, iov, n);
+      if (done < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          /* A full disk, a reader that went away: the program goes on, the
+           * trace ends at its last whole chunk. */
+          write_failed = 1;
+          return;
+        }
+      while (n > 0 && (size_t) done >= iov->iov_len)
+        {
+          done -= (ssize_t) iov->iov_len;
+          iov++;
+          n--;
+        }
+      if (n > 0)
+        {
+          iov->iov_base = (uint8_t *) iov->iov_base + done;
+          iov->iov_len -= (size_t) done;
+        }
+    }
+}
+
+static void
+meta_flush (void)
+{
+  if (meta_open && meta.n_events > 0)
+    {
+      struct iovec iov = { meta.data, hm_chunk_finish (&meta) };
+      write_iov (&iov, 1);
+    }
+  meta_open = 0;
+}
+
+static void
+meta_ensure (void)
+{
+  if (!meta_open)
+    {
+      hm_chunk_begin (&meta, meta_mem, META_BYTES, HM_TRACE_META_TID, 0, 0);
+      meta_open = 1;
+    }
+}
+
+/* Runs put() on the metadata chunk; when the event does not fit, flushes and
+ * retries once in a fresh chunk. */
+#define PUT(call)                                         \
+  do {                                                    \
+    meta_ensure ();                                       \
+    if (!(call))                                          \
+      {                                                   \
+        meta_flush ();                                    \
+        meta_ensure ();                                   \
+        (void) (call);                                    \
+      }                                                   \
+  } while (0)
+
+/* --- stacks ------------------------------------------------------------------- */
+
+static uint64_t
+trie_hash (uint64_t parent, uint64_t ip)
+{
+  uint64_t h = parent * 0x9e3779b97f4a7c15ull ^ ip;
+  h ^= h >> 31;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 29);
+}
+
+static int
+trie_grow (void)
+{
+  uint64_t old_cap = trie ? trie_mask + 1 : 0;
+  uint64_t cap = old_cap ? old_cap * 2 : 4096;
+  TrieSlot *t = internal_realloc (NULL, cap * sizeof *t);
+  if (t == NULL)
+    return 0;
+  memset (t, 0, cap * sizeof *t);
+  for (uint64_t i = 0; i < old_cap; i++)
+    if (trie[i].node)
+      {
+        uint64_t j = trie_hash (trie[i].parent, trie[i].ip) & (cap - 1);
+        while (t[j].node)
+          j = (j + 1) & (cap - 1);
+        t[j] = trie[i];
+      }
+  internal_realloc (trie, 0);
+  trie = t;
+  trie_mask = cap - 1;
+  return 1;
+}
+
+static uint32_t
+trie_node (uint64_t parent, uint64_t ip)
+{
+  if ((trie == NULL || (uint64_t) (n_nodes + 1) * 2 > trie_mask) && !trie_grow ())
+    return 0;
+  uint64_t j = trie_hash (parent, ip) & trie_mask;
+  for (; trie[j].node; j = (j + 1) & trie_mask)
+    if (trie[j].parent == parent && trie[j].ip == ip)
+      return trie[j].node;
+  trie[j].parent = parent;
+  trie[j].ip = ip;
+  trie[j].node = ++n_nodes;
+  PUT (hm_chunk_put_frame (&meta, n_nodes, parent, ip));
+  return n_nodes;
+}
+
+/* Writes the frames of stacks interned since the last round: only the tree
+ * edges not written before, then which node each new stack id ends at. */
+static void
+emit_new_stacks (void)
+{
+  uint32_t count = hm_stack_count ();
+
+  for (uint32_t id = n_stacks_emitted + 1; id <= count; id++)
+    {
+      const HmStackEntry *e = hm_stack_get (id);
+      uint32_t node = 0;
+      if (e == NULL)
+        break;
+      /* outermost frame first, so shared callers share nodes */
+      for (uint32_t i = e->depth; i > 0; i--)
+        node = trie_node (node, e->ips[i - 1]);
+      PUT (hm_chunk_put_stack (&meta, id, node));
+      n_stacks_emitted = id;
+    }
+}
+
+/* --- modules ------------------------------------------------------------------ */
+
+static void
+emit_module (const HmModuleEntry *m, int unload, void *data)
+{
+  uint64_t ticks = *(uint64_t *) data;
+  if (unload)
+    PUT (hm_chunk_put_module_unload (&meta, ticks, m->id));
+  else
+    PUT (hm_chunk_put_module_load (&meta, ticks, m->id, m->bias, m->start, m->end, m->path,
+                                   m->build_id, m->build_id_len));
+}
+
+/* --- thread rings ----------------------------------------------------------------- */
+
+static uint64_t
+ring_uv (const uint8_t **p, const uint8_t *end)
+{
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7)
+    {
+      uint8_t b = *(*p)++;
+      v |= (uint64_t) (b & 0x7f) << shift;
+      if (!(b & 0x80))
+        return v;
+    }
+  return v;
+}
+
+static int64_t
+ring_sv (const uint8_t **p, const uint8_t *end)
+{
+  uint64_t u = ring_uv (p, end);
+  return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
+
+/* Follows the delta state through ring bytes [from, to) of one block. */
+static void
+track_state (HmThread *t, uint64_t from, uint64_t to)
+{
+  const uint8_t *p = &t->ring[(uint32_t) from & (HM_RING_BYTES - 1)];
+  const uint8_t *end = p + (to - from);
+  uint64_t tsc = t->read_tsc, addr = t->read_addr;
+
+  while (p < end)
+    {
+      uint8_t kind = *p++;
+      if (kind == HM_EV_PAD)
+        continue;
+      if (kind == HM_EV_SYNC)
+        {
+          tsc = ring_uv (&p, end);
+          addr = ring_uv (&p, end);
+          continue;
+        }
+      tsc += (uint64_t) ring_sv (&p, end);
+      if (kind >= HM_EV_ALLOC && kind <= HM_EV_ALLOC_LAST)
+        {
+          addr += (uint64_t) ring_sv (&p, end);
+          ring_uv (&p, end);
+          ring_uv (&p, end);
+        }
+      else if (kind == HM_EV_FREE)
+        {
+          addr += (uint64_t) ring_sv (&p, end);
+          p++;
+        }
+      else if (kind == HM_EV_REALLOC)
+        {
+          addr += (uint64_t) ring_sv (&p, end);
+          addr += (uint64_t) ring_sv (&p, end);
+          ring_uv (&p, end);
+          ring_uv (&p, end);
+        }
+      /* HM_EV_THREAD_END: only the time */
+    }
+  t->read_tsc = tsc;
+  t->read_addr = addr;
+}
+
+static void
+write_thread_chunk (HmThread *t, uint64_t from, uint64_t to, uint64_t base_tsc,
+                    uint64_t base_addr)
+{
+  uint8_t header[HM_TRACE_CHUNK_HEADER_SIZE];
+  const uint8_t *payload = &t->ring[(uint32_t) from & (HM_RING_BYTES - 1)];
+  uint32_t len = (uint32_t) (to - from);
+  struct iovec iov[2];
+
+  hm_trace_write_chunk_header (header, len, hm_crc32c (0, payload, len), t->tid, base_tsc,
+                               base_addr);
+  iov[0].iov_base = header;
+  iov[0].iov_len = sizeof header;
+  iov[1].iov_base = (void *) payload;
+  iov[1].iov_len = len;
+  write_iov (iov, 2);
+}
+
+/* Writes the ring's bytes [tail, upto) and frees their room. */
+static void
+drain_ring (HmThread *t, uint64_t upto)
+{
+  uint64_t tail = t->tail;
+
+  while (tail < upto)
+    {
+      /* up to the end of the ring at most; the ring ends at a block boundary,
+       * and the block after it opens with a SYNC */
+      uint64_t ring_end = (tail | (HM_RING_BYTES - 1)) + 1;
+      uint64_t to = upto < ring_end ? upto : ring_end;
+      uint64_t last_block = (to - 1) & ~(uint64_t) (HM_RING_BLOCK - 1);
+
+      write_thread_chunk (t, tail, to, t->read_tsc, t->read_addr);
+      track_state (t, last_block > tail ? last_block : tail, to);
+      tail = to;
+    }
+  t->wake_mark = upto + HM_RING_BYTES / 2;
+  __atomic_store_n (&t->tail, upto, __ATOMIC_RELEASE);
+}
+
+/* --- one round -------------------------------------------------------------------- */
+
+static uint64_t *heads;
+static size_t heads_capacity;
+
+/* Writes what the rings hold; returns the bytes written. */
+static uint64_t
+round_locked (void)
+{
+  uint64_t cut = hm_tsc ();
+  uint64_t now_ns = hm_now_ns ();
+  uint64_t written = 0;
+  size_t n = 0;
+
+  /* Heads first: every stack id an event refers to was interned before the
+   * event was published, so the stack count read after them covers them. */
+  for (HmThread *t = hm_thread_list (); t != NULL; t = t->next, n++)
+    {
+      if (n == heads_capacity)
+        {
+          size_t cap = heads_capacity ? heads_capacity * 2 : 64;
+          uint64_t *h = internal_realloc (heads, cap * sizeof *h);
+          if (h == NULL)
+            break;
+          heads = h;
+          heads_capacity = cap;
+        }
+      heads[n] = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
+    }
+
+  hm_modules_drain (emit_module, &cut);
+  emit_new_stacks ();
+  PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
+  meta_flush ();
+
+  size_t i = 0;
+  for (HmThread *t = hm_thread_list (); t != NULL && i < n; t = t->next, i++)
+    {
+      if (heads[i] > t->tail)
+        {
+          written += heads[i] - t->tail;
+          drain_ring (t, heads[i]);
+        }
+      /* A drained ring of a thread that is gone can serve a new thread. */
+      if (__atomic_load_n (&t->exited, __ATOMIC_ACQUIRE)
+          && t->tail == __atomic_load_n (&t->head, __ATOMIC_ACQUIRE)
+          && __atomic_load_n (&t->in_use, __ATOMIC_RELAXED)
+          && syscall (SYS_tgkill, hm_agent.pid, t->tid, 0) != 0 && errno == ESRCH)
+        __atomic_store_n (&t->in_use, 0, __ATOMIC_RELEASE);
+    }
+
+  PUT (hm_chunk_put_round (&meta, cut));
+  meta_flush ();
+  return written;
+}
+
+static void *
+writer_main (void *arg)
+{
+  sigset_t all;
+
+  (void) arg;
+  hm_guard = 1;   /* nothing this thread does is an event */
+  pthread_setname_np (pthread_self (), "hm-writer");
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, NULL);
+
+  while (!writer_stop)
+    {
+      uint32_t seen = __atomic_load_n (&hm_writer_futex, __ATOMIC_ACQUIRE);
+      pthread_mutex_lock (&writer_lock);
+      if (hm_agent.tracing)
+        round_locked ();
+      pthread_mutex_unlock (&writer_lock);
+      struct timespec timeout = { 0, ROUND_NS };
+      if (__atomic_load_n (&hm_writer_futex, __ATOMIC_ACQUIRE) == seen && !writer_stop)
+        syscall (SYS_futex, &hm_writer_futex, FUTEX_WAIT_PRIVATE, seen, &timeout, NULL, 0);
+    }
+  return NULL;
+}
+
+int
+hm_writer_start (int fd)
+{
+  struct stat st;
+  uint8_t header[HM_TRACE_HEADER_SIZE];
+  HmTraceHeaderInfo info = {
+    .pid = (uint32_t) getpid (),
+    .flags = 0,
+    .start_monotonic_ns = hm_agent.start_ns,
+    .page_size = (uint32_t) sysconf (_SC_PAGESIZE),
+  };
+  struct timespec rt;
+
+  meta_mem = mmap (NULL, META_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (meta_mem == MAP_FAILED)
+    return -1;
+  fd_is_socket = fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode);
+  if (fd_is_socket)
+    info.flags |= HM_TRACE_FLAG_LIVE;
+  clock_gettime (CLOCK_REALTIME, &rt);
+  info.start_realtime_ns = (uint64_t) rt.tv_sec * 1000000000u + (uint64_t) rt.tv_nsec;
+  hm_agent.trace_fd = fd;
+  hm_trace_write_header (header, &info);
+  {
+    struct iovec iov = { header, sizeof header };
+    write_iov (&iov, 1);
+  }
+  if (write_failed)
+    return -1;
+
+  /* A first chunk that says what is being traced, and how to read its clock. */
+  {
+    char exe[512], cmdline[2048];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    n = cfd >= 0 ? read (cfd, cmdline, sizeof cmdline - 1) : 0;
+    if (cfd >= 0)
+      close (cfd);
+    if (n < 0)
+      n = 0;
+    for (ssize_t i = 0; i + 1 < n; i++)
+      if (cmdline[i] == '\0')
+        cmdline[i] = ' ';
+    cmdline[n > 0 ? n - 1 : 0] = '\0';
+    PUT (hm_chunk_put_info (&meta, "exe", exe));
+    PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
+    PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
+    PUT (hm_chunk_put_clock (&meta, hm_agent.start_tsc, 0));
+    PUT (hm_chunk_put_clock (&meta, hm_agent.calib_tsc, hm_agent.calib_ns));
+    meta_flush ();
+  }
+
+  hm_guard++;
+  int err = pthread_create (&writer_thread, NULL, writer_main, NULL);
+  hm_guard--;
+  if (err != 0)
+    return -1;
+  writer_running = 1;
+  return 0;
+}
+
+void
+hm_writer_flush (int end_reason, int64_t status)
+{
+  if (hm_agent.trace_fd < 0)
+    return;
+  hm_guard++;
+  pthread_mutex_lock (&writer_lock);
+  /* Other threads may go on allocating: a few rounds catch what they add. */
+  for (int i = 0; i < 4 && round_locked () > 0; i++)
+    ;
+  if (end_reason >= 0)
+    {
+      PUT (hm_chunk_put_end (&meta, hm_tsc (), (HmEndReason) end_reason, status));
+      meta_flush ();
+    }
+  pthread_mutex_unlock (&writer_lock);
+  hm_guard--;
+}
+
+void
+hm_writer_stop (void)
+{
+  if (!writer_running)
+    return;
+  writer_stop = 1;
+  hm_thread_wake_writer ();
+  /* Not joined: a writer blocked on a full pipe must not hold up exit. */
+  writer_running = 0;
+}
+
+void
+hm_writer_fork_prepare (void)
+{
+  pthread_mutex_lock (&writer_lock);
+  hm_modules_lock ();
+  hm_stack_table_lock ();
+}
+
+void
+hm_writer_fork_parent (void)
+{
+  hm_stack_table_unlock ();
+  hm_modules_unlock ();
+  pthread_mutex_unlock (&writer_lock);
+}
+
+void
+hm_writer_fork_child (void)
+{
+  /* The child is not traced: its events would interleave with the parent's
+   * in one file.  (If it execs, the new image may start its own trace.) */
+  hm_agent.tracing = 0;
+  hm_agent.trace_fd = -1;
+  writer_running = 0;
+  hm_thread_after_fork_child ();
+  hm_stack_table_unlock ();
+  hm_modules_unlock ();
+  pthread_mutex_unlock (&writer_lock);
+}

@@ -1,0 +1,553 @@
+/* hm-heap-model.c — replays events into the live set, sites and totals.
+ *
+ * The live set is an open-addressing table keyed by address (millions of
+ * live blocks must not cost a GLib allocation each); sites are a dense array
+ * indexed by stack node id, which the writer hands out from 1 upwards.
+ */
+#include "hm-heap-model.h"
+
+#include <string.h>
+
+typedef struct {
+  guint64 addr;            /* 0: empty slot */
+  guint64 size;
+  guint64 ts;
+  guint64 stack;
+} LiveBlock;
+
+typedef struct {
+  LiveBlock *slots;
+  gsize mask;              /* capacity - 1 */
+  gsize n;
+} LiveTable;
+
+struct _HmHeapModel {
+  HmTraceHeader header;
+  gboolean have_header;
+  HmHeapTotals totals;
+  gboolean truncated;
+  guint64 truncated_offset;
+  gboolean has_end;
+  HmEndReason end_reason;
+  gint64 end_status;
+
+  LiveTable live;
+  /* Blocks whose address was allocated again before their free arrived
+   * (threads' events can come out of order across rounds); their free is
+   * matched by time.  Rare, so a plain list. */
+  GArray *displaced;       /* LiveBlock */
+  GArray *stacks;          /* stack id -> leaf node (guint64); [0] = 0 */
+  GArray *nodes;           /* HmStackNode, index = node id; [0] is the root */
+  GArray *sites;           /* HmSiteStats, index = node id, grown lazily */
+  GPtrArray *modules;      /* HmModule * */
+  GHashTable *info;        /* char * -> char * */
+  GHashTable *threads;     /* tid set */
+  guint64 n_bad_events;    /* events that referred to things never defined */
+};
+
+/* --- live table ------------------------------------------------------------ */
+
+static inline gsize
+hash_addr (guint64 addr)
+{
+  addr ^= addr >> 33;
+  addr *= 0xff51afd7ed558ccdull;
+  addr ^= addr >> 33;
+  return (gsize) addr;
+}
+
+static void
+live_init (LiveTable *t)
+{
+  t->mask = 1023;
+  t->slots = g_new0 (LiveBlock, t->mask + 1);
+  t->n = 0;
+}
+
+static void live_put (LiveTable *t, const LiveBlock *b);
+
+static void
+live_grow (LiveTable *t)
+{
+  LiveBlock *old = t->slots;
+  gsize old_cap = t->mask + 1;
+
+  t->mask = old_cap * 2 - 1;
+  t->slots = g_new0 (LiveBlock, t->mask + 1);
+  t->n = 0;
+  for (gsize i = 0; i < old_cap; i++)
+    if (old[i].addr != 0)
+      live_put (t, &old[i]);
+  g_free (old);
+}
+
+static LiveBlock *
+live_find (LiveTable *t, guint64 addr)
+{
+  for (gsize i = hash_addr (addr) & t->mask;; i = (i + 1) & t->mask)
+    {
+      if (t->slots[i].addr == addr)
+        return &t->slots[i];
+      if (t->slots[i].addr == 0)
+        return NULL;
+    }
+}
+
+/* Inserts or replaces. */
+static void
+live_put (LiveTable *t, const LiveBlock *b)
+{
+  if ((t->n + 1) * 4 > (t->mask + 1) * 3)
+    live_grow (t);
+  for (gsize i = hash_addr (b->addr) & t->mask;; i = (i + 1) & t->mask)
+    {
+      if (t->slots[i].addr == 0)
+        {
+          t->slots[i] = *b;
+          t->n++;
+          return;
+        }
+      if (t->slots[i].addr == b->addr)
+        {
+          t->slots[i] = *b;
+          return;
+        }
+    }
+}
+
+/* Removes the block by backward-shift deletion (no tombstones). */
+static void
+live_remove (LiveTable *t, LiveBlock *slot)
+{
+  gsize i = (gsize) (slot - t->slots);
+  gsize j = i;
+
+  for (;;)
+    {
+      j = (j + 1) & t->mask;
+      if (t->slots[j].addr == 0)
+        break;
+      gsize home = hash_addr (t->slots[j].addr) & t->mask;
+      /* Move j back to i when its home is not cyclically in (i, j]. */
+      if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j))
+        {
+          t->slots[i] = t->slots[j];
+          i = j;
+        }
+    }
+  t->slots[i].addr = 0;
+  t->n--;
+}
+
+/* --- model ------------------------------------------------------------------- */
+
+static void
+module_free (gpointer data)
+{
+  HmModule *m = data;
+  g_free (m->path);
+  g_clear_pointer (&m->build_id, g_bytes_unref);
+  g_free (m);
+}
+
+HmHeapModel *
+hm_heap_model_new (void)
+{
+  HmHeapModel *model = g_new0 (HmHeapModel, 1);
+  HmStackNode root = { 0, 0 };
+
+  live_init (&model->live);
+  model->displaced = g_array_new (FALSE, FALSE, sizeof (LiveBlock));
+  model->stacks = g_array_new (FALSE, TRUE, sizeof (guint64));
+  g_array_set_size (model->stacks, 1);
+  model->nodes = g_array_new (FALSE, FALSE, sizeof (HmStackNode));
+  g_array_append_val (model->nodes, root);
+  model->sites = g_array_new (FALSE, TRUE, sizeof (HmSiteStats));
+  model->modules = g_ptr_array_new_with_free_func (module_free);
+  model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  return model;
+}
+
+void
+hm_heap_model_free (HmHeapModel *model)
+{
+  if (model == NULL)
+    return;
+  g_free (model->live.slots);
+  g_array_unref (model->displaced);
+  g_array_unref (model->stacks);
+  g_array_unref (model->nodes);
+  g_array_unref (model->sites);
+  g_ptr_array_unref (model->modules);
+  g_hash_table_unref (model->info);
+  g_hash_table_destroy (model->threads);
+  g_free (model);
+}
+
+static HmSiteStats *
+site_for (HmHeapModel *model, guint64 stack)
+{
+  if (stack >= model->nodes->len)
+    {
+      model->n_bad_events++;
+      stack = 0;
+    }
+  if (stack >= model->sites->len)
+    g_array_set_size (model->sites, MAX (stack + 1, model->nodes->len));
+  HmSiteStats *site = &g_array_index (model->sites, HmSiteStats, stack);
+  site->stack = stack;
+  return site;
+}
+
+static void
+note_thread (HmHeapModel *model, guint64 tid)
+{
+  if (tid != 0 && !g_hash_table_contains (model->threads, &tid))
+    {
+      guint64 *key = g_new (guint64, 1);
+      *key = tid;
+      g_hash_table_add (model->threads, key);
+      model->totals.n_threads = g_hash_table_size (model->threads);
+    }
+}
+
+static guint64
+node_of_stack (HmHeapModel *model, guint64 stack)
+{
+  if (stack < model->stacks->len)
+    return g_array_index (model->stacks, guint64, stack);
+  model->n_bad_events++;
+  return 0;
+}
+
+static void
+live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gboolean freed)
+{
+  HmHeapTotals *t = &model->totals;
+  HmSiteStats *site = site_for (model, block->stack);
+
+  site->live_bytes -= block->size;
+  site->live_blocks--;
+  if (freed)
+    {
+      site->frees++;
+      site->lifetime_ns_sum += ts >= block->ts ? ts - block->ts : 0;
+    }
+  t->live_bytes -= block->size;
+  t->live_blocks--;
+}
+
+static void
+record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, guint64 ts)
+{
+  HmHeapTotals *t = &model->totals;
+  HmSiteStats *site = site_for (model, node_of_stack (model, stack));
+  LiveBlock block = { addr, size, ts, site->stack };
+  LiveBlock *old;
+
+  old = live_find (&model->live, addr);
+  if (old != NULL)
+    {
+      /* The address is live: its free has not arrived yet.  Whichever of the
+       * two blocks is older waits aside for its free. */
+      if (old->ts <= ts)
+        {
+          g_array_append_val (model->displaced, *old);
+          live_put (&model->live, &block);
+        }
+      else
+        g_array_append_val (model->displaced, block);
+    }
+  else
+    live_put (&model->live, &block);
+
+  t->allocations++;
+  t->bytes_allocated += size;
+  t->live_bytes += size;
+  t->live_blocks++;
+  if (t->live_bytes > t->peak_bytes)
+    {
+      t->peak_bytes = t->live_bytes;
+      t->peak_ts = ts;
+    }
+  site->allocations++;
+  site->bytes += size;
+  site->live_bytes += size;
+  site->live_blocks++;
+  if (site->live_bytes > site->peak_live_bytes)
+    site->peak_live_bytes = site->live_bytes;
+}
+
+/* Returns FALSE when the address was not live. */
+static gboolean
+record_free (HmHeapModel *model, guint64 addr, guint64 ts)
+{
+  LiveBlock *block = live_find (&model->live, addr);
+
+  /* A free older than the live block belongs to a displaced one. */
+  if (block == NULL || block->ts > ts)
+    {
+      guint best = G_MAXUINT;
+      for (guint i = 0; i < model->displaced->len; i++)
+        {
+          LiveBlock *d = &g_array_index (model->displaced, LiveBlock, i);
+          if (d->addr == addr && d->ts <= ts
+              && (best == G_MAXUINT || d->ts > g_array_index (model->displaced, LiveBlock, best).ts))
+            best = i;
+        }
+      if (best != G_MAXUINT)
+        {
+          LiveBlock d = g_array_index (model->displaced, LiveBlock, best);
+          g_array_remove_index_fast (model->displaced, best);
+          live_account_remove (model, &d, ts, TRUE);
+          return TRUE;
+        }
+      if (block == NULL)
+        {
+          model->totals.unknown_frees++;
+          return FALSE;
+        }
+    }
+  live_account_remove (model, block, ts, TRUE);
+  live_remove (&model->live, block);
+  return TRUE;
+}
+
+static void
+add_module (HmHeapModel *model, const HmEvent *e)
+{
+  HmModule *m = g_new0 (HmModule, 1);
+  m->id = e->id;
+  m->bias = e->base;
+  m->start = e->addr;
+  m->end = e->addr + e->size;
+  m->path = g_strdup (e->text);
+  if (e->build_id_len > 0)
+    m->build_id = g_bytes_new (e->build_id, e->build_id_len);
+  m->load_ts = e->ts;
+  m->unload_ts = G_MAXUINT64;
+  g_ptr_array_add (model->modules, m);
+}
+
+void
+hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
+{
+  HmHeapTotals *t = &model->totals;
+
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (e != NULL);
+
+  if (e->ts > t->last_ts)
+    t->last_ts = e->ts;
+
+  switch (e->kind)
+    {
+    case HM_EV_ALLOC:
+      note_thread (model, e->tid);
+      record_alloc (model, e->addr, e->size, e->stack, e->ts);
+      break;
+    case HM_EV_FREE:
+      note_thread (model, e->tid);
+      if (record_free (model, e->addr, e->ts))
+        t->frees++;
+      break;
+    case HM_EV_REALLOC:
+      note_thread (model, e->tid);
+      /* A realloc is one allocation call; the old block just ends. */
+      if (e->old_addr != 0)
+        record_free (model, e->old_addr, e->ts);
+      record_alloc (model, e->addr, e->size, e->stack, e->ts);
+      break;
+    case HM_EV_STACK:
+      if (e->id == model->stacks->len && e->parent < model->nodes->len)
+        {
+          guint64 node = e->parent;
+          g_array_append_val (model->stacks, node);
+        }
+      else
+        model->n_bad_events++;
+      break;
+    case HM_EV_FRAME:
+      if (e->id == model->nodes->len && e->parent < e->id)
+        {
+          HmStackNode node = { e->parent, e->ip };
+          g_array_append_val (model->nodes, node);
+        }
+      else
+        model->n_bad_events++;
+      break;
+    case HM_EV_MODULE_LOAD:
+      add_module (model, e);
+      break;
+    case HM_EV_MODULE_UNLOAD:
+      for (guint i = 0; i < model->modules->len; i++)
+        {
+          HmModule *m = g_ptr_array_index (model->modules, i);
+          if (m->id == e->id && m->unload_ts == G_MAXUINT64)
+            m->unload_ts = e->ts;
+        }
+      break;
+    case HM_EV_INFO:
+      if (g_hash_table_size (model->info) < 1024)
+        g_hash_table_replace (model->info, g_strdup (e->key), g_strdup (e->text));
+      break;
+    case HM_EV_THREAD_END:
+      note_thread (model, e->tid);
+      break;
+    case HM_EV_END:
+      model->has_end = TRUE;
+      model->end_reason = (HmEndReason) e->count;
+      model->end_status = e->status;
+      break;
+    case HM_EV_DROPPED:
+      t->dropped_events += e->count;
+      break;
+    default:
+      break;
+    }
+}
+
+HmHeapModel *
+hm_heap_model_load_file (const char *path, GError **error)
+{
+  g_autoptr(HmTraceReader) reader = NULL;
+  g_autoptr(HmHeapModel) model = NULL;
+  HmEvent event;
+
+  reader = hm_trace_reader_open (path, error);
+  if (reader == NULL)
+    return NULL;
+  model = hm_heap_model_new ();
+  model->header = *hm_trace_reader_get_header (reader);
+  model->have_header = TRUE;
+
+  for (;;)
+    {
+      HmTraceReadStatus status = hm_trace_reader_next (reader, &event, error);
+      if (status == HM_TRACE_READ_EVENT)
+        {
+          hm_heap_model_add_event (model, &event);
+          continue;
+        }
+      if (status == HM_TRACE_READ_END)
+        {
+          if (hm_trace_reader_is_truncated (reader))
+            hm_heap_model_set_truncated (model, TRUE, hm_trace_reader_get_offset (reader));
+          break;
+        }
+      /* An error after the header: keep what was read before it. */
+      hm_heap_model_set_truncated (model, TRUE, hm_trace_reader_get_offset (reader));
+      break;
+    }
+  return g_steal_pointer (&model);
+}
+
+const HmHeapTotals *
+hm_heap_model_get_totals (HmHeapModel *model)
+{
+  return &model->totals;
+}
+
+const HmTraceHeader *
+hm_heap_model_get_header (HmHeapModel *model)
+{
+  return model->have_header ? &model->header : NULL;
+}
+
+void
+hm_heap_model_set_header (HmHeapModel *model, const HmTraceHeader *header)
+{
+  model->header = *header;
+  model->have_header = TRUE;
+}
+
+gboolean
+hm_heap_model_is_truncated (HmHeapModel *model)
+{
+  return model->truncated;
+}
+
+void
+hm_heap_model_set_truncated (HmHeapModel *model, gboolean truncated, guint64 offset)
+{
+  model->truncated = truncated;
+  model->truncated_offset = offset;
+}
+
+guint64
+hm_heap_model_get_truncated_offset (HmHeapModel *model)
+{
+  return model->truncated_offset;
+}
+
+gboolean
+hm_heap_model_get_end (HmHeapModel *model, HmEndReason *reason, gint64 *status)
+{
+  if (model->has_end)
+    {
+      if (reason)
+        *reason = model->end_reason;
+      if (status)
+        *status = model->end_status;
+    }
+  return model->has_end;
+}
+
+const char *
+hm_heap_model_get_info (HmHeapModel *model, const char *key)
+{
+  return g_hash_table_lookup (model->info, key);
+}
+
+GPtrArray *
+hm_heap_model_get_sites (HmHeapModel *model)
+{
+  GPtrArray *sites = g_ptr_array_new ();
+  for (guint i = 0; i < model->sites->len; i++)
+    {
+      HmSiteStats *site = &g_array_index (model->sites, HmSiteStats, i);
+      if (site->allocations > 0)
+        g_ptr_array_add (sites, site);
+    }
+  return sites;
+}
+
+GArray *
+hm_heap_model_get_stack_ips (HmHeapModel *model, guint64 stack)
+{
+  GArray *ips = g_array_new (FALSE, FALSE, sizeof (guint64));
+  /* Parents have smaller ids than children, so this walk ends. */
+  while (stack != 0 && stack < model->nodes->len)
+    {
+      const HmStackNode *node = &g_array_index (model->nodes, HmStackNode, stack);
+      g_array_append_val (ips, node->ip);
+      stack = node->parent;
+    }
+  return ips;
+}
+
+guint64
+hm_heap_model_get_n_stack_nodes (HmHeapModel *model)
+{
+  return model->nodes->len - 1;
+}
+
+GPtrArray *
+hm_heap_model_get_modules (HmHeapModel *model)
+{
+  return model->modules;
+}
+
+const HmModule *
+hm_heap_model_find_module (HmHeapModel *model, guint64 addr)
+{
+  /* Latest load first: a reused range belongs to the newest module. */
+  for (guint i = model->modules->len; i > 0; i--)
+    {
+      const HmModule *m = g_ptr_array_index (model->modules, i - 1);
+      if (addr >= m->start && addr < m->end)
+        return m;
+    }
+  return NULL;
+}

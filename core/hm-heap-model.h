@@ -1,0 +1,93 @@
+/* hm-heap-model.h — what a trace says happened to memory.
+ *
+ * The model consumes decoded events and keeps the live set, the stack tree,
+ * the modules, the per-site statistics and the totals.  Everything views and
+ * reports show is computed here, once, so the GUI and hmtrace agree.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "hm-trace-reader.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint64 id;
+  guint64 bias;            /* load bias: ELF virtual address + bias = runtime address */
+  guint64 start;           /* lowest and one past the highest mapped address */
+  guint64 end;
+  char *path;
+  GBytes *build_id;        /* may be NULL */
+  guint64 load_ts;
+  guint64 unload_ts;       /* G_MAXUINT64 while loaded */
+} HmModule;
+
+typedef struct {
+  guint64 parent;          /* node id, 0 for the outermost frame */
+  guint64 ip;
+} HmStackNode;
+
+/* Statistics of one allocation site: one distinct allocation stack. */
+typedef struct {
+  guint64 stack;           /* leaf node id */
+  guint64 allocations;
+  guint64 frees;           /* of blocks this site allocated */
+  guint64 bytes;           /* allocated in all */
+  guint64 live_bytes;
+  guint64 live_blocks;
+  guint64 peak_live_bytes;
+  guint64 lifetime_ns_sum; /* over freed blocks */
+} HmSiteStats;
+
+typedef struct {
+  guint64 allocations;     /* successful calls of allocation functions, realloc included */
+  guint64 frees;           /* free() of a live block, realloc(p, 0) */
+  guint64 bytes_allocated;
+  guint64 live_bytes;
+  guint64 live_blocks;
+  guint64 peak_bytes;
+  guint64 peak_ts;
+  guint64 last_ts;
+  guint64 unknown_frees;   /* frees of addresses the trace never saw allocated */
+  guint64 dropped_events;
+  guint n_threads;
+} HmHeapTotals;
+
+typedef struct _HmHeapModel HmHeapModel;
+
+HmHeapModel *hm_heap_model_new (void);
+void hm_heap_model_free (HmHeapModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmHeapModel, hm_heap_model_free)
+
+void hm_heap_model_add_event (HmHeapModel *model, const HmEvent *event);
+
+/* Reads a whole trace file into a new model.  Returns NULL only when nothing
+ * could be read (not a trace, unreadable).  A cut trace gives a model with
+ * truncated set; a corrupt chunk gives the model of what came before it, with
+ * *error set to say where. */
+HmHeapModel *hm_heap_model_load_file (const char *path, GError **error);
+
+const HmHeapTotals *hm_heap_model_get_totals (HmHeapModel *model);
+const HmTraceHeader *hm_heap_model_get_header (HmHeapModel *model);
+void hm_heap_model_set_header (HmHeapModel *model, const HmTraceHeader *header);
+gboolean hm_heap_model_is_truncated (HmHeapModel *model);
+void hm_heap_model_set_truncated (HmHeapModel *model, gboolean truncated, guint64 offset);
+guint64 hm_heap_model_get_truncated_offset (HmHeapModel *model);
+/* TRUE when the trace holds an END event (the process exited normally or
+ * exec'd); reason and status are then valid. */
+gboolean hm_heap_model_get_end (HmHeapModel *model, HmEndReason *reason, gint64 *status);
+/* A value of an INFO event ("exe", "cmdline", …) or NULL. */
+const char *hm_heap_model_get_info (HmHeapModel *model, const char *key);
+
+/* Sites with at least one allocation, in no particular order (HmSiteStats *). */
+GPtrArray *hm_heap_model_get_sites (HmHeapModel *model);
+/* The frames of a stack, innermost first: return addresses as recorded. */
+GArray *hm_heap_model_get_stack_ips (HmHeapModel *model, guint64 stack);
+guint64 hm_heap_model_get_n_stack_nodes (HmHeapModel *model);
+/* Loaded modules (HmModule *), in load order. */
+GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);
+/* The module mapped at addr at time ts, or NULL. */
+const HmModule *hm_heap_model_find_module (HmHeapModel *model, guint64 addr);
+
+G_END_DECLS

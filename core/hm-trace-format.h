@@ -1,0 +1,87 @@
+/* hm-trace-format.h — the constants of the hybridmem trace format.
+ *
+ * Shared by the agent's writer (no GLib) and the reader.  The format itself is
+ * documented for people in core/trace-format.md; keep the two in step.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define HM_TRACE_MAGIC           "\x89HMT\r\n\x1a\n"
+#define HM_TRACE_MAGIC_LEN       8
+#define HM_TRACE_VERSION_MAJOR   1
+#define HM_TRACE_VERSION_MINOR   0
+#define HM_TRACE_HEADER_SIZE     64
+
+#define HM_TRACE_CHUNK_MAGIC     0x4b434d48u /* "HMCK" little-endian */
+#define HM_TRACE_CHUNK_HEADER_SIZE 32
+/* A reader refuses bigger chunks: a hostile length field never makes it
+ * allocate more than this. */
+#define HM_TRACE_MAX_CHUNK_PAYLOAD (16u * 1024u * 1024u)
+/* Strings (paths, names, marks) are bounded the same way. */
+#define HM_TRACE_MAX_STRING       65536u
+
+/* Header flags. */
+#define HM_TRACE_FLAG_LIVE        (1u << 0)   /* written to a socket as it happened */
+
+/* Chunks with this thread id hold the process's metadata (modules, stacks,
+ * clock, rounds); every other chunk holds the events of one thread. */
+#define HM_TRACE_META_TID 0u
+
+/* Event kinds: the first byte of every event.  Kinds below 0x80 have the
+ * fixed layouts of trace-format.md; kinds 0x80 and above are "extension"
+ * events whose first field is their payload length, so that a reader of an
+ * older minor version can skip them.  Times are TSC ticks (see HM_EV_CLOCK):
+ * in thread chunks as deltas (sv dt) against the previous event of the
+ * chunk, in metadata chunks absolute (uv ticks). */
+typedef enum {
+  HM_EV_PAD          = 0x00, /* no fields */
+  /* metadata chunks */
+  HM_EV_INFO         = 0x01, /* str key, str value */
+  HM_EV_THREAD_NAME  = 0x03, /* uv ticks, uv tid, str name */
+  HM_EV_MODULE_LOAD  = 0x04, /* uv ticks, uv id, uv bias, uv start, uv end, str path, bytes build_id */
+  HM_EV_MODULE_UNLOAD= 0x05, /* uv ticks, uv id */
+  HM_EV_FRAME        = 0x06, /* uv node, uv parent, uv ip: one edge of the stack tree */
+  HM_EV_STACK        = 0x0e, /* uv stack, uv node: stack id -> leaf node of the tree */
+  HM_EV_CLOCK        = 0x0f, /* uv ticks, uv ns: ns since the trace started at that tick */
+  HM_EV_ROUND        = 0x20, /* uv ticks: every thread event before it is in the file */
+  HM_EV_MARK         = 0x09, /* uv ticks, str text */
+  HM_EV_END          = 0x0a, /* uv ticks, uv reason, sv status */
+  HM_EV_DROPPED      = 0x0b, /* uv ticks, uv n_events */
+  /* thread chunks */
+  HM_EV_FREE         = 0x07, /* sv dt, sv addr_delta, u8 fn */
+  HM_EV_REALLOC      = 0x08, /* sv dt, sv old_delta, sv new_delta, uv size, uv stack */
+  HM_EV_THREAD_END   = 0x0c, /* sv dt */
+  HM_EV_SYNC         = 0x0d, /* uv ticks, uv addr: the delta state, absolute */
+  /* 0x10..0x1f: an allocation; the low nibble is the HmAllocFn that made it.
+   * sv dt, sv addr_delta, uv size, uv stack */
+  HM_EV_ALLOC        = 0x10,
+  HM_EV_ALLOC_LAST   = 0x1f,
+  HM_EV_EXTENSION    = 0x80,
+} HmEventKind;
+
+/* Which entry point an allocation or free came through. */
+typedef enum {
+  HM_FN_MALLOC = 0,
+  HM_FN_CALLOC,
+  HM_FN_REALLOC,
+  HM_FN_REALLOCARRAY,
+  HM_FN_MEMALIGN,
+  HM_FN_POSIX_MEMALIGN,
+  HM_FN_ALIGNED_ALLOC,
+  HM_FN_VALLOC,
+  HM_FN_PVALLOC,
+  HM_FN_FREE,
+  HM_FN_N
+} HmAllocFn;
+
+/* Why a trace ended (HM_EV_END). */
+typedef enum {
+  HM_END_EXIT = 0,       /* the process exited (status is its exit status) */
+  HM_END_EXEC = 1,       /* the process called exec; the new image has its own trace */
+  HM_END_DETACH = 2,     /* tracing was stopped while the process went on */
+  HM_END_SIGNAL = 3,     /* a fatal signal; status is the signal number */
+} HmEndReason;
+
+/* The stack node id 0 is the empty stack (the root of the stack tree). */
+#define HM_STACK_NONE 0u

@@ -1,0 +1,392 @@
+/* hm-trace-writer.c — fills caller-owned buffers with trace bytes.
+ *
+ * No allocation, no GLib, no stdio: this runs inside traced processes.
+ */
+#include "hm-trace-writer.h"
+
+#include <string.h>
+
+void
+hm_trace_write_header (uint8_t *out, const HmTraceHeaderInfo *info)
+{
+  memset (out, 0, HM_TRACE_HEADER_SIZE);
+  memcpy (out, HM_TRACE_MAGIC, HM_TRACE_MAGIC_LEN);
+  out[8] = HM_TRACE_VERSION_MAJOR & 0xff;
+  out[9] = HM_TRACE_VERSION_MAJOR >> 8;
+  out[10] = HM_TRACE_VERSION_MINOR & 0xff;
+  out[11] = HM_TRACE_VERSION_MINOR >> 8;
+  hm_put_le32 (out + 12, HM_TRACE_HEADER_SIZE);
+  hm_put_le32 (out + 16, info->pid);
+  hm_put_le32 (out + 20, info->flags);
+  hm_put_le64 (out + 24, info->start_monotonic_ns);
+  hm_put_le64 (out + 32, info->start_realtime_ns);
+  hm_put_le32 (out + 40, (uint32_t) sizeof (void *));
+  hm_put_le32 (out + 44, info->page_size);
+}
+
+void
+hm_trace_write_chunk_header (uint8_t *out, uint32_t payload_bytes, uint32_t crc, uint32_t tid,
+                             uint64_t base_tsc, uint64_t base_addr)
+{
+  hm_put_le32 (out, HM_TRACE_CHUNK_MAGIC);
+  hm_put_le32 (out + 4, payload_bytes);
+  hm_put_le32 (out + 8, crc);
+  hm_put_le32 (out + 12, tid);
+  hm_put_le64 (out + 16, base_tsc);
+  hm_put_le64 (out + 24, base_addr);
+}
+
+void
+hm_chunk_begin (HmChunkBuilder *chunk, uint8_t *data, size_t capacity, uint32_t tid,
+                uint64_t base_tsc, uint64_t base_addr)
+{
+  chunk->data = data;
+  chunk->capacity = capacity;
+  chunk->length = HM_TRACE_CHUNK_HEADER_SIZE;
+  chunk->n_events = 0;
+  chunk->tid = tid;
+  chunk->base_tsc = chunk->last_tsc = base_tsc;
+  chunk->base_addr = chunk->last_addr = base_addr;
+}
+
+size_t
+hm_chunk_finish (HmChunkBuilder *chunk)
+{
+  uint32_t payload = (uint32_t) (chunk->length - HM_TRACE_CHUNK_HEADER_SIZE);
+  hm_trace_write_chunk_header (chunk->data, payload,
+                               hm_crc32c (0, chunk->data + HM_TRACE_CHUNK_HEADER_SIZE, payload),
+                               chunk->tid, chunk->base_tsc, chunk->base_addr);
+  return chunk->length;
+}
+
+/* --- primitive encoders: callers have checked the room ------------------ */
+
+static inline uint8_t *
+put_uv (uint8_t *p, uint64_t v)
+{
+  while (v >= 0x80)
+    {
+      *p++ = (uint8_t) (v | 0x80);
+      v >>= 7;
+    }
+  *p++ = (uint8_t) v;
+  return p;
+}
+
+static inline uint8_t *
+put_sv (uint8_t *p, int64_t v)
+{
+  return put_uv (p, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
+}
+
+static inline uint8_t *
+put_dt (HmChunkBuilder *c, uint8_t *p, uint64_t ticks)
+{
+  p = put_sv (p, (int64_t) (ticks - c->last_tsc));
+  c->last_tsc = ticks;
+  return p;
+}
+
+static inline uint8_t *
+put_addr (HmChunkBuilder *c, uint8_t *p, uint64_t addr)
+{
+  p = put_sv (p, (int64_t) (addr - c->last_addr));
+  c->last_addr = addr;
+  return p;
+}
+
+static inline uint8_t *
+put_bytes (uint8_t *p, const void *data, size_t len)
+{
+  p = put_uv (p, len);
+  if (len > 0)
+    memcpy (p, data, len);
+  return p + len;
+}
+
+static size_t
+bounded_strlen (const char *s)
+{
+  size_t n = s ? strlen (s) : 0;
+  return n > HM_TRACE_MAX_STRING ? HM_TRACE_MAX_STRING : n;
+}
+
+static inline uint8_t *
+cursor (HmChunkBuilder *c)
+{
+  return c->data + c->length;
+}
+
+static inline bool
+commit (HmChunkBuilder *c, uint8_t *end)
+{
+  c->length = (size_t) (end - c->data);
+  c->n_events++;
+  return true;
+}
+
+#define NEED(c, n) do { if (hm_chunk_room (c) < (size_t) (n)) return false; } while (0)
+
+bool
+hm_chunk_put_info (HmChunkBuilder *c, const char *key, const char *value)
+{
+  size_t kl = bounded_strlen (key), vl = bounded_strlen (value);
+  NEED (c, 1 + 10 + kl + 10 + vl);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_INFO;
+  p = put_bytes (p, key, kl);
+  p = put_bytes (p, value, vl);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_thread_name (HmChunkBuilder *c, uint64_t ticks, uint64_t tid, const char *name)
+{
+  size_t nl = bounded_strlen (name);
+  NEED (c, 1 + 10 + 10 + 10 + nl);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_THREAD_NAME;
+  p = put_uv (p, ticks);
+  p = put_uv (p, tid);
+  p = put_bytes (p, name, nl);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_module_load (HmChunkBuilder *c, uint64_t ticks, uint64_t id, uint64_t bias,
+                          uint64_t start, uint64_t end, const char *path,
+                          const uint8_t *build_id, size_t build_id_len)
+{
+  size_t pl = bounded_strlen (path);
+  if (build_id_len > 255)
+    build_id_len = 255;
+  NEED (c, 1 + 6 * 10 + pl + 10 + build_id_len);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_MODULE_LOAD;
+  p = put_uv (p, ticks);
+  p = put_uv (p, id);
+  p = put_uv (p, bias);
+  p = put_uv (p, start);
+  p = put_uv (p, end);
+  p = put_bytes (p, path, pl);
+  p = put_bytes (p, build_id, build_id_len);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_module_unload (HmChunkBuilder *c, uint64_t ticks, uint64_t id)
+{
+  NEED (c, 1 + 20);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_MODULE_UNLOAD;
+  p = put_uv (p, ticks);
+  p = put_uv (p, id);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_frame (HmChunkBuilder *c, uint64_t node, uint64_t parent, uint64_t ip)
+{
+  NEED (c, 1 + 30);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_FRAME;
+  p = put_uv (p, node);
+  p = put_uv (p, parent);
+  p = put_uv (p, ip);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_stack (HmChunkBuilder *c, uint64_t stack, uint64_t node)
+{
+  NEED (c, 1 + 20);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_STACK;
+  p = put_uv (p, stack);
+  p = put_uv (p, node);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_clock (HmChunkBuilder *c, uint64_t ticks, uint64_t ns)
+{
+  NEED (c, 1 + 20);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_CLOCK;
+  p = put_uv (p, ticks);
+  p = put_uv (p, ns);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_round (HmChunkBuilder *c, uint64_t ticks)
+{
+  NEED (c, 1 + 10);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_ROUND;
+  p = put_uv (p, ticks);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_mark (HmChunkBuilder *c, uint64_t ticks, const char *text)
+{
+  size_t tl = bounded_strlen (text);
+  NEED (c, 1 + 20 + tl);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_MARK;
+  p = put_uv (p, ticks);
+  p = put_bytes (p, text, tl);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_end (HmChunkBuilder *c, uint64_t ticks, HmEndReason reason, int64_t status)
+{
+  NEED (c, 1 + 30);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_END;
+  p = put_uv (p, ticks);
+  p = put_uv (p, (uint64_t) reason);
+  p = put_sv (p, status);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_dropped (HmChunkBuilder *c, uint64_t ticks, uint64_t n_events)
+{
+  NEED (c, 1 + 20);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_DROPPED;
+  p = put_uv (p, ticks);
+  p = put_uv (p, n_events);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
+                    uint64_t size, uint64_t stack)
+{
+  NEED (c, 1 + 40);
+  uint8_t *p = cursor (c);
+  *p++ = (uint8_t) (HM_EV_ALLOC | (fn & 0x0f));
+  p = put_dt (c, p, ticks);
+  p = put_addr (c, p, addr);
+  p = put_uv (p, size);
+  p = put_uv (p, stack);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_free (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr)
+{
+  NEED (c, 1 + 21);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_FREE;
+  p = put_dt (c, p, ticks);
+  p = put_addr (c, p, addr);
+  *p++ = (uint8_t) fn;
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_realloc (HmChunkBuilder *c, uint64_t ticks, uint64_t old_addr, uint64_t new_addr,
+                      uint64_t size, uint64_t stack)
+{
+  NEED (c, 1 + 50);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_REALLOC;
+  p = put_dt (c, p, ticks);
+  p = put_addr (c, p, old_addr);
+  p = put_addr (c, p, new_addr);
+  p = put_uv (p, size);
+  p = put_uv (p, stack);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_thread_end (HmChunkBuilder *c, uint64_t ticks)
+{
+  NEED (c, 1 + 10);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_THREAD_END;
+  p = put_dt (c, p, ticks);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_sync (HmChunkBuilder *c)
+{
+  NEED (c, 1 + 20);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_SYNC;
+  p = put_uv (p, c->last_tsc);
+  p = put_uv (p, c->last_addr);
+  return commit (c, p);
+}
+
+/* --- CRC-32C ----------------------------------------------------------------- */
+
+static uint32_t crc_table[256];
+static int crc_table_ready;
+
+static void
+crc_table_init (void)
+{
+  for (uint32_t i = 0; i < 256; i++)
+    {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++)
+        c = (c & 1) ? 0x82f63b78u ^ (c >> 1) : c >> 1;
+      crc_table[i] = c;
+    }
+  __atomic_store_n (&crc_table_ready, 1, __ATOMIC_RELEASE);
+}
+
+static uint32_t
+crc32c_soft (uint32_t crc, const uint8_t *p, size_t len)
+{
+  /* Racing initialisations write identical values; harmless. */
+  if (!__atomic_load_n (&crc_table_ready, __ATOMIC_ACQUIRE))
+    crc_table_init ();
+  while (len--)
+    crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__ ((target ("sse4.2"))) static uint32_t
+crc32c_sse42 (uint32_t crc, const uint8_t *p, size_t len)
+{
+  uint64_t c = crc;
+  while (len >= 8)
+    {
+      uint64_t word;
+      memcpy (&word, p, 8);
+      c = __builtin_ia32_crc32di (c, word);
+      p += 8;
+      len -= 8;
+    }
+  crc = (uint32_t) c;
+  while (len--)
+    crc = __builtin_ia32_crc32qi (crc, *p++);
+  return crc;
+}
+#endif
+
+uint32_t
+hm_crc32c (uint32_t crc, const void *data, size_t len)
+{
+  crc = ~crc;
+#if defined(__x86_64__)
+  static int has_sse42 = -1;
+  if (has_sse42 < 0)
+    {
+      __builtin_cpu_init ();
+      has_sse42 = __builtin_cpu_supports ("sse4.2") ? 1 : 0;
+    }
+  if (has_sse42)
+    return ~crc32c_sse42 (crc, data, len);
+#endif
+  return ~crc32c_soft (crc, data, len);
+}

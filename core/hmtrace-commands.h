@@ -1,0 +1,7 @@
+/* hmtrace-commands.h — the subcommands of hmtrace, one file each. */
+#pragma once
+
+/* Each takes argv from the subcommand's name on (argv[0] = "record", …) and
+ * returns the process exit status. */
+int hmtrace_record_main (int argc, char **argv);
+int hmtrace_report_main (int argc, char **argv);

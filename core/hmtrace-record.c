@@ -1,0 +1,270 @@
+/* hmtrace-record.c — `hmtrace record`: run a program under the agent.
+ *
+ * The recorder creates the trace file itself, so that an unwritable path
+ * fails before the program runs, and hands the descriptor to the agent
+ * (HM_TRACE_FD).  The program's stdin, stdout and stderr are its own; its
+ * exit status becomes ours.
+ */
+#include <errno.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hmtrace-commands.h"
+
+static char *
+find_agent (void)
+{
+  const char *env = g_getenv ("HM_AGENT_PATH");
+  g_autofree char *self = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *beside = NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+
+  /* Run from a build tree: the agent is built in ../agent. */
+  self = g_file_read_link ("/proc/self/exe", NULL);
+  if (self != NULL)
+    {
+      dir = g_path_get_dirname (self);
+      beside = g_build_filename (dir, "..", "agent", "libhybridmem.so", NULL);
+      if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
+        return g_canonicalize_filename (beside, NULL);
+    }
+  return g_strdup (HM_AGENT_INSTALLED_PATH);
+}
+
+/* LD_PRELOAD cannot reach a statically linked or setuid program: say so
+ * instead of recording an empty trace. */
+static gboolean
+check_program (const char *path, GError **error)
+{
+  struct stat st;
+  unsigned char ehdr[64];
+  int fd;
+  ssize_t n;
+
+  if (stat (path, &st) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), _("%s: %s"), path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR, _("%s: not a regular file"), path);
+      return FALSE;
+    }
+  if (access (path, X_OK) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES, _("%s: not executable (permission denied)"),
+                   path);
+      return FALSE;
+    }
+  if ((st.st_mode & (S_ISUID | S_ISGID)) && geteuid () != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+                   _("%s: set-user-ID or set-group-ID programs ignore LD_PRELOAD; "
+                     "it cannot be recorded"), path);
+      return FALSE;
+    }
+
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return TRUE; /* executable but unreadable: let exec decide */
+  n = read (fd, ehdr, sizeof ehdr);
+  if (n == (ssize_t) sizeof (Elf64_Ehdr) && memcmp (ehdr, ELFMAG, SELFMAG) == 0
+      && ehdr[EI_CLASS] == ELFCLASS64)
+    {
+      Elf64_Ehdr eh;
+      gboolean has_interp = FALSE;
+      memcpy (&eh, ehdr, sizeof eh);
+      for (int i = 0; i < eh.e_phnum && i < 256; i++)
+        {
+          Elf64_Phdr ph;
+          if (pread (fd, &ph, sizeof ph, (off_t) (eh.e_phoff + (Elf64_Off) i * eh.e_phentsize))
+              != (ssize_t) sizeof ph)
+            break;
+          if (ph.p_type == PT_INTERP)
+            has_interp = TRUE;
+        }
+      if (!has_interp && eh.e_type == ET_EXEC)
+        {
+          close (fd);
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                       _("%s: statically linked; LD_PRELOAD cannot trace it "
+                         "(link it dynamically, or link libhybridmem into it)"), path);
+          return FALSE;
+        }
+    }
+  close (fd);
+  return TRUE;
+}
+
+static char *
+default_output (const char *program, GPid pid)
+{
+  g_autofree char *base = g_path_get_basename (program);
+  return g_strdup_printf ("hmtrace.%s.%d.hmt", base, (int) pid);
+}
+
+int
+hmtrace_record_main (int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  gboolean quiet = FALSE;
+  g_auto(GStrv) program_argv = NULL;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      N_("Write the trace to FILE (default: hmtrace.PROGRAM.PID.hmt)"), N_("FILE") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print nothing of our own"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &program_argv, NULL,
+      N_("-- PROGRAM [ARGS…]") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = NULL;
+  g_autofree char *agent = NULL;
+  g_autofree char *preload = NULL;
+  g_autofree char *fd_text = NULL;
+  int trace_fd = -1;
+  pid_t pid;
+  int status;
+  struct sigaction ignore = { .sa_handler = SIG_IGN }, old_int, old_quit;
+
+  context = g_option_context_new (_("-- PROGRAM [ARGS…]"));
+  g_option_context_set_summary (context, _("Run PROGRAM and record every allocation it makes."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "hmtrace record: %s\n", error->message);
+      return 2;
+    }
+  if (program_argv == NULL || program_argv[0] == NULL)
+    {
+      fprintf (stderr, _("hmtrace record: no program given; usage: hmtrace record [-o FILE] -- PROGRAM [ARGS…]\n"));
+      return 2;
+    }
+
+  program = strchr (program_argv[0], '/') ? g_strdup (program_argv[0])
+                                          : g_find_program_in_path (program_argv[0]);
+  if (program == NULL)
+    {
+      fprintf (stderr, _("hmtrace record: %s: no such program (not found in PATH)\n"),
+               program_argv[0]);
+      return 127;
+    }
+  if (!check_program (program, &error))
+    {
+      fprintf (stderr, "hmtrace record: %s\n", error->message);
+      return error->code == G_FILE_ERROR_NOENT ? 127 : 126;
+    }
+
+  agent = find_agent ();
+  if (!g_file_test (agent, G_FILE_TEST_IS_REGULAR))
+    {
+      fprintf (stderr, _("hmtrace record: the agent library %s is missing; "
+                         "set HM_AGENT_PATH to libhybridmem.so\n"), agent);
+      return 1;
+    }
+
+  if (output != NULL)
+    {
+      /* The user named the file: replace it, but never through a symlink. */
+      trace_fd = open (output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+      if (trace_fd < 0)
+        {
+          int saved = errno;
+          fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), output,
+                   g_strerror (saved));
+          return 1;
+        }
+    }
+
+  /* Not inherited by anything but the program, and there by number. */
+  preload = g_getenv ("LD_PRELOAD") && *g_getenv ("LD_PRELOAD")
+              ? g_strdup_printf ("%s:%s", agent, g_getenv ("LD_PRELOAD"))
+              : g_strdup (agent);
+
+  sigaction (SIGINT, &ignore, &old_int);
+  sigaction (SIGQUIT, &ignore, &old_quit);
+
+  pid = fork ();
+  if (pid < 0)
+    {
+      fprintf (stderr, _("hmtrace record: cannot start %s: %s\n"), program, g_strerror (errno));
+      return 1;
+    }
+  if (pid == 0)
+    {
+      sigaction (SIGINT, &old_int, NULL);
+      sigaction (SIGQUIT, &old_quit, NULL);
+      if (trace_fd < 0)
+        {
+          g_autofree char *name = default_output (program, getpid ());
+          trace_fd = open (name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+          if (trace_fd < 0)
+            {
+              fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), name,
+                       g_strerror (errno));
+              _exit (1);
+            }
+        }
+      fd_text = g_strdup_printf ("%d", trace_fd);
+      g_setenv ("LD_PRELOAD", preload, TRUE);
+      g_setenv ("HM_TRACE_FD", fd_text, TRUE);
+      g_unsetenv ("HM_TRACE");
+      execv (program, program_argv);
+      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, g_strerror (errno));
+      _exit (errno == ENOENT ? 127 : 126);
+    }
+
+  if (trace_fd >= 0)
+    close (trace_fd);
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      {
+        fprintf (stderr, _("hmtrace record: lost the program: %s\n"), g_strerror (errno));
+        return 1;
+      }
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGQUIT, &old_quit, NULL);
+
+  if (output == NULL)
+    output = default_output (program, pid);
+
+  if (!quiet && isatty (STDERR_FILENO))
+    {
+      struct stat st;
+      if (stat (output, &st) == 0 && st.st_size > 0)
+        fprintf (stderr, _("hmtrace: trace written to %s; see it with: hmtrace report %s\n"),
+                 output, output);
+    }
+  {
+    struct stat st;
+    if (stat (output, &st) == 0 && st.st_size == 0)
+      fprintf (stderr, _("hmtrace record: %s is empty: the agent did not load into %s\n"),
+               output, program);
+  }
+
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    {
+      if (!quiet)
+        fprintf (stderr, _("hmtrace record: %s was killed by signal %d (%s)\n"), program,
+                 WTERMSIG (status), g_strsignal (WTERMSIG (status)));
+      return 128 + WTERMSIG (status);
+    }
+  return 1;
+}

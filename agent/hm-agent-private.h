@@ -74,7 +74,10 @@ struct HmThread {
 /* --- global state ------------------------------------------------------------ */
 
 typedef struct {
+  volatile int decided;      /* the environment was read (at the first hook or at load) */
   volatile int tracing;      /* events are being recorded */
+  volatile int writer_started;
+  uint64_t dropped;          /* events lost before the writer could start */
   int trace_fd;
   uint64_t start_ns;         /* CLOCK_MONOTONIC at trace start */
   uint64_t start_tsc;        /* the TSC at the same moment */
@@ -282,6 +285,7 @@ void hm_writer_fork_parent (void) HM_HIDDEN;
 void hm_writer_fork_child (void) HM_HIDDEN;
 
 /* hm-agent.c */
+void hm_agent_decide (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;
 void hm_agent_before_exec (void) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;

@@ -136,69 +136,114 @@ fork_child (void)
   hm_agent.pid = getpid ();
 }
 
+/* Called once, at the first interposed call or at load, whichever comes
+ * first: tracing starts if it was asked for.  The trace file and the writer
+ * wait for the constructor; the rings hold the events until then. */
+void
+hm_agent_decide (void)
+{
+  static int deciding;
+  const char *fd_text, *path;
+
+  if (__atomic_exchange_n (&deciding, 1, __ATOMIC_ACQ_REL))
+    return;   /* decided, or being decided further up this very stack */
+  hm_guard++;
+  hm_agent.pid = getpid ();
+  fd_text = getenv ("HM_TRACE_FD");
+  path = getenv ("HM_TRACE");
+  if ((fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0'))
+    {
+      const char *depth = getenv ("HM_STACK_DEPTH");
+      if (depth != NULL)
+        {
+          int d = atoi (depth);
+          hm_agent.stack_depth = d < 1 ? 1 : d > 64 ? 64 : d;
+        }
+      hm_agent.start_ns = hm_now_ns ();
+      hm_agent.start_tsc = hm_tsc ();
+      find_own_text ();
+      hm_stack_table_init ();
+      hm_thread_buffers_init ();
+      __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
+    }
+  __atomic_store_n (&hm_agent.decided, 1, __ATOMIC_RELEASE);
+  hm_guard--;
+}
+
 /* Timestamps are TSC ticks on the hot path (a third of clock_gettime's cost);
- * a first rate measured over a millisecond, refined by the writer. */
+ * a second clock point at least a millisecond after the start gives the
+ * reader a first rate, refined by every round's point. */
 static void
 calibrate_clock (void)
 {
-  uint64_t ns0 = hm_now_ns (), tsc0 = hm_tsc (), ns1, tsc1;
+  uint64_t ns1, tsc1;
   do
     {
       ns1 = hm_now_ns ();
       tsc1 = hm_tsc ();
     }
-  while (ns1 - ns0 < 1000000u);
-  hm_agent.start_ns = ns0;
-  hm_agent.start_tsc = tsc0;
-  hm_agent.calib_ns = ns1 - ns0;
+  while (ns1 - hm_agent.start_ns < 1000000u);
+  hm_agent.calib_ns = ns1 - hm_agent.start_ns;
   hm_agent.calib_tsc = tsc1;
 }
 
-__attribute__ ((constructor (101))) static void
-hm_agent_init (void)
+static void
+discard_events (void)
 {
-  const char *depth;
-  int fd;
-
-  hm_guard++;
-  hm_agent.pid = getpid ();
-  depth = getenv ("HM_STACK_DEPTH");
-  if (depth != NULL)
-    {
-      int d = atoi (depth);
-      hm_agent.stack_depth = d < 1 ? 1 : d > 64 ? 64 : d;
-    }
-  fd = open_trace ();
-  if (fd < 0)
-    {
-      hm_guard--;
-      return;
-    }
-  calibrate_clock ();
-  find_own_text ();
-  hm_stack_table_init ();
-  hm_thread_buffers_init ();
-  hm_modules_scan ();
-  if (hm_writer_start (fd) != 0)
-    {
-      close (fd);
-      hm_agent.trace_fd = -1;
-      hm_guard--;
-      return;
-    }
-  pthread_atfork (fork_prepare, fork_parent, fork_child);
-  __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
-  hm_guard--;
+  hm_agent.tracing = 0;
+  for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
+    __atomic_store_n (&t->tail, t->head, __ATOMIC_RELEASE);
 }
 
-__attribute__ ((destructor (101))) static void
-hm_agent_fini (void)
+/* The last thing the process does: registered before the C library
+ * registers the loader's destructor pass, so it runs after every library's
+ * destructors, whose frees belong in the trace too.  No DSO handle, so our
+ * own unloading does not run it early. */
+extern int __cxa_atexit (void (*fn) (void *), void *arg, void *dso);
+
+static void
+final_flush (void *data)
 {
+  (void) data;
   if (!hm_agent.tracing || getpid () != hm_agent.pid)
     return;
   hm_writer_flush (HM_END_EXIT, hm_agent.exit_status);
   hm_agent.tracing = 0;
   hm_writer_stop ();
+}
+
+__attribute__ ((constructor (101))) static void
+hm_agent_init (void)
+{
+  int fd;
+
+  if (!hm_agent.decided)
+    hm_agent_decide ();
+  if (!hm_agent.tracing)
+    return;
+
+  hm_guard++;
+  fd = open_trace ();
+  if (fd < 0)
+    {
+      discard_events ();
+      hm_guard--;
+      return;
+    }
+  calibrate_clock ();
+  hm_modules_scan ();
+  if (hm_writer_start (fd) != 0)
+    {
+      close (fd);
+      hm_agent.trace_fd = -1;
+      discard_events ();
+      hm_guard--;
+      return;
+    }
+  hm_agent.writer_started = 1;
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+  __cxa_atexit (final_flush, NULL, NULL);
+  hm_guard--;
 }
 
 void

@@ -17,6 +17,10 @@
 static inline bool
 tracing_here (void)
 {
+  /* The first allocation may come before our constructor (another library's
+   * constructor, the loader): tracing starts there, so none is missed. */
+  if (HM_UNLIKELY (!hm_agent.decided))
+    hm_agent_decide ();
   return HM_UNLIKELY (hm_agent.tracing) && hm_guard == 0;
 }
 
@@ -206,6 +210,9 @@ wrapped_main (int argc, char **argv, char **envp)
   hm_agent_note_exit (status);
   return status;
 }
+
+int __libc_start_main (MainFn main_fn, int argc, char **argv, void (*init) (void),
+                       void (*fini) (void), void (*rtld_fini) (void), void *stack_end);
 
 /* Wrapping main is the one way to learn the status a program returns from it;
  * exit() called inside libc is not interposable. */

@@ -113,7 +113,9 @@ scan_one (struct dl_phdr_info *info, size_t size, void *data)
   m->bias = info->dlpi_addr;
   m->start = start;
   m->end = end;
-  strncpy (m->path, path, sizeof m->path - 1);
+  size_t len = strnlen (path, sizeof m->path - 1);
+  memcpy (m->path, path, len);
+  m->path[len] = '\0';
   read_build_id (info, m);
   m->loaded = 2;
   n_modules++;

@@ -118,6 +118,14 @@ hm_thread_wait_for_room (HmThread *t, uint64_t need)
   hm_thread_wake_writer ();
   while (t->head + need - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES)
     {
+      if (!hm_agent.writer_started)
+        {
+          /* A megabyte of events before the agent's constructor ran: no
+           * writer yet to wait for.  Drop them, and say so in the trace. */
+          __atomic_add_fetch (&hm_agent.dropped, 1, __ATOMIC_RELAXED);
+          __atomic_store_n (&t->tail, t->head, __ATOMIC_RELEASE);
+          break;
+        }
       if (!hm_agent.tracing)
         {
           /* Tracing stopped (a fork child, the end): drop the ring's content. */

@@ -97,7 +97,8 @@ check_program (const char *path, GError **error)
           if (ph.p_type == PT_INTERP)
             has_interp = TRUE;
         }
-      if (!has_interp && eh.e_type == ET_EXEC)
+      /* no program interpreter: static, or static-pie (ET_DYN) */
+      if (!has_interp && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
         {
           close (fd);
           g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,

@@ -1,0 +1,475 @@
+/* hm-report.c — the summary and top allocation sites of a trace, as text and JSON.
+ *
+ * Owns the JSON report schema (key names are an interface) and the layout of
+ * the text report; the numbers all come from the heap model.
+ */
+#include "hm-report.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#define DEFAULT_TOP_SITES 10
+#define DEFAULT_FRAMES_PER_SITE 5
+
+void
+hm_report_options_init (HmReportOptions *options)
+{
+  g_return_if_fail (options != NULL);
+
+  memset (options, 0, sizeof *options);
+  options->top_sites = DEFAULT_TOP_SITES;
+  options->frames_per_site = DEFAULT_FRAMES_PER_SITE;
+}
+
+/* ---- formatting -------------------------------------------------------- */
+
+char *
+hm_report_format_size (guint64 bytes)
+{
+  static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+  double value = (double) bytes;
+  guint unit = 0;
+
+  if (bytes < 1024)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " B", bytes);
+
+  value /= 1024.0;
+  /* Move up while the rounded value would print as 1024.0 or more. */
+  while (value >= 1023.95 && unit + 1 < G_N_ELEMENTS (units))
+    {
+      value /= 1024.0;
+      unit++;
+    }
+  return g_strdup_printf ("%.1f %s", value, units[unit]);
+}
+
+char *
+hm_report_format_duration (guint64 ns)
+{
+  if (ns < 1000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " ns", ns);
+  if (ns < 1000 * 1000)
+    return g_strdup_printf ("%.1f µs", ns / 1e3);
+  if (ns < G_GUINT64_CONSTANT (1000) * 1000 * 1000)
+    return g_strdup_printf ("%.1f ms", ns / 1e6);
+  return g_strdup_printf ("%.2f s", ns / 1e9);
+}
+
+static const char *
+end_reason_name (HmEndReason reason)
+{
+  switch (reason)
+    {
+    case HM_END_EXIT: return "exit";
+    case HM_END_EXEC: return "exec";
+    case HM_END_DETACH: return "detach";
+    case HM_END_SIGNAL: return "signal";
+    default: return "unknown";
+    }
+}
+
+static char *
+format_address (guint64 address)
+{
+  return g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", address);
+}
+
+/* ---- sites ------------------------------------------------------------- */
+
+static int
+compare_sites_by_bytes (gconstpointer a, gconstpointer b)
+{
+  const HmSiteStats *x = *(const HmSiteStats * const *) a;
+  const HmSiteStats *y = *(const HmSiteStats * const *) b;
+
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  if (x->stack != y->stack)
+    return x->stack < y->stack ? -1 : 1;
+  return 0;
+}
+
+GPtrArray *
+hm_report_get_sorted_sites (HmHeapModel *model)
+{
+  GPtrArray *sites;
+
+  g_return_val_if_fail (model != NULL, NULL);
+
+  sites = hm_heap_model_get_sites (model);
+  g_ptr_array_sort (sites, compare_sites_by_bytes);
+  return sites;
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static json_t *
+json_uint (guint64 value)
+{
+  /* JSON integers are signed 64-bit here; no count in a trace gets near. */
+  return json_integer ((json_int_t) MIN (value, (guint64) G_MAXINT64));
+}
+
+static json_t *
+json_string_or_null (const char *value)
+{
+  json_t *string;
+
+  if (value == NULL)
+    return json_null ();
+  /* Paths and names come from the traced program: not always UTF-8. */
+  string = json_string (value);
+  if (string == NULL)
+    {
+      g_autofree char *valid = g_utf8_make_valid (value, -1);
+      string = json_string (valid);
+    }
+  return string ? string : json_null ();
+}
+
+static json_t *
+frame_to_json (const HmFrameInfo *frame)
+{
+  g_autofree char *address = format_address (frame->address);
+
+  return json_pack ("{s:o, s:o, s:o, s:o, s:s, s:b}",
+                    "function", json_string_or_null (frame->function),
+                    "file", json_string_or_null (frame->file),
+                    "line", frame->line > 0 ? json_integer (frame->line) : json_null (),
+                    "module", json_string_or_null (frame->module),
+                    "address", address,
+                    "inlined", frame->inlined);
+}
+
+static json_t *
+site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
+{
+  g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+  json_t *stack = json_array ();
+
+  for (guint i = 0; i < frames->len; i++)
+    json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, i)));
+
+  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "stack_id", (json_int_t) site->stack,
+                    "stack", stack,
+                    "allocations", json_uint (site->allocations),
+                    "bytes", json_uint (site->bytes),
+                    "peak_live_bytes", json_uint (site->peak_live_bytes),
+                    "leaked_bytes", json_uint (site->live_bytes),
+                    "leaked_blocks", json_uint (site->live_blocks),
+                    "frees", json_uint (site->frees));
+}
+
+json_t *
+hm_report_to_json (HmHeapModel *model,
+                   HmSymbolizer *symbolizer,
+                   const HmReportOptions *options)
+{
+  g_autoptr(HmSymbolizer) own_symbolizer = NULL;
+  g_autoptr(GPtrArray) sites = NULL;
+  const HmHeapTotals *totals;
+  const HmTraceHeader *header;
+  HmEndReason reason;
+  gint64 status;
+  json_t *report, *site_array;
+
+  g_return_val_if_fail (model != NULL, NULL);
+
+  if (symbolizer == NULL)
+    symbolizer = own_symbolizer = hm_symbolizer_new_for_model (model);
+  totals = hm_heap_model_get_totals (model);
+  header = hm_heap_model_get_header (model);
+
+  report = json_object ();
+  json_object_set_new (report, "program", json_string_or_null (hm_heap_model_get_info (model, "exe")));
+  if (hm_heap_model_get_info (model, "cmdline") != NULL)
+    json_object_set_new (report, "cmdline", json_string_or_null (hm_heap_model_get_info (model, "cmdline")));
+  json_object_set_new (report, "pid", header ? json_uint (header->pid) : json_null ());
+  json_object_set_new (report, "allocations", json_uint (totals->allocations));
+  json_object_set_new (report, "frees", json_uint (totals->frees));
+  json_object_set_new (report, "bytes_allocated", json_uint (totals->bytes_allocated));
+  json_object_set_new (report, "peak_bytes", json_uint (totals->peak_bytes));
+  json_object_set_new (report, "peak_time_ns", json_uint (totals->peak_ts));
+  json_object_set_new (report, "leaked_bytes", json_uint (totals->live_bytes));
+  json_object_set_new (report, "leaked_blocks", json_uint (totals->live_blocks));
+  json_object_set_new (report, "duration_ns", json_uint (totals->last_ts));
+  json_object_set_new (report, "threads", json_uint (totals->n_threads));
+  json_object_set_new (report, "unknown_frees", json_uint (totals->unknown_frees));
+  json_object_set_new (report, "dropped_events", json_uint (totals->dropped_events));
+  json_object_set_new (report, "truncated", json_boolean (hm_heap_model_is_truncated (model)));
+  if (hm_heap_model_is_truncated (model))
+    json_object_set_new (report, "truncated_at", json_uint (hm_heap_model_get_truncated_offset (model)));
+  if (hm_heap_model_get_end (model, &reason, &status))
+    json_object_set_new (report, "exit", json_pack ("{s:s, s:I}",
+                                                    "reason", end_reason_name (reason),
+                                                    "status", (json_int_t) status));
+
+  site_array = json_array ();
+  sites = hm_report_get_sorted_sites (model);
+  for (guint i = 0; i < sites->len; i++)
+    json_array_append_new (site_array, site_to_json (g_ptr_array_index (sites, i), symbolizer));
+  json_object_set_new (report, "sites", site_array);
+
+  /* Filled by the region, pool and lifetime-analysis events to come. */
+  json_object_set_new (report, "regions", json_array ());
+  json_object_set_new (report, "pools", json_array ());
+  json_object_set_new (report, "warnings", json_array ());
+  return report;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static char *
+describe_end (HmHeapModel *model)
+{
+  HmEndReason reason;
+  gint64 status;
+
+  if (!hm_heap_model_get_end (model, &reason, &status))
+    return g_strdup (_("no end recorded"));
+  switch (reason)
+    {
+    case HM_END_EXIT:
+      return g_strdup_printf (_("exited with status %" G_GINT64_FORMAT), status);
+    case HM_END_SIGNAL:
+      return g_strdup_printf (_("killed by signal %" G_GINT64_FORMAT " (%s)"), status,
+                              g_strsignal ((int) status));
+    case HM_END_EXEC:
+      return g_strdup (_("replaced itself with exec"));
+    case HM_END_DETACH:
+      return g_strdup (_("tracing detached, the process went on"));
+    default:
+      return g_strdup_printf (_("ended (reason %u)"), (guint) reason);
+    }
+}
+
+static const char *
+path_basename (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+
+  return slash ? slash + 1 : path;
+}
+
+static char *
+describe_frame (const HmFrameInfo *frame)
+{
+  GString *text = g_string_new (frame->function);
+
+  if (frame->file != NULL && frame->line > 0)
+    g_string_append_printf (text, " (%s:%d)", frame->file, frame->line);
+  else if (frame->file != NULL)
+    g_string_append_printf (text, " (%s)", frame->file);
+  else if (frame->module != NULL)
+    g_string_append_printf (text, " (%s+0x%" G_GINT64_MODIFIER "x)",
+                            path_basename (frame->module), frame->module_offset);
+  else
+    g_string_append_printf (text, " (0x%" G_GINT64_MODIFIER "x)", frame->address);
+  if (frame->inlined)
+    g_string_append (text, _(" [inlined]"));
+  return g_string_free (text, FALSE);
+}
+
+static void
+print_summary_row (FILE *out, const char *label, const char *value)
+{
+  /* Labels may be translated: pad by characters, not bytes. */
+  glong width = g_utf8_strlen (label, -1);
+
+  fprintf (out, "  %s%*s  %s\n", label, (int) MAX (0, 16 - width), "", value);
+}
+
+static void
+print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
+{
+  const HmHeapTotals *totals = hm_heap_model_get_totals (model);
+  const HmTraceHeader *header = hm_heap_model_get_header (model);
+  const char *program = hm_heap_model_get_info (model, "exe");
+  const char *cmdline = hm_heap_model_get_info (model, "cmdline");
+  g_autofree char *duration = hm_report_format_duration (totals->last_ts);
+  g_autofree char *end = describe_end (model);
+  g_autofree char *allocated = hm_report_format_size (totals->bytes_allocated);
+  g_autofree char *peak = hm_report_format_size (totals->peak_bytes);
+  g_autofree char *peak_at = hm_report_format_duration (totals->peak_ts);
+  g_autofree char *leaked = hm_report_format_size (totals->live_bytes);
+  g_autofree char *row = NULL;
+
+  if (options->trace_name != NULL)
+    fprintf (out, _("Trace %s\n"), options->trace_name);
+
+  if (program != NULL && header != NULL)
+    row = g_strdup_printf (_("%s (pid %u)"), program, header->pid);
+  else if (program != NULL)
+    row = g_strdup (program);
+  else if (header != NULL)
+    row = g_strdup_printf (_("pid %u"), header->pid);
+  else
+    row = g_strdup (_("unknown"));
+  print_summary_row (out, _("program"), row);
+  if (cmdline != NULL)
+    print_summary_row (out, _("command line"), cmdline);
+  g_clear_pointer (&row, g_free);
+
+  row = g_strdup_printf ("%s, %s", duration, end);
+  print_summary_row (out, _("duration"), row);
+  g_clear_pointer (&row, g_free);
+
+  row = g_strdup_printf ("%" G_GUINT64_FORMAT, totals->allocations);
+  print_summary_row (out, _("allocations"), row);
+  g_clear_pointer (&row, g_free);
+  row = g_strdup_printf ("%" G_GUINT64_FORMAT, totals->frees);
+  print_summary_row (out, _("frees"), row);
+  g_clear_pointer (&row, g_free);
+  print_summary_row (out, _("bytes allocated"), allocated);
+
+  row = g_strdup_printf (_("%s at %s"), peak, peak_at);
+  print_summary_row (out, _("peak heap"), row);
+  g_clear_pointer (&row, g_free);
+
+  row = g_strdup_printf (g_dngettext (NULL, "%s in %" G_GUINT64_FORMAT " block",
+                                      "%s in %" G_GUINT64_FORMAT " blocks", totals->live_blocks),
+                         leaked, totals->live_blocks);
+  print_summary_row (out, _("leaked"), row);
+  g_clear_pointer (&row, g_free);
+
+  row = g_strdup_printf ("%u", totals->n_threads);
+  print_summary_row (out, _("threads"), row);
+  g_clear_pointer (&row, g_free);
+
+  if (totals->unknown_frees > 0)
+    {
+      row = g_strdup_printf (_("%" G_GUINT64_FORMAT " (of blocks allocated before tracing began, or not by malloc)"),
+                             totals->unknown_frees);
+      print_summary_row (out, _("unknown frees"), row);
+      g_clear_pointer (&row, g_free);
+    }
+  if (totals->dropped_events > 0)
+    {
+      row = g_strdup_printf (_("%" G_GUINT64_FORMAT " (the totals miss them)"), totals->dropped_events);
+      print_summary_row (out, _("dropped events"), row);
+      g_clear_pointer (&row, g_free);
+    }
+  if (hm_heap_model_is_truncated (model))
+    fprintf (out, _("  The trace is cut at byte %" G_GUINT64_FORMAT
+                    ": this is what was recorded before.\n"),
+             hm_heap_model_get_truncated_offset (model));
+}
+
+enum { COL_RANK, COL_BYTES, COL_CALLS, COL_PEAK, COL_LEAKED, N_COLUMNS };
+
+static void
+print_row (FILE *out, char *const cells[N_COLUMNS], const int widths[N_COLUMNS])
+{
+  fprintf (out, "  ");
+  for (guint c = 0; c < N_COLUMNS; c++)
+    {
+      int pad = widths[c] - (int) g_utf8_strlen (cells[c], -1);
+
+      /* Numbers right-aligned; the last column left-aligned, unpadded. */
+      if (c + 1 < N_COLUMNS)
+        fprintf (out, "%*s%s  ", MAX (pad, 0), "", cells[c]);
+      else
+        fprintf (out, "%s\n", cells[c]);
+    }
+}
+
+static void
+print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+             const HmReportOptions *options)
+{
+  g_autoptr(GPtrArray) sites = hm_report_get_sorted_sites (model);
+  guint n_shown = options->top_sites > 0 ? MIN (options->top_sites, sites->len) : sites->len;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  char *headings[N_COLUMNS] = {
+    (char *) "#", _("allocated"), _("calls"), _("peak live"), _("leaked"),
+  };
+  int widths[N_COLUMNS] = { 0, };
+
+  fprintf (out, "\n");
+  if (sites->len == 0)
+    {
+      fprintf (out, _("No allocation sites.\n"));
+      return;
+    }
+  if (n_shown < sites->len)
+    fprintf (out, _("Top %u of %u allocation sites, by bytes allocated:\n\n"), n_shown, sites->len);
+  else
+    fprintf (out, g_dngettext (NULL, "%u allocation site, by bytes allocated:\n\n",
+                               "%u allocation sites, by bytes allocated:\n\n", sites->len),
+             sites->len);
+
+  for (guint i = 0; i < n_shown; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      char **cells = g_new0 (char *, N_COLUMNS + 1);
+      g_autofree char *leaked = hm_report_format_size (site->live_bytes);
+
+      cells[COL_RANK] = g_strdup_printf ("%u", i + 1);
+      cells[COL_BYTES] = hm_report_format_size (site->bytes);
+      cells[COL_CALLS] = g_strdup_printf ("%" G_GUINT64_FORMAT, site->allocations);
+      cells[COL_PEAK] = hm_report_format_size (site->peak_live_bytes);
+      if (site->live_blocks > 0)
+        cells[COL_LEAKED] = g_strdup_printf (g_dngettext (NULL, "%s in %" G_GUINT64_FORMAT " block",
+                                                          "%s in %" G_GUINT64_FORMAT " blocks",
+                                                          site->live_blocks),
+                                             leaked, site->live_blocks);
+      else
+        cells[COL_LEAKED] = g_strdup ("-");
+      g_ptr_array_add (rows, cells);
+    }
+
+  for (guint c = 0; c < N_COLUMNS; c++)
+    {
+      widths[c] = (int) g_utf8_strlen (headings[c], -1);
+      for (guint i = 0; i < rows->len; i++)
+        widths[c] = MAX (widths[c], (int) g_utf8_strlen (((char **) g_ptr_array_index (rows, i))[c], -1));
+    }
+
+  print_row (out, headings, widths);
+  for (guint i = 0; i < n_shown; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+      guint n_frames = options->frames_per_site > 0 ? MIN (options->frames_per_site, frames->len)
+                                                    : frames->len;
+      int indent = widths[COL_RANK] + 4;
+
+      print_row (out, g_ptr_array_index (rows, i), widths);
+      if (frames->len == 0)
+        fprintf (out, "%*s%s\n", indent, "", _("(no stack recorded)"));
+      for (guint f = 0; f < n_frames; f++)
+        {
+          g_autofree char *text = describe_frame (g_ptr_array_index (frames, f));
+          fprintf (out, "%*s%s\n", indent, "", text);
+        }
+      if (n_frames < frames->len)
+        fprintf (out, g_dngettext (NULL, "%*s… %u more frame\n", "%*s… %u more frames\n",
+                                   frames->len - n_frames),
+                 indent, "", frames->len - n_frames);
+    }
+}
+
+void
+hm_report_print_text (FILE *out,
+                      HmHeapModel *model,
+                      HmSymbolizer *symbolizer,
+                      const HmReportOptions *options)
+{
+  g_autoptr(HmSymbolizer) own_symbolizer = NULL;
+  HmReportOptions defaults;
+
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (model != NULL);
+
+  if (options == NULL)
+    {
+      hm_report_options_init (&defaults);
+      options = &defaults;
+    }
+  if (symbolizer == NULL)
+    symbolizer = own_symbolizer = hm_symbolizer_new_for_model (model);
+
+  print_summary (out, model, options);
+  print_sites (out, model, symbolizer, options);
+}

@@ -1,0 +1,48 @@
+/* hm-report.h — what a trace says, for people (text) and for programs (JSON).
+ *
+ * Both forms are built from the same model and symbolizer, so `hmtrace report`
+ * and `hmtrace report --json` never disagree.  The JSON keys are an interface:
+ * scripts and tests read them.
+ */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "hm-heap-model.h"
+#include "hm-symbolizer.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint top_sites;         /* text: sites listed, biggest first (0: all); JSON lists all */
+  guint frames_per_site;   /* text: frames shown under each site (0: all) */
+  const char *trace_name;  /* text: the trace named in the heading; may be NULL */
+} HmReportOptions;
+
+/* The defaults: 10 sites, 5 frames each. */
+void hm_report_options_init (HmReportOptions *options);
+
+/* The report as a JSON object (a new reference).  symbolizer may be NULL:
+ * one is made for the call.  options may be NULL for the defaults. */
+json_t *hm_report_to_json (HmHeapModel *model,
+                           HmSymbolizer *symbolizer,
+                           const HmReportOptions *options);
+
+/* The report as text: a summary, then the top sites with their frames. */
+void hm_report_print_text (FILE *out,
+                           HmHeapModel *model,
+                           HmSymbolizer *symbolizer,
+                           const HmReportOptions *options);
+
+/* Sites sorted by bytes allocated, biggest first, ties by stack id
+ * (HmSiteStats * owned by the model; free the array only). */
+GPtrArray *hm_report_get_sorted_sites (HmHeapModel *model);
+
+/* "512 B", "1.5 KiB", "3.0 MiB": IEC units, one decimal.  Free with g_free(). */
+char *hm_report_format_size (guint64 bytes);
+/* "850 ns", "12.5 µs", "3.2 ms", "1.25 s".  Free with g_free(). */
+char *hm_report_format_duration (guint64 ns);
+
+G_END_DECLS

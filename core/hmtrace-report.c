@@ -1,0 +1,117 @@
+/* hmtrace-report.c — `hmtrace report [--json] [--top N] FILE`.
+ *
+ * Reads a trace into the heap model and prints the report of hm-report.c.
+ * A cut trace is normal (a killed process): its report comes with a note and
+ * exit status 0.  A corrupt one gives the report of what came before the
+ * damage, the error, and exit status 1.
+ */
+#include <glib.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+
+#include "hm-heap-model.h"
+#include "hm-report.h"
+#include "hm-symbolizer.h"
+#include "hmtrace-commands.h"
+
+static void
+print_error (const char *path, const GError *error)
+{
+  /* The reader's messages usually name the file already. */
+  if (g_str_has_prefix (error->message, path))
+    fprintf (stderr, "hmtrace: %s\n", error->message);
+  else
+    fprintf (stderr, "hmtrace: %s: %s\n", path, error->message);
+}
+
+int
+hmtrace_report_main (int argc, char **argv)
+{
+  gboolean as_json = FALSE;
+  int top = 10;
+  g_auto(GStrv) files = NULL;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json,
+      N_("Print the report as JSON (all sites)"), NULL },
+    { "top", 'n', 0, G_OPTION_ARG_INT, &top,
+      N_("List the N biggest allocation sites (default 10, 0 for all)"), N_("N") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
+    { NULL, },
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HmHeapModel) model = NULL;
+  g_autoptr(HmSymbolizer) symbolizer = NULL;
+  HmReportOptions options;
+  const char *path;
+
+  if (g_get_prgname () == NULL)
+    g_set_prgname ("hmtrace report");
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("Print the totals and the top allocation sites of a trace."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "hmtrace report: %s\n", error->message);
+      return 2;
+    }
+  if (files == NULL || files[0] == NULL || files[1] != NULL)
+    {
+      fprintf (stderr, _("hmtrace report: give one trace file; usage: hmtrace report [--json] [--top N] FILE\n"));
+      return 2;
+    }
+  if (top < 0)
+    {
+      fprintf (stderr, _("hmtrace report: --top needs a number of sites, 0 or more\n"));
+      return 2;
+    }
+  path = files[0];
+
+  model = hm_heap_model_load_file (path, &error);
+  if (model == NULL)
+    {
+      print_error (path, error);
+      return 1;
+    }
+
+  /* A trace that stops at a chunk boundary without its END event was cut
+   * just the same (SIGKILL leaves no time to write one). */
+  if (error == NULL && !hm_heap_model_is_truncated (model)
+      && !hm_heap_model_get_end (model, NULL, NULL))
+    {
+      GStatBuf st;
+
+      hm_heap_model_set_truncated (model, TRUE, g_stat (path, &st) == 0 ? (guint64) st.st_size : 0);
+    }
+
+  hm_report_options_init (&options);
+  options.top_sites = (guint) top;
+  options.trace_name = path;
+  symbolizer = hm_symbolizer_new_for_model (model);
+
+  if (as_json)
+    {
+      json_t *report = hm_report_to_json (model, symbolizer, &options);
+
+      json_dumpf (report, stdout, JSON_INDENT (2));
+      fputc ('\n', stdout);
+      json_decref (report);
+    }
+  else
+    hm_report_print_text (stdout, model, symbolizer, &options);
+  fflush (stdout);
+
+  if (error != NULL)
+    {
+      /* Damage in the middle: what came before it was reported above. */
+      print_error (path, error);
+      return 1;
+    }
+  if (hm_heap_model_is_truncated (model))
+    fprintf (stderr, _("hmtrace: %s: trace is cut at byte %" G_GUINT64_FORMAT
+                       " (the process may have been killed); showing what was recorded before\n"),
+             path, hm_heap_model_get_truncated_offset (model));
+  return 0;
+}

@@ -432,7 +432,9 @@ hm_heap_model_load_file (const char *path, GError **error)
         }
       if (status == HM_TRACE_READ_END)
         {
-          if (hm_trace_reader_is_truncated (reader))
+          /* Cut inside a chunk, or at a chunk boundary without the END event
+           * (SIGKILL leaves no time to write one): cut just the same. */
+          if (hm_trace_reader_is_truncated (reader) || !model->has_end)
             hm_heap_model_set_truncated (model, TRUE, hm_trace_reader_get_offset (reader));
           break;
         }

@@ -76,16 +76,6 @@ hmtrace_report_main (int argc, char **argv)
       return 1;
     }
 
-  /* A trace that stops at a chunk boundary without its END event was cut
-   * just the same (SIGKILL leaves no time to write one). */
-  if (error == NULL && !hm_heap_model_is_truncated (model)
-      && !hm_heap_model_get_end (model, NULL, NULL))
-    {
-      GStatBuf st;
-
-      hm_heap_model_set_truncated (model, TRUE, g_stat (path, &st) == 0 ? (guint64) st.st_size : 0);
-    }
-
   hm_report_options_init (&options);
   options.top_sites = (guint) top;
   options.trace_name = path;

@@ -326,8 +326,13 @@ drain_ring (HmThread *t, uint64_t upto)
 
 /* --- one round -------------------------------------------------------------------- */
 
-static uint64_t *heads;
-static size_t heads_capacity;
+typedef struct {
+  HmThread *thread;
+  uint64_t head;
+} Snapshot;
+
+static Snapshot *snapshots;
+static size_t snapshots_capacity;
 
 /* Writes what the rings hold; returns the bytes written. */
 static uint64_t
@@ -339,19 +344,21 @@ round_locked (void)
   size_t n = 0;
 
   /* Heads first: every stack id an event refers to was interned before the
-   * event was published, so the stack count read after them covers them. */
+   * event was published, so the stack count read after them covers them.
+   * Threads registered after this point wait for the next round. */
   for (HmThread *t = hm_thread_list (); t != NULL; t = t->next, n++)
     {
-      if (n == heads_capacity)
+      if (n == snapshots_capacity)
         {
-          size_t cap = heads_capacity ? heads_capacity * 2 : 64;
-          uint64_t *h = internal_realloc (heads, cap * sizeof *h);
-          if (h == NULL)
+          size_t cap = snapshots_capacity ? snapshots_capacity * 2 : 64;
+          Snapshot *s = internal_realloc (snapshots, cap * sizeof *s);
+          if (s == NULL)
             break;
-          heads = h;
-          heads_capacity = cap;
+          snapshots = s;
+          snapshots_capacity = cap;
         }
-      heads[n] = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
+      snapshots[n].thread = t;
+      snapshots[n].head = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
     }
 
   hm_modules_drain (emit_module, &cut);
@@ -359,13 +366,13 @@ round_locked (void)
   PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
   meta_flush ();
 
-  size_t i = 0;
-  for (HmThread *t = hm_thread_list (); t != NULL && i < n; t = t->next, i++)
+  for (size_t i = 0; i < n; i++)
     {
-      if (heads[i] > t->tail)
+      HmThread *t = snapshots[i].thread;
+      if (snapshots[i].head > t->tail)
         {
-          written += heads[i] - t->tail;
-          drain_ring (t, heads[i]);
+          written += snapshots[i].head - t->tail;
+          drain_ring (t, snapshots[i].head);
         }
       /* A drained ring of a thread that is gone can serve a new thread. */
       if (__atomic_load_n (&t->exited, __ATOMIC_ACQUIRE)

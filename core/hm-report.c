@@ -6,6 +6,7 @@
 #include "hm-report.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #define DEFAULT_TOP_SITES 10
@@ -31,7 +32,7 @@ hm_report_format_size (guint64 bytes)
   guint unit = 0;
 
   if (bytes < 1024)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " B", bytes);
+    return g_strdup_printf ("%" PRIu64 " B", bytes);
 
   value /= 1024.0;
   /* Move up while the rounded value would print as 1024.0 or more. */
@@ -47,7 +48,7 @@ char *
 hm_report_format_duration (guint64 ns)
 {
   if (ns < 1000)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " ns", ns);
+    return g_strdup_printf ("%" PRIu64 " ns", ns);
   if (ns < 1000 * 1000)
     return g_strdup_printf ("%.1f µs", ns / 1e3);
   if (ns < G_GUINT64_CONSTANT (1000) * 1000 * 1000)
@@ -231,9 +232,9 @@ describe_end (HmHeapModel *model)
   switch (reason)
     {
     case HM_END_EXIT:
-      return g_strdup_printf (_("exited with status %" G_GINT64_FORMAT), status);
+      return g_strdup_printf (_("exited with status %" PRId64), status);
     case HM_END_SIGNAL:
-      return g_strdup_printf (_("killed by signal %" G_GINT64_FORMAT " (%s)"), status,
+      return g_strdup_printf (_("killed by signal %" PRId64 " (%s)"), status,
                               g_strsignal ((int) status));
     case HM_END_EXEC:
       return g_strdup (_("replaced itself with exec"));
@@ -315,10 +316,10 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   print_summary_row (out, _("duration"), row);
   g_clear_pointer (&row, g_free);
 
-  row = g_strdup_printf ("%" G_GUINT64_FORMAT, totals->allocations);
+  row = g_strdup_printf ("%" PRIu64, totals->allocations);
   print_summary_row (out, _("allocations"), row);
   g_clear_pointer (&row, g_free);
-  row = g_strdup_printf ("%" G_GUINT64_FORMAT, totals->frees);
+  row = g_strdup_printf ("%" PRIu64, totals->frees);
   print_summary_row (out, _("frees"), row);
   g_clear_pointer (&row, g_free);
   print_summary_row (out, _("bytes allocated"), allocated);
@@ -327,8 +328,8 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   print_summary_row (out, _("peak heap"), row);
   g_clear_pointer (&row, g_free);
 
-  row = g_strdup_printf (g_dngettext (NULL, "%s in %" G_GUINT64_FORMAT " block",
-                                      "%s in %" G_GUINT64_FORMAT " blocks", totals->live_blocks),
+  row = g_strdup_printf (g_dngettext (NULL, "%s in %" PRIu64 " block",
+                                      "%s in %" PRIu64 " blocks", totals->live_blocks),
                          leaked, totals->live_blocks);
   print_summary_row (out, _("leaked"), row);
   g_clear_pointer (&row, g_free);
@@ -339,19 +340,19 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
 
   if (totals->unknown_frees > 0)
     {
-      row = g_strdup_printf (_("%" G_GUINT64_FORMAT " (of blocks allocated before tracing began, or not by malloc)"),
+      row = g_strdup_printf (_("%" PRIu64 " (of blocks allocated before tracing began, or not by malloc)"),
                              totals->unknown_frees);
       print_summary_row (out, _("unknown frees"), row);
       g_clear_pointer (&row, g_free);
     }
   if (totals->dropped_events > 0)
     {
-      row = g_strdup_printf (_("%" G_GUINT64_FORMAT " (the totals miss them)"), totals->dropped_events);
+      row = g_strdup_printf (_("%" PRIu64 " (the totals miss them)"), totals->dropped_events);
       print_summary_row (out, _("dropped events"), row);
       g_clear_pointer (&row, g_free);
     }
   if (hm_heap_model_is_truncated (model))
-    fprintf (out, _("  The trace is cut at byte %" G_GUINT64_FORMAT
+    fprintf (out, _("  The trace is cut at byte %" PRIu64
                     ": this is what was recorded before.\n"),
              hm_heap_model_get_truncated_offset (model));
 }
@@ -407,11 +408,11 @@ print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
 
       cells[COL_RANK] = g_strdup_printf ("%u", i + 1);
       cells[COL_BYTES] = hm_report_format_size (site->bytes);
-      cells[COL_CALLS] = g_strdup_printf ("%" G_GUINT64_FORMAT, site->allocations);
+      cells[COL_CALLS] = g_strdup_printf ("%" PRIu64, site->allocations);
       cells[COL_PEAK] = hm_report_format_size (site->peak_live_bytes);
       if (site->live_blocks > 0)
-        cells[COL_LEAKED] = g_strdup_printf (g_dngettext (NULL, "%s in %" G_GUINT64_FORMAT " block",
-                                                          "%s in %" G_GUINT64_FORMAT " blocks",
+        cells[COL_LEAKED] = g_strdup_printf (g_dngettext (NULL, "%s in %" PRIu64 " block",
+                                                          "%s in %" PRIu64 " blocks",
                                                           site->live_blocks),
                                              leaked, site->live_blocks);
       else

@@ -7,6 +7,7 @@
  */
 #include <glib.h>
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 
@@ -100,7 +101,7 @@ hmtrace_report_main (int argc, char **argv)
       return 1;
     }
   if (hm_heap_model_is_truncated (model))
-    fprintf (stderr, _("hmtrace: %s: trace is cut at byte %" G_GUINT64_FORMAT
+    fprintf (stderr, _("hmtrace: %s: trace is cut at byte %" PRIu64
                        " (the process may have been killed); showing what was recorded before\n"),
              path, hm_heap_model_get_truncated_offset (model));
   return 0;

@@ -24,12 +24,28 @@ if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null 2>&1; then
 fi
 "${runner[@]}" meson test -C "$build" --print-errorlogs
 
-# ---- sanitizer build: PLACEHOLDER, not run yet ----------------------------
-# Planned: a second build with -Db_sanitize=address,undefined (clang, with
-# libclang-rt-14-dev) running the core and gui suites.  The agent suite stays
-# out: ASan replaces malloc itself, so it cannot run under an LD_PRELOAD agent.
+# ---- sanitizer build ----------------------------------------------------------
+# The readers (trace format, model, symbolizer, report) built with ASan and
+# UBSan read the traces the normal build just recorded, and the format tests
+# cut and damage traces at every byte.  The agent stays out: ASan replaces
+# malloc itself, so it cannot run inside an LD_PRELOAD agent's programs.
 run_sanitizer_build() {
-  :   # hook: fill in when core/ and gui/ are sanitizer-clean
+  local san=${build}-asan
+  rm -rf "$san"
+  meson setup "$san" -Dgui=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  meson compile -C "$san" core/hmtrace tests/test-trace-format >/dev/null
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  "$san/tests/test-trace-format" --tap
+  local traces=0
+  for program in demo threads single cxx; do
+    local trace="$san/$program.hmt"
+    HM_AGENT_PATH="$build/agent/libhybridmem.so" "$build/core/hmtrace" record -q -o "$trace" \
+      -- "$build/tests/programs/$program" >/dev/null 2>&1 || true
+    "$san/core/hmtrace" report "$trace" >/dev/null
+    "$san/core/hmtrace" report --json "$trace" >/dev/null
+    traces=$((traces + 1))
+  done
+  echo "run-all: sanitizer build clean: trace-format tests and $traces recorded traces reported under ASan+UBSan"
 }
 run_sanitizer_build
 

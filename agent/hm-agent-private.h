@@ -46,7 +46,7 @@ extern void *__libc_pvalloc (size_t);
                                         * copy of a line is gone when the producer
                                         * comes back to it */
 #define HM_RING_BLOCK 4096u            /* events never straddle a block */
-#define HM_RING_MAX_EVENT 48u          /* no encoded event is longer */
+#define HM_RING_MAX_EVENT 96u          /* no encoded event is longer */
 #define HM_RING_MAX_SYNC 21u
 
 typedef struct HmThread HmThread;
@@ -93,6 +93,7 @@ typedef struct {
 } HmAgent;
 
 extern HmAgent hm_agent HM_HIDDEN;
+void hm_agent_decide (void) HM_HIDDEN;
 extern __thread int hm_guard HM_TLS HM_HIDDEN;        /* >0: the agent is running: no events */
 extern __thread HmThread *hm_self HM_TLS HM_HIDDEN;
 
@@ -246,6 +247,80 @@ hm_emit_thread_end (void)
   hm_ring_commit (t, start, p);
 }
 
+/* The manager's events.  Region and pool events carry no stack of their
+ * own (their create event does), so they cost a timestamp and a few bytes. */
+static inline void
+hm_emit_ids (uint8_t kind, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = kind;
+  p = hm_put_time (t, p, hm_tsc ());
+  switch (kind)
+    {
+    case HM_EV_REGION_CREATE:           /* region, stack */
+      p = hm_put_uv (p, a);
+      p = hm_put_uv (p, b);
+      break;
+    case HM_EV_REGION_ALLOC:            /* region, addr, size */
+      p = hm_put_uv (p, a);
+      p = hm_put_addr (t, p, b);
+      p = hm_put_uv (p, c);
+      break;
+    case HM_EV_POOL_GET:                /* pool, addr */
+    case HM_EV_POOL_RETURN:
+      p = hm_put_uv (p, a);
+      p = hm_put_addr (t, p, b);
+      break;
+    case HM_EV_POOL_CREATE:             /* pool, object_size, capacity, stack */
+    case HM_EV_GC_COLLECT:              /* pause_ns, freed_bytes, freed_objects, live_bytes */
+      p = hm_put_uv (p, a);
+      p = hm_put_uv (p, b);
+      p = hm_put_uv (p, c);
+      p = hm_put_uv (p, d);
+      break;
+    default:                            /* REGION_RESET, REGION_FREE, POOL_FREE: id */
+      p = hm_put_uv (p, a);
+      break;
+    }
+  hm_ring_commit (t, start, p);
+}
+
+static inline void
+hm_emit_warning (HmWarningKind warning, uint64_t addr, uint64_t size, uint32_t stack,
+                 uint32_t alloc_stack, uint32_t free_stack, uint64_t object)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = HM_EV_WARNING;
+  p = hm_put_time (t, p, hm_tsc ());
+  p = hm_put_uv (p, warning);
+  p = hm_put_addr (t, p, addr);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
+  p = hm_put_uv (p, alloc_stack);
+  p = hm_put_uv (p, free_stack);
+  p = hm_put_uv (p, object);
+  hm_ring_commit (t, start, p);
+}
+
+/* Names a region or pool in the trace (the writer puts it in metadata). */
+void hm_trace_name_object (HmObjectKind kind, uint64_t id, const char *name) HM_HIDDEN;
+
+/* True when the calling thread should record events now: tracing is on and
+ * the agent is not already inside its own code. */
+static inline bool
+hm_tracing_here (void)
+{
+  if (HM_UNLIKELY (!hm_agent.decided))
+    hm_agent_decide ();
+  return HM_UNLIKELY (hm_agent.tracing) && hm_guard == 0;
+}
+
 /* hm-stack-table.c */
 uint32_t hm_stack_capture (void) HM_HIDDEN;
 typedef struct {
@@ -276,6 +351,9 @@ void hm_modules_lock (void) HM_HIDDEN;
 void hm_modules_unlock (void) HM_HIDDEN;
 
 /* hm-writer.c */
+/* Queues a metadata event with a string (MARK, OBJECT_NAME) for the writer's
+ * next round.  For OBJECT_NAME, id holds the object kind in its top byte. */
+void hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *text) HM_HIDDEN;
 int hm_writer_start (int fd) HM_HIDDEN;
 /* Writes everything recorded so far; with reason >= 0 also the END event. */
 void hm_writer_flush (int end_reason, int64_t status) HM_HIDDEN;
@@ -285,7 +363,17 @@ void hm_writer_fork_parent (void) HM_HIDDEN;
 void hm_writer_fork_child (void) HM_HIDDEN;
 
 /* hm-agent.c */
-void hm_agent_decide (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;
 void hm_agent_before_exec (void) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;
+
+/* hm-options.c: the manager's options, and warnings about misuse */
+#include "hybridmem.h"
+/* The options in force; reads the environment the first time if hm_init()
+ * was not called. */
+const HmOptions *hm_manager_options (void) HM_HIDDEN;
+/* Reports misuse: a WARNING event with the calling stack (when tracing), and
+ * one line on stderr (unless HM_QUIET=1).  format is printf-like but only
+ * %s, %p, %zu and %llu are supported (no allocation). */
+void hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
+              const char *format, ...) HM_HIDDEN;

@@ -14,15 +14,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static inline bool
-tracing_here (void)
-{
-  /* The first allocation may come before our constructor (another library's
-   * constructor, the loader): tracing starts there, so none is missed. */
-  if (HM_UNLIKELY (!hm_agent.decided))
-    hm_agent_decide ();
-  return HM_UNLIKELY (hm_agent.tracing) && hm_guard == 0;
-}
+/* The first allocation may come before our constructor (another library's
+ * constructor, the loader): hm_tracing_here decides there, so none is missed. */
+#define tracing_here hm_tracing_here
 
 static __attribute__ ((noinline)) void
 record_alloc (HmAllocFn fn, void *p, size_t size)

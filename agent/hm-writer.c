@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
 #include "hm-trace-writer.h"
+#include "hm-thread-events.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,28 +218,63 @@ emit_module (const HmModuleEntry *m, int unload, void *data)
                                    m->build_id, m->build_id_len));
 }
 
-/* --- thread rings ----------------------------------------------------------------- */
+/* --- strings for metadata: marks and object names ------------------------------ */
 
-static uint64_t
-ring_uv (const uint8_t **p, const uint8_t *end)
+#define META_QUEUE 1024
+typedef struct {
+  uint8_t kind;
+  uint64_t id;
+  uint64_t ticks;
+  char text[256];
+} QueuedMeta;
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static QueuedMeta *meta_queue;
+static uint32_t n_meta_queued;
+static uint64_t n_meta_dropped;
+
+void
+hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *text)
 {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7)
+  pthread_mutex_lock (&queue_lock);
+  if (meta_queue == NULL)
     {
-      uint8_t b = *(*p)++;
-      v |= (uint64_t) (b & 0x7f) << shift;
-      if (!(b & 0x80))
-        return v;
+      void *p = mmap (NULL, sizeof (QueuedMeta) * META_QUEUE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      meta_queue = p == MAP_FAILED ? NULL : p;
     }
-  return v;
+  if (meta_queue == NULL || n_meta_queued == META_QUEUE)
+    n_meta_dropped++;   /* a thousand marks in one round: keep the first */
+  else
+    {
+      QueuedMeta *m = &meta_queue[n_meta_queued++];
+      size_t len = text ? strnlen (text, sizeof m->text - 1) : 0;
+      m->kind = kind;
+      m->id = id;
+      m->ticks = ticks;
+      memcpy (m->text, text ? text : "", len);
+      m->text[len] = '\0';
+    }
+  pthread_mutex_unlock (&queue_lock);
 }
 
-static int64_t
-ring_sv (const uint8_t **p, const uint8_t *end)
+static void
+emit_queued_meta (void)
 {
-  uint64_t u = ring_uv (p, end);
-  return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+  pthread_mutex_lock (&queue_lock);
+  for (uint32_t i = 0; i < n_meta_queued; i++)
+    {
+      QueuedMeta *m = &meta_queue[i];
+      if (m->kind == HM_EV_MARK)
+        PUT (hm_chunk_put_mark (&meta, m->ticks, m->text));
+      else
+        PUT (hm_chunk_put_object_name (&meta, m->id >> 56, m->id & ((1ull << 56) - 1), m->text));
+    }
+  n_meta_queued = 0;
+  pthread_mutex_unlock (&queue_lock);
 }
+
+/* --- thread rings ----------------------------------------------------------------- */
 
 /* Follows the delta state through ring bytes [from, to) of one block. */
 static void
@@ -247,39 +283,11 @@ track_state (HmThread *t, uint64_t from, uint64_t to)
   const uint8_t *p = &t->ring[(uint32_t) from & (HM_RING_BYTES - 1)];
   const uint8_t *end = p + (to - from);
   uint64_t tsc = t->read_tsc, addr = t->read_addr;
+  HmThreadEvent e;
 
   while (p < end)
-    {
-      uint8_t kind = *p++;
-      if (kind == HM_EV_PAD)
-        continue;
-      if (kind == HM_EV_SYNC)
-        {
-          tsc = ring_uv (&p, end);
-          addr = ring_uv (&p, end);
-          continue;
-        }
-      tsc += (uint64_t) ring_sv (&p, end);
-      if (kind >= HM_EV_ALLOC && kind <= HM_EV_ALLOC_LAST)
-        {
-          addr += (uint64_t) ring_sv (&p, end);
-          ring_uv (&p, end);
-          ring_uv (&p, end);
-        }
-      else if (kind == HM_EV_FREE)
-        {
-          addr += (uint64_t) ring_sv (&p, end);
-          p++;
-        }
-      else if (kind == HM_EV_REALLOC)
-        {
-          addr += (uint64_t) ring_sv (&p, end);
-          addr += (uint64_t) ring_sv (&p, end);
-          ring_uv (&p, end);
-          ring_uv (&p, end);
-        }
-      /* HM_EV_THREAD_END: only the time */
-    }
+    if (hm_thread_event_decode (&p, end, &tsc, &addr, &e) == HM_DECODE_BAD)
+      break;   /* cannot happen: the producer wrote these bytes */
   t->read_tsc = tsc;
   t->read_addr = addr;
 }
@@ -363,6 +371,7 @@ round_locked (void)
 
   hm_modules_drain (emit_module, &cut);
   emit_new_stacks ();
+  emit_queued_meta ();
   PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
   meta_flush ();
 
@@ -508,6 +517,7 @@ void
 hm_writer_fork_prepare (void)
 {
   pthread_mutex_lock (&writer_lock);
+  pthread_mutex_lock (&queue_lock);
   hm_modules_lock ();
   hm_stack_table_lock ();
 }
@@ -517,6 +527,7 @@ hm_writer_fork_parent (void)
 {
   hm_stack_table_unlock ();
   hm_modules_unlock ();
+  pthread_mutex_unlock (&queue_lock);
   pthread_mutex_unlock (&writer_lock);
 }
 
@@ -531,5 +542,6 @@ hm_writer_fork_child (void)
   hm_thread_after_fork_child ();
   hm_stack_table_unlock ();
   hm_modules_unlock ();
+  pthread_mutex_unlock (&queue_lock);
   pthread_mutex_unlock (&writer_lock);
 }

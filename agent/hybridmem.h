@@ -1,13 +1,169 @@
 /* hybridmem.h — the public API of libhybridmem.
  *
- * Link with -lhybridmem, or preload it (LD_PRELOAD=libhybridmem.so) into an
- * unmodified program: every malloc, free, calloc, realloc, reallocarray,
- * memalign, posix_memalign, aligned_alloc, valloc and pvalloc is then traced
- * when HM_TRACE=FILE is set (hmtrace record sets it for you).
+ * One manager, several ways to get memory, side by side in one program:
  *
- * The memory manager API (regions, pools, GC, hm_init) is being added.
+ *   manual     hm_alloc / hm_free                  like malloc, but the manager
+ *                                                  may serve hot sizes from pools
+ *   regions    hm_region_new / _alloc / _reset / _free
+ *                                                  everything freed at once
+ *   pools      hm_pool_new / _get / _return / _free
+ *                                                  fixed-size objects of one type
+ *   automatic  hm_gc_alloc / hm_gc_collect         garbage-collected, never freed
+ *                                                  by hand
+ *   and plain malloc & co., which the library traces when a trace is asked for.
+ *
+ * Link with `pkg-config --cflags --libs hybridmem`, or preload the library
+ * (LD_PRELOAD=libhybridmem.so) into an unmodified program: the same options
+ * then come from HM_* environment variables (see HmOptions).
+ *
+ * Threads: every function may be called from any thread.  Regions and pools
+ * are shared objects: a region's bump pointer is advanced with one atomic
+ * add (a few ns, more under contention); a pool keeps a small per-thread
+ * cache of free objects, so get and return take no lock until that cache
+ * runs empty or full (then one mutex for a batch).  The GC heap is shared;
+ * a collection stops every thread that has touched the library for the
+ * duration of the mark phase.
+ *
+ * Misuse — allocating from a freed region, returning an object to the wrong
+ * pool or twice, hm_free of something hm_alloc did not return — never crashes
+ * the program: the call is ignored (or, for a freed region, served from the
+ * heap) and a warning with the call's stack goes to the trace and, unless
+ * HM_QUIET=1, one line to stderr.
  */
 #pragma once
 
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(HM_BUILDING_AGENT)
+#define HM_API __attribute__ ((visibility ("default")))
+#else
+#define HM_API
+#endif
+
 #define HYBRIDMEM_VERSION_MAJOR 0
 #define HYBRIDMEM_VERSION_MINOR 1
+
+/* --- options ------------------------------------------------------------------ */
+
+typedef enum {
+  HM_STRATEGY_NONE = 0,              /* record only: every call does what it says */
+  HM_STRATEGY_MINIMIZE_MEMORY,       /* pack tightly, give memory back to the OS early */
+  HM_STRATEGY_MAXIMIZE_PERFORMANCE,  /* serve hot fixed-size sites from pools, keep memory */
+  HM_STRATEGY_BALANCED,              /* between the two */
+  HM_STRATEGY_ADAPTIVE,              /* decide per site from its recorded statistics */
+} HmStrategy;
+
+/* Every field has an environment variable of the same meaning, used when the
+ * program does not call hm_init() (a preloaded agent) or passes NULL:
+ *
+ *   enable_profiling          HM_ENABLE_PROFILING=0|1
+ *   profile_save_interval     HM_PROFILE_SAVE_INTERVAL=SECONDS
+ *   profile_path              HM_PROFILE_PATH=FILE        (memory_profile.json)
+ *   enable_lifetime_analysis  HM_LIFETIME_ANALYSIS=0|1
+ *   enable_regions            HM_REGIONS=0|1
+ *   enable_pooling            HM_POOLING=0|1
+ *   strategy                  HM_STRATEGY=none|minimize-memory|maximize-performance|
+ *                                         balanced|adaptive
+ *   gc_threshold_bytes        HM_GC_THRESHOLD=BYTES
+ *
+ * A bad value prints one line on stderr and the default is used. */
+typedef struct {
+  int enable_profiling;             /* default 0 */
+  unsigned profile_save_interval;   /* seconds; 0: only at exit.  default 0 */
+  const char *profile_path;         /* default "memory_profile.json" */
+  int enable_lifetime_analysis;     /* default 0 */
+  int enable_regions;               /* default 1; 0: region objects are malloc blocks */
+  int enable_pooling;               /* default 1; 0: pool objects are malloc blocks */
+  HmStrategy strategy;              /* default HM_STRATEGY_NONE */
+  size_t gc_threshold_bytes;        /* collect after this much GC allocation; default 8 MiB */
+} HmOptions;
+
+/* Fills options with the defaults, then with what the environment says. */
+HM_API void hm_options_init (HmOptions *options);
+
+/* Starts the manager with these options (NULL: hm_options_init's).  Call it
+ * once, early; a second call changes nothing and returns -1.  Returns 0.
+ * Calling it is optional: the first use of any function below starts the
+ * manager with the environment's options. */
+HM_API int hm_init (const HmOptions *options);
+
+/* The options in force. */
+HM_API const HmOptions *hm_get_options (void);
+
+/* --- manual ------------------------------------------------------------------- */
+
+HM_API void *hm_alloc (size_t size);
+HM_API void hm_free (void *ptr);
+
+/* --- regions: a bump allocator, everything freed at once ------------------------ */
+
+typedef struct HmRegion HmRegion;
+
+/* name is copied; it names the region in traces and reports. */
+HM_API HmRegion *hm_region_new (const char *name);
+/* 16-byte aligned memory that lives until the region is reset or freed.
+ * Never NULL unless the system is out of memory. */
+HM_API void *hm_region_alloc (HmRegion *region, size_t size);
+/* alignment: a power of two. */
+HM_API void *hm_region_alloc_aligned (HmRegion *region, size_t size, size_t alignment);
+/* Ends every object of the region at once; keeps its first chunk for reuse. */
+HM_API void hm_region_reset (HmRegion *region);
+HM_API void hm_region_free (HmRegion *region);
+/* Bytes handed out since the last reset. */
+HM_API size_t hm_region_used (const HmRegion *region);
+
+/* count objects of Type, zeroed. */
+#define HM_REGION_NEW(region, Type, count) \
+  ((Type *) hm_region_alloc_zeroed ((region), sizeof (Type), (count), _Alignof (Type)))
+HM_API void *hm_region_alloc_zeroed (HmRegion *region, size_t size, size_t count, size_t alignment);
+
+/* --- pools: fixed-size objects of one type ---------------------------------------- */
+
+typedef struct HmPool HmPool;
+
+/* capacity objects are reserved up front; the pool grows past it rather
+ * than fail.  type_name is copied. */
+HM_API HmPool *hm_pool_new (const char *type_name, size_t object_size, size_t capacity);
+/* An object of object_size bytes, 16-byte aligned (or the object's size
+ * rounded to a power of two, if smaller).  Its content is undefined. */
+HM_API void *hm_pool_get (HmPool *pool);
+HM_API void hm_pool_return (HmPool *pool, void *object);
+/* Ends the pool and every object still out of it. */
+HM_API void hm_pool_free (HmPool *pool);
+HM_API size_t hm_pool_object_size (const HmPool *pool);
+HM_API size_t hm_pool_live_objects (const HmPool *pool);
+
+#define HM_POOL_NEW(Type, capacity) hm_pool_new (#Type, sizeof (Type), (capacity))
+
+/* --- automatic: garbage-collected memory ------------------------------------------- */
+
+/* Zeroed memory that lives as long as something points to it: a word on any
+ * thread's stack or registers, in TLS, in the writable data of any loaded
+ * object, in a malloc'd block reachable from those, or in a reachable GC
+ * object.  Pointers into the middle of an object keep it alive. */
+HM_API void *hm_gc_alloc (size_t size);
+/* Runs a full collection now; returns the bytes freed. */
+HM_API size_t hm_gc_collect (void);
+
+typedef struct {
+  size_t collections;
+  size_t heap_bytes;         /* the GC heap's size */
+  size_t live_bytes;         /* after the last collection, plus allocated since */
+  size_t freed_bytes;        /* in all collections */
+  unsigned long long total_pause_ns;
+  unsigned long long last_pause_ns;
+} HmGcStats;
+HM_API void hm_gc_get_stats (HmGcStats *stats);
+
+/* --- traces ------------------------------------------------------------------------ */
+
+/* Puts a named mark in the trace (a no-op when not tracing). */
+HM_API void hm_mark (const char *text);
+
+#ifdef __cplusplus
+}
+#endif

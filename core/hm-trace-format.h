@@ -57,6 +57,20 @@ typedef enum {
    * sv dt, sv addr_delta, uv size, uv stack */
   HM_EV_ALLOC        = 0x10,
   HM_EV_ALLOC_LAST   = 0x1f,
+  /* the manager's own strategies (thread chunks) */
+  HM_EV_REGION_CREATE = 0x21, /* sv dt, uv region, uv stack */
+  HM_EV_REGION_ALLOC  = 0x22, /* sv dt, uv region, sv addr_delta, uv size */
+  HM_EV_REGION_RESET  = 0x23, /* sv dt, uv region */
+  HM_EV_REGION_FREE   = 0x24, /* sv dt, uv region */
+  HM_EV_POOL_CREATE   = 0x25, /* sv dt, uv pool, uv object_size, uv capacity, uv stack */
+  HM_EV_POOL_GET      = 0x26, /* sv dt, uv pool, sv addr_delta */
+  HM_EV_POOL_RETURN   = 0x27, /* sv dt, uv pool, sv addr_delta */
+  HM_EV_POOL_FREE     = 0x28, /* sv dt, uv pool */
+  HM_EV_GC_COLLECT    = 0x29, /* sv dt, uv pause_ns, uv freed_bytes, uv freed_objects, uv live_bytes */
+  HM_EV_WARNING       = 0x2a, /* sv dt, uv warning, sv addr_delta, uv size, uv stack,
+                               * uv alloc_stack, uv free_stack, uv object */
+  /* metadata */
+  HM_EV_OBJECT_NAME   = 0x30, /* uv what (1 region, 2 pool), uv id, str name */
   HM_EV_EXTENSION    = 0x80,
 } HmEventKind;
 
@@ -72,8 +86,31 @@ typedef enum {
   HM_FN_VALLOC,
   HM_FN_PVALLOC,
   HM_FN_FREE,
+  HM_FN_HM_ALLOC,       /* hm_alloc: the manual strategy */
+  HM_FN_GC_ALLOC,       /* hm_gc_alloc */
+  HM_FN_HM_FREE,        /* hm_free */
+  HM_FN_GC_SWEEP,       /* a collection freed the object */
   HM_FN_N
 } HmAllocFn;
+
+/* What kind of object an OBJECT_NAME names. */
+typedef enum {
+  HM_OBJECT_REGION = 1,
+  HM_OBJECT_POOL = 2,
+} HmObjectKind;
+
+/* Lifetime warnings (HM_EV_WARNING). */
+typedef enum {
+  HM_WARNING_LEAK = 1,              /* a block nothing reachable points to */
+  HM_WARNING_DANGLING_POINTER,      /* a live word points into freed region memory or a returned slot */
+  HM_WARNING_DOUBLE_FREE,
+  HM_WARNING_INVALID_FREE,          /* not an address an allocation function returned */
+  HM_WARNING_MISMATCHED_FREE,       /* freed by the wrong strategy's function */
+  HM_WARNING_REGION_USE_AFTER_FREE, /* hm_region_* on a freed region */
+  HM_WARNING_POOL_WRONG_POOL,       /* returned to a pool it did not come from */
+  HM_WARNING_POOL_DOUBLE_RETURN,
+  HM_WARNING_N
+} HmWarningKind;
 
 /* Why a trace ended (HM_EV_END). */
 typedef enum {

@@ -8,6 +8,7 @@
  */
 #include "hm-trace-reader.h"
 #include "hm-trace-writer.h"
+#include "hm-thread-events.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,14 +22,8 @@ G_DEFINE_QUARK (hm-trace-error-quark, hm_trace_error)
 #define MAX_QUEUED_EVENTS (4u * 1024u * 1024u)
 
 typedef struct {
-  guint64 ticks;
-  guint64 addr;
-  guint64 old_addr;
-  guint64 size;
-  guint64 stack;
+  HmThreadEvent ev;
   guint32 tid;
-  guint8 kind;
-  guint8 fn;
 } Queued;
 
 typedef struct {
@@ -368,7 +363,7 @@ release (HmTraceReader *r, guint64 limit)
           ThreadQueue *q = g_ptr_array_index (r->queues, i);
           if (q->pos < q->events->len)
             {
-              guint64 t = g_array_index (q->events, Queued, q->pos).ticks;
+              guint64 t = g_array_index (q->events, Queued, q->pos).ev.ticks;
               if (t < best_ticks)
                 {
                   best_ticks = t;
@@ -397,76 +392,32 @@ static HmTraceReadStatus
 decode_thread_chunk (HmTraceReader *r, const guint8 *payload, gsize len, guint32 tid,
                      guint64 ticks, guint64 addr, guint64 offset, GError **error)
 {
-  Cursor c = { payload, payload + len, FALSE };
+  const guint8 *p = payload, *end = payload + len;
   ThreadQueue *q = queue_for (r, tid);
 
-  while (c.p < c.end)
+  while (p < end)
     {
-      const guint8 *start = c.p;
-      guint8 kind = get_u8 (&c);
-      Queued e = { 0 };
-
-      if (kind == HM_EV_PAD)
-        continue;
-      if (kind == HM_EV_SYNC)
+      Queued e;
+      const guint8 *start = p;
+      switch (hm_thread_event_decode (&p, end, &ticks, &addr, &e.ev))
         {
-          ticks = get_uv (&c);
-          addr = get_uv (&c);
-          if (c.bad)
-            goto bad;
+        case HM_DECODE_STATE:
           continue;
+        case HM_DECODE_EVENT:
+          e.tid = tid;
+          g_array_append_val (q->events, e);
+          r->n_queued++;
+          continue;
+        case HM_DECODE_BAD:
+        default:
+          return fail (r, error, HM_TRACE_ERROR_CORRUPT, offset,
+                       "undecodable thread event (kind 0x%02x, %" G_GSIZE_FORMAT
+                       " bytes into the chunk's payload)", *start, (gsize) (start - payload));
         }
-      ticks += (guint64) get_sv (&c);
-      e.ticks = ticks;
-      e.tid = tid;
-      e.kind = kind;
-      if (kind >= HM_EV_ALLOC && kind <= HM_EV_ALLOC_LAST)
-        {
-          e.kind = HM_EV_ALLOC;
-          e.fn = kind & 0x0f;
-          if (e.fn >= HM_FN_N)
-            goto bad;
-          addr += (guint64) get_sv (&c);
-          e.addr = addr;
-          e.size = get_uv (&c);
-          e.stack = get_uv (&c);
-        }
-      else if (kind == HM_EV_FREE)
-        {
-          addr += (guint64) get_sv (&c);
-          e.addr = addr;
-          e.fn = get_u8 (&c);
-          if (e.fn >= HM_FN_N)
-            goto bad;
-        }
-      else if (kind == HM_EV_REALLOC)
-        {
-          e.fn = HM_FN_REALLOC;
-          addr += (guint64) get_sv (&c);
-          e.old_addr = addr;
-          addr += (guint64) get_sv (&c);
-          e.addr = addr;
-          e.size = get_uv (&c);
-          e.stack = get_uv (&c);
-        }
-      else if (kind != HM_EV_THREAD_END)
-        {
-          c.p = start;
-          goto bad;
-        }
-      if (c.bad)
-        goto bad;
-      g_array_append_val (q->events, e);
-      r->n_queued++;
     }
   if (r->n_queued > MAX_QUEUED_EVENTS)
     release (r, G_MAXUINT64);
   return HM_TRACE_READ_EVENT;
-
-bad:
-  return fail (r, error, HM_TRACE_ERROR_CORRUPT, offset,
-               "undecodable thread event in the chunk (kind 0x%02x, %" G_GSIZE_FORMAT
-               " bytes into its payload)", c.p < c.end ? *c.p : 0, (gsize) (c.p - payload));
 }
 
 /* Decodes one metadata event into e.  FALSE on bad bytes.  *hidden is set
@@ -559,6 +510,11 @@ decode_meta_event (HmTraceReader *r, Cursor *c, HmEvent *e, gboolean *hidden)
     case HM_EV_DROPPED:
       e->ticks = get_uv (c);
       e->count = get_uv (c);
+      break;
+    case HM_EV_OBJECT_NAME:
+      e->count = get_uv (c);      /* HmObjectKind */
+      e->id = get_uv (c);
+      e->text = get_str (c, r->text);
       break;
     default:
       if (kind >= HM_EV_EXTENSION)
@@ -657,18 +613,38 @@ read_chunk (HmTraceReader *r, GError **error)
 static void
 fill_event (HmTraceReader *r, const Queued *q, HmEvent *e)
 {
+  const HmThreadEvent *t = &q->ev;
+
   memset (e, 0, sizeof *e);
-  e->kind = q->kind;
-  e->fn = q->fn;
-  e->ticks = q->ticks;
-  e->ts = ticks_to_ns (r, q->ticks);
+  e->kind = t->kind;
+  e->fn = t->fn;
+  e->ticks = t->ticks;
+  e->ts = ticks_to_ns (r, t->ticks);
   e->tid = q->tid;
-  e->addr = q->addr;
-  e->old_addr = q->old_addr;
-  e->size = q->size;
-  e->stack = q->stack;
-  if (q->kind == HM_EV_THREAD_END)
-    e->id = q->tid;
+  e->addr = t->addr;
+  e->old_addr = t->old_addr;
+  e->size = t->size;
+  e->stack = t->stack;
+  e->id = t->kind == HM_EV_THREAD_END ? q->tid : t->id;
+  switch (t->kind)
+    {
+    case HM_EV_POOL_CREATE:
+      e->count = t->a;              /* capacity */
+      break;
+    case HM_EV_GC_COLLECT:
+      e->pause_ns = t->a;
+      e->freed_bytes = t->b;
+      e->count = t->c;              /* objects freed */
+      e->live_bytes = t->d;
+      break;
+    case HM_EV_WARNING:
+      e->warning = (HmWarningKind) t->a;
+      e->alloc_stack = t->b;
+      e->free_stack = t->c;
+      break;
+    default:
+      break;
+    }
 }
 
 HmTraceReadStatus

@@ -48,14 +48,24 @@ typedef struct {
   guint64 tid;             /* thread the event happened on (0: unknown) */
   guint64 addr;            /* ALLOC, FREE; REALLOC: the new address; MODULE_LOAD: lowest mapped address */
   guint64 old_addr;        /* REALLOC */
-  guint64 size;            /* ALLOC, REALLOC; MODULE_LOAD: bytes mapped from addr */
+  guint64 size;            /* ALLOC, REALLOC, REGION_ALLOC, WARNING; POOL_CREATE:
+                            * object size; MODULE_LOAD: bytes mapped from addr */
   guint64 stack;           /* ALLOC, REALLOC: leaf node of the stack tree */
   guint64 id;              /* MODULE_*: module id; FRAME: node id; STACK: stack id;
-                            * THREAD_NAME: tid */
+                            * THREAD_NAME, THREAD_END: tid; REGION_*, POOL_*: the
+                            * region or pool; OBJECT_NAME: the object; WARNING: the
+                            * region or pool concerned (0: none) */
   guint64 parent;          /* FRAME; STACK: the leaf node */
   guint64 ip;              /* FRAME: return address (or PC for the first frame) */
   guint64 base;            /* MODULE_LOAD: load bias (dlpi_addr: 0 for non-PIE executables) */
-  guint64 count;           /* DROPPED; END: reason */
+  guint64 count;           /* DROPPED; END: reason; POOL_CREATE: capacity;
+                            * GC_COLLECT: objects freed; OBJECT_NAME: HmObjectKind */
+  guint64 pause_ns;        /* GC_COLLECT */
+  guint64 freed_bytes;     /* GC_COLLECT */
+  guint64 live_bytes;      /* GC_COLLECT: GC heap live after the collection */
+  HmWarningKind warning;   /* WARNING */
+  guint64 alloc_stack;     /* WARNING: where the block came from (0: unknown) */
+  guint64 free_stack;      /* WARNING: where it was freed (0: unknown) */
   guint64 ticks;           /* the raw TSC value behind ts */
   gint64 status;           /* END */
   const char *key;         /* INFO */

@@ -325,6 +325,118 @@ hm_chunk_put_sync (HmChunkBuilder *c)
   return commit (c, p);
 }
 
+bool
+hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, const char *name)
+{
+  size_t nl = bounded_strlen (name);
+  NEED (c, 1 + 20 + 10 + nl);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_OBJECT_NAME;
+  p = put_uv (p, what);
+  p = put_uv (p, id);
+  p = put_bytes (p, name, nl);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_region_create (HmChunkBuilder *c, uint64_t ticks, uint64_t region, uint64_t stack)
+{
+  NEED (c, 1 + 30);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_REGION_CREATE;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, region);
+  p = put_uv (p, stack);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_region_alloc (HmChunkBuilder *c, uint64_t ticks, uint64_t region, uint64_t addr,
+                           uint64_t size)
+{
+  NEED (c, 1 + 40);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_REGION_ALLOC;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, region);
+  p = put_addr (c, p, addr);
+  p = put_uv (p, size);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_object_event (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint64_t id)
+{
+  NEED (c, 1 + 20);
+  uint8_t *p = cursor (c);
+  *p++ = kind;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, id);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_pool_create (HmChunkBuilder *c, uint64_t ticks, uint64_t pool, uint64_t object_size,
+                          uint64_t capacity, uint64_t stack)
+{
+  NEED (c, 1 + 50);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_POOL_CREATE;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, pool);
+  p = put_uv (p, object_size);
+  p = put_uv (p, capacity);
+  p = put_uv (p, stack);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_pool_object (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint64_t pool,
+                          uint64_t addr)
+{
+  NEED (c, 1 + 30);
+  uint8_t *p = cursor (c);
+  *p++ = kind;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, pool);
+  p = put_addr (c, p, addr);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_gc_collect (HmChunkBuilder *c, uint64_t ticks, uint64_t pause_ns,
+                         uint64_t freed_bytes, uint64_t freed_objects, uint64_t live_bytes)
+{
+  NEED (c, 1 + 50);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_GC_COLLECT;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, pause_ns);
+  p = put_uv (p, freed_bytes);
+  p = put_uv (p, freed_objects);
+  p = put_uv (p, live_bytes);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_warning (HmChunkBuilder *c, uint64_t ticks, HmWarningKind warning, uint64_t addr,
+                      uint64_t size, uint64_t stack, uint64_t alloc_stack, uint64_t free_stack,
+                      uint64_t object)
+{
+  NEED (c, 1 + 80);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_WARNING;
+  p = put_dt (c, p, ticks);
+  p = put_uv (p, (uint64_t) warning);
+  p = put_addr (c, p, addr);
+  p = put_uv (p, size);
+  p = put_uv (p, stack);
+  p = put_uv (p, alloc_stack);
+  p = put_uv (p, free_stack);
+  p = put_uv (p, object);
+  return commit (c, p);
+}
+
 /* --- CRC-32C ----------------------------------------------------------------- */
 
 static uint32_t crc_table[256];

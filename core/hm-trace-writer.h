@@ -70,6 +70,7 @@ bool hm_chunk_put_round (HmChunkBuilder *c, uint64_t ticks);
 bool hm_chunk_put_mark (HmChunkBuilder *c, uint64_t ticks, const char *text);
 bool hm_chunk_put_end (HmChunkBuilder *c, uint64_t ticks, HmEndReason reason, int64_t status);
 bool hm_chunk_put_dropped (HmChunkBuilder *c, uint64_t ticks, uint64_t n_events);
+bool hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, const char *name);
 
 /* thread chunks; ticks are encoded as deltas */
 bool hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
@@ -79,6 +80,21 @@ bool hm_chunk_put_realloc (HmChunkBuilder *c, uint64_t ticks, uint64_t old_addr,
                            uint64_t new_addr, uint64_t size, uint64_t stack);
 bool hm_chunk_put_thread_end (HmChunkBuilder *c, uint64_t ticks);
 bool hm_chunk_put_sync (HmChunkBuilder *c);
+bool hm_chunk_put_region_create (HmChunkBuilder *c, uint64_t ticks, uint64_t region, uint64_t stack);
+bool hm_chunk_put_region_alloc (HmChunkBuilder *c, uint64_t ticks, uint64_t region, uint64_t addr,
+                                uint64_t size);
+/* REGION_RESET, REGION_FREE, POOL_FREE: kind and the object's id */
+bool hm_chunk_put_object_event (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint64_t id);
+bool hm_chunk_put_pool_create (HmChunkBuilder *c, uint64_t ticks, uint64_t pool,
+                               uint64_t object_size, uint64_t capacity, uint64_t stack);
+/* POOL_GET, POOL_RETURN */
+bool hm_chunk_put_pool_object (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint64_t pool,
+                               uint64_t addr);
+bool hm_chunk_put_gc_collect (HmChunkBuilder *c, uint64_t ticks, uint64_t pause_ns,
+                              uint64_t freed_bytes, uint64_t freed_objects, uint64_t live_bytes);
+bool hm_chunk_put_warning (HmChunkBuilder *c, uint64_t ticks, HmWarningKind warning,
+                           uint64_t addr, uint64_t size, uint64_t stack, uint64_t alloc_stack,
+                           uint64_t free_stack, uint64_t object);
 
 /* CRC-32C (Castagnoli, as iSCSI and ext4 use) of len bytes, continuing from
  * crc; the SSE4.2 instruction when the processor has it. */

@@ -1,0 +1,2 @@
+/* hm-gc.c — being written. */
+#include "hm-agent-private.h"

@@ -1,0 +1,234 @@
+/* hm-options.c — the manager's options (hm_init, HM_* variables), marks, and
+ * the warnings that misuse of the API produces.
+ *
+ * Every option has one name in code (HmOptions) and one in the environment;
+ * a program that never calls hm_init() gets the environment's values the
+ * first time any part of the manager needs them.
+ */
+#define _GNU_SOURCE
+#include "hm-agent-private.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static HmOptions options;
+static char profile_path[4096] = "memory_profile.json";
+static int options_state;          /* 0 unset, 1 being set, 2 set */
+
+static const char *const strategy_names[] = {
+  [HM_STRATEGY_NONE] = "none",
+  [HM_STRATEGY_MINIMIZE_MEMORY] = "minimize-memory",
+  [HM_STRATEGY_MAXIMIZE_PERFORMANCE] = "maximize-performance",
+  [HM_STRATEGY_BALANCED] = "balanced",
+  [HM_STRATEGY_ADAPTIVE] = "adaptive",
+};
+
+static void
+say (const char *line)
+{
+  size_t len = strlen (line);
+  while (len > 0)
+    {
+      ssize_t n = write (STDERR_FILENO, line, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      line += n;
+      len -= (size_t) n;
+    }
+}
+
+static void
+bad_value (const char *name, const char *value, const char *expected, const char *used)
+{
+  char line[512];
+  snprintf (line, sizeof line, "hybridmem: %s=%s is not %s; using %s\n", name, value, expected,
+            used);
+  say (line);
+}
+
+static void
+env_bool (const char *name, int *field)
+{
+  const char *v = getenv (name);
+  if (v == NULL || *v == '\0')
+    return;
+  if (!strcmp (v, "1") || !strcasecmp (v, "true") || !strcasecmp (v, "yes") || !strcasecmp (v, "on"))
+    *field = 1;
+  else if (!strcmp (v, "0") || !strcasecmp (v, "false") || !strcasecmp (v, "no")
+           || !strcasecmp (v, "off"))
+    *field = 0;
+  else
+    bad_value (name, v, "0 or 1", *field ? "1" : "0");
+}
+
+static void
+env_size (const char *name, size_t *field, size_t max)
+{
+  const char *v = getenv (name);
+  char *end;
+  unsigned long long n;
+  char used[32];
+
+  if (v == NULL || *v == '\0')
+    return;
+  errno = 0;
+  n = strtoull (v, &end, 10);
+  if (errno != 0 || *end != '\0' || v[0] == '-' || n > max)
+    {
+      snprintf (used, sizeof used, "%zu", *field);
+      bad_value (name, v, "a whole number in range", used);
+      return;
+    }
+  *field = (size_t) n;
+}
+
+void
+hm_options_init (HmOptions *o)
+{
+  size_t interval;
+
+  if (o == NULL)
+    return;
+  memset (o, 0, sizeof *o);
+  o->profile_path = "memory_profile.json";
+  o->enable_regions = 1;
+  o->enable_pooling = 1;
+  o->strategy = HM_STRATEGY_NONE;
+  o->gc_threshold_bytes = 8u << 20;
+
+  env_bool ("HM_ENABLE_PROFILING", &o->enable_profiling);
+  interval = o->profile_save_interval;
+  env_size ("HM_PROFILE_SAVE_INTERVAL", &interval, 86400u * 365u);
+  o->profile_save_interval = (unsigned) interval;
+  if (getenv ("HM_PROFILE_PATH") && *getenv ("HM_PROFILE_PATH"))
+    o->profile_path = getenv ("HM_PROFILE_PATH");
+  env_bool ("HM_LIFETIME_ANALYSIS", &o->enable_lifetime_analysis);
+  env_bool ("HM_REGIONS", &o->enable_regions);
+  env_bool ("HM_POOLING", &o->enable_pooling);
+  env_size ("HM_GC_THRESHOLD", &o->gc_threshold_bytes, (size_t) 1 << 48);
+
+  const char *s = getenv ("HM_STRATEGY");
+  if (s != NULL && *s != '\0')
+    {
+      size_t i;
+      for (i = 0; i < sizeof strategy_names / sizeof strategy_names[0]; i++)
+        if (!strcmp (s, strategy_names[i]))
+          break;
+      if (i < sizeof strategy_names / sizeof strategy_names[0])
+        o->strategy = (HmStrategy) i;
+      else
+        bad_value ("HM_STRATEGY", s,
+                   "one of none, minimize-memory, maximize-performance, balanced, adaptive",
+                   strategy_names[o->strategy]);
+    }
+}
+
+static int
+set_options (const HmOptions *o)
+{
+  int expected = 0;
+  if (!__atomic_compare_exchange_n (&options_state, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+    {
+      /* someone else is setting them: wait, they are nearly done */
+      while (__atomic_load_n (&options_state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield ();
+      return -1;
+    }
+  hm_guard++;
+  if (o != NULL)
+    options = *o;
+  else
+    hm_options_init (&options);
+  if (options.strategy > HM_STRATEGY_ADAPTIVE)
+    {
+      char value[16];
+      snprintf (value, sizeof value, "%d", (int) options.strategy);
+      bad_value ("strategy", value, "an HmStrategy", "none");
+      options.strategy = HM_STRATEGY_NONE;
+    }
+  if (options.profile_path == NULL || options.profile_path[0] == '\0')
+    options.profile_path = "memory_profile.json";
+  snprintf (profile_path, sizeof profile_path, "%s", options.profile_path);
+  options.profile_path = profile_path;
+  hm_guard--;
+  __atomic_store_n (&options_state, 2, __ATOMIC_RELEASE);
+  return 0;
+}
+
+int
+hm_init (const HmOptions *o)
+{
+  return set_options (o);
+}
+
+const HmOptions *
+hm_manager_options (void)
+{
+  if (HM_UNLIKELY (__atomic_load_n (&options_state, __ATOMIC_ACQUIRE) != 2))
+    set_options (NULL);
+  return &options;
+}
+
+const HmOptions *
+hm_get_options (void)
+{
+  return hm_manager_options ();
+}
+
+void
+hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, const char *format,
+         ...)
+{
+  static int quiet = -1;
+  char line[512];
+  va_list args;
+  int n;
+
+  hm_guard++;
+  if (hm_agent.tracing)
+    hm_emit_warning (kind, (uintptr_t) addr, size, hm_stack_capture (), 0, 0, object);
+  if (quiet < 0)
+    {
+      const char *q = getenv ("HM_QUIET");
+      quiet = q != NULL && strcmp (q, "1") == 0;
+    }
+  if (!quiet)
+    {
+      n = snprintf (line, sizeof line, "hybridmem: warning: ");
+      va_start (args, format);
+      vsnprintf (line + n, sizeof line - (size_t) n - 1, format, args);
+      va_end (args);
+      strcat (line, "\n");
+      say (line);
+    }
+  hm_guard--;
+}
+
+void
+hm_mark (const char *text)
+{
+  if (!hm_tracing_here ())
+    return;
+  hm_guard++;
+  hm_writer_queue_meta (HM_EV_MARK, 0, hm_tsc (), text);
+  hm_guard--;
+}
+
+void
+hm_trace_name_object (HmObjectKind kind, uint64_t id, const char *name)
+{
+  if (!hm_agent.tracing)
+    return;
+  hm_guard++;
+  hm_writer_queue_meta (HM_EV_OBJECT_NAME, ((uint64_t) kind << 56) | id, hm_tsc (), name);
+  hm_guard--;
+}

@@ -1,0 +1,2 @@
+/* hm-pool.c — being written. */
+#include "hm-agent-private.h"

@@ -1,0 +1,2 @@
+/* hm-region.c — being written. */
+#include "hm-agent-private.h"

@@ -12,7 +12,8 @@ typedef struct {
   guint64 addr;            /* 0: empty slot */
   guint64 size;
   guint64 ts;
-  guint64 stack;
+  guint32 stack;           /* leaf node */
+  guint32 strategy;        /* HmStrategyKind */
 } LiveBlock;
 
 typedef struct {
@@ -42,6 +43,14 @@ struct _HmHeapModel {
   GPtrArray *modules;      /* HmModule * */
   GHashTable *info;        /* char * -> char * */
   GHashTable *threads;     /* tid set */
+  HmStrategyStats strategies[HM_STRATEGY_KIND_N];
+  GPtrArray *regions;      /* HmRegionStats * */
+  GHashTable *regions_by_id;
+  GPtrArray *pools;        /* HmPoolStats * */
+  GHashTable *pools_by_id;
+  GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
+  HmGcTotals gc;
+  GArray *warnings;        /* HmWarning */
   guint64 n_bad_events;    /* events that referred to things never defined */
 };
 
@@ -150,6 +159,80 @@ module_free (gpointer data)
   g_free (m);
 }
 
+static void
+region_free (gpointer data)
+{
+  HmRegionStats *r = data;
+  g_free (r->name);
+  g_free (r);
+}
+
+static void
+pool_free (gpointer data)
+{
+  HmPoolStats *p = data;
+  g_free (p->name);
+  g_free (p);
+}
+
+const char *
+hm_strategy_kind_name (HmStrategyKind kind)
+{
+  static const char *const names[] = { "malloc", "manual", "gc", "regions", "pools" };
+  return kind < HM_STRATEGY_KIND_N ? names[kind] : "unknown";
+}
+
+const char *
+hm_warning_kind_name (HmWarningKind kind)
+{
+  static const char *const names[] = {
+    [HM_WARNING_LEAK] = "leak",
+    [HM_WARNING_DANGLING_POINTER] = "dangling-pointer",
+    [HM_WARNING_DOUBLE_FREE] = "double-free",
+    [HM_WARNING_INVALID_FREE] = "invalid-free",
+    [HM_WARNING_MISMATCHED_FREE] = "mismatched-free",
+    [HM_WARNING_REGION_USE_AFTER_FREE] = "region-use-after-free",
+    [HM_WARNING_POOL_WRONG_POOL] = "pool-wrong-pool",
+    [HM_WARNING_POOL_DOUBLE_RETURN] = "pool-double-return",
+  };
+  return kind > 0 && kind < HM_WARNING_N ? names[kind] : "unknown";
+}
+
+static HmStrategyKind
+strategy_of_fn (HmAllocFn fn)
+{
+  switch (fn)
+    {
+    case HM_FN_HM_ALLOC:
+    case HM_FN_HM_FREE:
+      return HM_STRATEGY_KIND_MANUAL;
+    case HM_FN_GC_ALLOC:
+    case HM_FN_GC_SWEEP:
+      return HM_STRATEGY_KIND_GC;
+    default:
+      return HM_STRATEGY_KIND_MALLOC;
+    }
+}
+
+static void
+strategy_add (HmHeapModel *model, HmStrategyKind kind, guint64 bytes, gboolean count)
+{
+  HmStrategyStats *s = &model->strategies[kind];
+  if (count)
+    s->allocations++;
+  s->bytes += bytes;
+  s->live_bytes += bytes;
+  if (s->live_bytes > s->peak_bytes)
+    s->peak_bytes = s->live_bytes;
+}
+
+static void
+strategy_sub (HmHeapModel *model, HmStrategyKind kind, guint64 bytes)
+{
+  HmStrategyStats *s = &model->strategies[kind];
+  s->live_bytes = s->live_bytes >= bytes ? s->live_bytes - bytes : 0;
+}
+
 HmHeapModel *
 hm_heap_model_new (void)
 {
@@ -166,6 +249,12 @@ hm_heap_model_new (void)
   model->modules = g_ptr_array_new_with_free_func (module_free);
   model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  model->regions = g_ptr_array_new_with_free_func (region_free);
+  model->regions_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  model->pools = g_ptr_array_new_with_free_func (pool_free);
+  model->pools_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  model->pool_objects = g_hash_table_new (g_direct_hash, g_direct_equal);
+  model->warnings = g_array_new (FALSE, FALSE, sizeof (HmWarning));
   return model;
 }
 
@@ -182,6 +271,12 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->modules);
   g_hash_table_unref (model->info);
   g_hash_table_destroy (model->threads);
+  g_hash_table_destroy (model->regions_by_id);
+  g_ptr_array_unref (model->regions);
+  g_hash_table_destroy (model->pools_by_id);
+  g_ptr_array_unref (model->pools);
+  g_hash_table_destroy (model->pool_objects);
+  g_array_unref (model->warnings);
   g_free (model);
 }
 
@@ -236,14 +331,16 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
     }
   t->live_bytes -= block->size;
   t->live_blocks--;
+  strategy_sub (model, block->strategy, block->size);
 }
 
 static void
-record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, guint64 ts)
+record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, guint64 ts,
+              HmStrategyKind strategy)
 {
   HmHeapTotals *t = &model->totals;
   HmSiteStats *site = site_for (model, node_of_stack (model, stack));
-  LiveBlock block = { addr, size, ts, site->stack };
+  LiveBlock block = { addr, size, ts, (guint32) site->stack, strategy };
   LiveBlock *old;
 
   old = live_find (&model->live, addr);
@@ -277,6 +374,7 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
   site->live_blocks++;
   if (site->live_bytes > site->peak_live_bytes)
     site->peak_live_bytes = site->live_bytes;
+  strategy_add (model, strategy, size, TRUE);
 }
 
 /* Returns FALSE when the address was not live. */
@@ -330,6 +428,137 @@ add_module (HmHeapModel *model, const HmEvent *e)
   g_ptr_array_add (model->modules, m);
 }
 
+static HmRegionStats *
+region_get (HmHeapModel *model, guint64 id, gboolean create)
+{
+  HmRegionStats *r = g_hash_table_lookup (model->regions_by_id, &id);
+  if (r == NULL && create)
+    {
+      r = g_new0 (HmRegionStats, 1);
+      r->id = id;
+      g_ptr_array_add (model->regions, r);
+      g_hash_table_insert (model->regions_by_id, &r->id, r);
+    }
+  return r;
+}
+
+static void
+region_release (HmHeapModel *model, HmRegionStats *r)
+{
+  strategy_sub (model, HM_STRATEGY_KIND_REGIONS, r->live_bytes);
+  r->live_bytes = 0;
+}
+
+static void
+region_event (HmHeapModel *model, const HmEvent *e)
+{
+  HmRegionStats *r = region_get (model, e->id, TRUE);
+
+  switch (e->kind)
+    {
+    case HM_EV_REGION_CREATE:
+      r->create_stack = e->stack;
+      r->create_ts = e->ts;
+      break;
+    case HM_EV_REGION_ALLOC:
+      r->allocations++;
+      r->bytes += e->size;
+      r->live_bytes += e->size;
+      r->peak_bytes = MAX (r->peak_bytes, r->live_bytes);
+      strategy_add (model, HM_STRATEGY_KIND_REGIONS, e->size, TRUE);
+      break;
+    case HM_EV_REGION_RESET:
+      r->resets++;
+      region_release (model, r);
+      break;
+    case HM_EV_REGION_FREE:
+      r->freed = TRUE;
+      r->freed_ts = e->ts;
+      region_release (model, r);
+      break;
+    default:
+      break;
+    }
+}
+
+static HmPoolStats *
+pool_get (HmHeapModel *model, guint64 id)
+{
+  HmPoolStats *p = g_hash_table_lookup (model->pools_by_id, &id);
+  if (p == NULL)
+    {
+      p = g_new0 (HmPoolStats, 1);
+      p->id = id;
+      g_ptr_array_add (model->pools, p);
+      g_hash_table_insert (model->pools_by_id, &p->id, p);
+    }
+  return p;
+}
+
+static gboolean
+drop_pool_objects (gpointer key, gpointer value, gpointer data)
+{
+  return GPOINTER_TO_SIZE (value) == *(guint64 *) data;
+}
+
+static void
+pool_event (HmHeapModel *model, const HmEvent *e)
+{
+  HmPoolStats *p = pool_get (model, e->id);
+  gpointer key = GSIZE_TO_POINTER (e->addr);
+
+  switch (e->kind)
+    {
+    case HM_EV_POOL_CREATE:
+      p->object_size = e->size;
+      p->capacity = e->count;
+      p->create_stack = e->stack;
+      p->create_ts = e->ts;
+      break;
+    case HM_EV_POOL_GET:
+      p->gets++;
+      p->live_objects++;
+      p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
+      g_hash_table_insert (model->pool_objects, key, GSIZE_TO_POINTER (e->id));
+      strategy_add (model, HM_STRATEGY_KIND_POOLS, p->object_size, TRUE);
+      break;
+    case HM_EV_POOL_RETURN:
+      /* only objects that were out of this pool: misuse is a warning event */
+      if (g_hash_table_lookup (model->pool_objects, key) == GSIZE_TO_POINTER (e->id)
+          && g_hash_table_remove (model->pool_objects, key))
+        {
+          p->returns++;
+          p->live_objects--;
+          strategy_sub (model, HM_STRATEGY_KIND_POOLS, p->object_size);
+        }
+      break;
+    case HM_EV_POOL_FREE:
+      p->freed = TRUE;
+      strategy_sub (model, HM_STRATEGY_KIND_POOLS, p->live_objects * p->object_size);
+      g_hash_table_foreach_remove (model->pool_objects, drop_pool_objects, &p->id);
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+name_object (HmHeapModel *model, const HmEvent *e)
+{
+  if (e->count == HM_OBJECT_REGION)
+    {
+      HmRegionStats *r = region_get (model, e->id, TRUE);
+      g_free (r->name);
+      r->name = g_strdup (e->text);
+    }
+  else if (e->count == HM_OBJECT_POOL)
+    {
+      HmPoolStats *p = pool_get (model, e->id);
+      g_free (p->name);
+      p->name = g_strdup (e->text);
+    }
+}
+
 void
 hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
 {
@@ -345,7 +574,12 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     {
     case HM_EV_ALLOC:
       note_thread (model, e->tid);
-      record_alloc (model, e->addr, e->size, e->stack, e->ts);
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, strategy_of_fn (e->fn));
+      if (e->fn == HM_FN_GC_ALLOC)
+        {
+          model->gc.allocations++;
+          model->gc.bytes_allocated += e->size;
+        }
       break;
     case HM_EV_FREE:
       note_thread (model, e->tid);
@@ -357,7 +591,40 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       /* A realloc is one allocation call; the old block just ends. */
       if (e->old_addr != 0)
         record_free (model, e->old_addr, e->ts);
-      record_alloc (model, e->addr, e->size, e->stack, e->ts);
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_MALLOC);
+      break;
+    case HM_EV_REGION_CREATE:
+    case HM_EV_REGION_ALLOC:
+    case HM_EV_REGION_RESET:
+    case HM_EV_REGION_FREE:
+      note_thread (model, e->tid);
+      region_event (model, e);
+      break;
+    case HM_EV_POOL_CREATE:
+    case HM_EV_POOL_GET:
+    case HM_EV_POOL_RETURN:
+    case HM_EV_POOL_FREE:
+      note_thread (model, e->tid);
+      pool_event (model, e);
+      break;
+    case HM_EV_GC_COLLECT:
+      model->gc.collections++;
+      model->gc.freed_bytes += e->freed_bytes;
+      model->gc.freed_objects += e->count;
+      model->gc.total_pause_ns += e->pause_ns;
+      model->gc.max_pause_ns = MAX (model->gc.max_pause_ns, e->pause_ns);
+      model->gc.live_bytes_after_last = e->live_bytes;
+      break;
+    case HM_EV_WARNING:
+      if (model->warnings->len < 1000000)
+        {
+          HmWarning w = { e->warning, e->ts, e->tid, e->addr, e->size, e->stack,
+                          e->alloc_stack, e->free_stack, e->id };
+          g_array_append_val (model->warnings, w);
+        }
+      break;
+    case HM_EV_OBJECT_NAME:
+      name_object (model, e);
       break;
     case HM_EV_STACK:
       if (e->id == model->stacks->len && e->parent < model->nodes->len)
@@ -513,6 +780,43 @@ hm_heap_model_get_sites (HmHeapModel *model)
         g_ptr_array_add (sites, site);
     }
   return sites;
+}
+
+GPtrArray *
+hm_heap_model_get_regions (HmHeapModel *model)
+{
+  return model->regions;
+}
+
+GPtrArray *
+hm_heap_model_get_pools (HmHeapModel *model)
+{
+  return model->pools;
+}
+
+const HmGcTotals *
+hm_heap_model_get_gc (HmHeapModel *model)
+{
+  return &model->gc;
+}
+
+const HmStrategyStats *
+hm_heap_model_get_strategy (HmHeapModel *model, HmStrategyKind kind)
+{
+  g_return_val_if_fail (kind < HM_STRATEGY_KIND_N, NULL);
+  return &model->strategies[kind];
+}
+
+GArray *
+hm_heap_model_get_warnings (HmHeapModel *model)
+{
+  return model->warnings;
+}
+
+guint64
+hm_heap_model_stack_node (HmHeapModel *model, guint64 stack)
+{
+  return stack < model->stacks->len ? g_array_index (model->stacks, guint64, stack) : 0;
 }
 
 GArray *

@@ -54,6 +54,78 @@ typedef struct {
   guint n_threads;
 } HmHeapTotals;
 
+/* The strategies memory can come from, for the per-strategy accounting. */
+typedef enum {
+  HM_STRATEGY_KIND_MALLOC = 0,   /* malloc & co. */
+  HM_STRATEGY_KIND_MANUAL,       /* hm_alloc */
+  HM_STRATEGY_KIND_GC,           /* hm_gc_alloc */
+  HM_STRATEGY_KIND_REGIONS,
+  HM_STRATEGY_KIND_POOLS,
+  HM_STRATEGY_KIND_N
+} HmStrategyKind;
+
+const char *hm_strategy_kind_name (HmStrategyKind kind);
+
+typedef struct {
+  guint64 allocations;
+  guint64 bytes;           /* allocated in all */
+  guint64 live_bytes;
+  guint64 peak_bytes;
+} HmStrategyStats;
+
+typedef struct {
+  guint64 id;
+  char *name;
+  guint64 create_stack;    /* stack id */
+  guint64 create_ts;
+  guint64 allocations;
+  guint64 bytes;
+  guint64 live_bytes;      /* since the last reset */
+  guint64 peak_bytes;
+  guint64 resets;
+  gboolean freed;
+  guint64 freed_ts;
+} HmRegionStats;
+
+typedef struct {
+  guint64 id;
+  char *name;
+  guint64 object_size;
+  guint64 capacity;
+  guint64 create_stack;
+  guint64 create_ts;
+  guint64 gets;
+  guint64 returns;
+  guint64 live_objects;
+  guint64 peak_live_objects;
+  gboolean freed;
+} HmPoolStats;
+
+typedef struct {
+  guint64 allocations;
+  guint64 bytes_allocated;
+  guint64 collections;
+  guint64 freed_bytes;
+  guint64 freed_objects;
+  guint64 total_pause_ns;
+  guint64 max_pause_ns;
+  guint64 live_bytes_after_last;
+} HmGcTotals;
+
+typedef struct {
+  HmWarningKind kind;
+  guint64 ts;
+  guint64 tid;
+  guint64 addr;
+  guint64 size;
+  guint64 stack;           /* the bad call's stack id */
+  guint64 alloc_stack;
+  guint64 free_stack;
+  guint64 object;          /* region or pool id, 0 when none */
+} HmWarning;
+
+const char *hm_warning_kind_name (HmWarningKind kind);
+
 typedef struct _HmHeapModel HmHeapModel;
 
 HmHeapModel *hm_heap_model_new (void);
@@ -85,6 +157,16 @@ GPtrArray *hm_heap_model_get_sites (HmHeapModel *model);
 /* The frames of a stack, innermost first: return addresses as recorded. */
 GArray *hm_heap_model_get_stack_ips (HmHeapModel *model, guint64 stack);
 guint64 hm_heap_model_get_n_stack_nodes (HmHeapModel *model);
+/* Regions and pools (HmRegionStats *, HmPoolStats *) in creation order. */
+GPtrArray *hm_heap_model_get_regions (HmHeapModel *model);
+GPtrArray *hm_heap_model_get_pools (HmHeapModel *model);
+const HmGcTotals *hm_heap_model_get_gc (HmHeapModel *model);
+const HmStrategyStats *hm_heap_model_get_strategy (HmHeapModel *model, HmStrategyKind kind);
+/* Warnings (HmWarning) in the order they happened. */
+GArray *hm_heap_model_get_warnings (HmHeapModel *model);
+/* The leaf stack node of an agent stack id (what HmSiteStats.stack holds). */
+guint64 hm_heap_model_stack_node (HmHeapModel *model, guint64 stack);
+
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);
 /* The module mapped at addr at time ts, or NULL. */

@@ -162,6 +162,128 @@ site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
                     "frees", json_uint (site->frees));
 }
 
+static json_t *
+stack_to_json (HmHeapModel *model, HmSymbolizer *symbolizer, guint64 stack_id)
+{
+  guint64 node = hm_heap_model_stack_node (model, stack_id);
+  g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, node);
+  json_t *stack = json_array ();
+
+  for (guint i = 0; i < frames->len; i++)
+    json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, i)));
+  return stack;
+}
+
+static json_t *
+regions_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
+{
+  GPtrArray *regions = hm_heap_model_get_regions (model);
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < regions->len; i++)
+    {
+      const HmRegionStats *r = g_ptr_array_index (regions, i);
+      json_array_append_new (array, json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
+                                               "id", json_uint (r->id),
+                                               "name", json_string_or_null (r->name),
+                                               "allocations", json_uint (r->allocations),
+                                               "bytes", json_uint (r->bytes),
+                                               "peak_bytes", json_uint (r->peak_bytes),
+                                               "live_bytes", json_uint (r->live_bytes),
+                                               "resets", json_uint (r->resets),
+                                               "freed", r->freed,
+                                               "stack", stack_to_json (model, symbolizer,
+                                                                       r->create_stack)));
+    }
+  return array;
+}
+
+static json_t *
+pools_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
+{
+  GPtrArray *pools = hm_heap_model_get_pools (model);
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < pools->len; i++)
+    {
+      const HmPoolStats *p = g_ptr_array_index (pools, i);
+      json_array_append_new (array, json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
+                                               "id", json_uint (p->id),
+                                               "name", json_string_or_null (p->name),
+                                               "object_size", json_uint (p->object_size),
+                                               "capacity", json_uint (p->capacity),
+                                               "gets", json_uint (p->gets),
+                                               "returns", json_uint (p->returns),
+                                               "peak_live", json_uint (p->peak_live_objects),
+                                               "live_at_end", json_uint (p->live_objects),
+                                               "freed", p->freed,
+                                               "stack", stack_to_json (model, symbolizer,
+                                                                       p->create_stack)));
+    }
+  return array;
+}
+
+static json_t *
+warnings_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
+{
+  GArray *warnings = hm_heap_model_get_warnings (model);
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < warnings->len; i++)
+    {
+      const HmWarning *w = &g_array_index (warnings, HmWarning, i);
+      g_autofree char *address = format_address (w->addr);
+      json_t *o = json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o}",
+                             "kind", hm_warning_kind_name (w->kind),
+                             "address", address,
+                             "size", json_uint (w->size),
+                             "time_ns", json_uint (w->ts),
+                             "thread", json_uint (w->tid),
+                             "stack", stack_to_json (model, symbolizer,
+                                                     w->alloc_stack ? w->alloc_stack : w->stack));
+      /* stack: where the memory came from when known, else the call itself */
+      json_object_set_new (o, "bad_call_stack", stack_to_json (model, symbolizer, w->stack));
+      if (w->free_stack != 0)
+        json_object_set_new (o, "free_stack", stack_to_json (model, symbolizer, w->free_stack));
+      if (w->object != 0)
+        json_object_set_new (o, "object", json_uint (w->object));
+      json_array_append_new (array, o);
+    }
+  return array;
+}
+
+static json_t *
+strategies_to_json (HmHeapModel *model)
+{
+  json_t *o = json_object ();
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    {
+      const HmStrategyStats *s = hm_heap_model_get_strategy (model, k);
+      json_object_set_new (o, hm_strategy_kind_name (k),
+                           json_pack ("{s:o, s:o, s:o, s:o}",
+                                      "allocations", json_uint (s->allocations),
+                                      "bytes", json_uint (s->bytes),
+                                      "peak_bytes", json_uint (s->peak_bytes),
+                                      "live_bytes", json_uint (s->live_bytes)));
+    }
+  return o;
+}
+
+static json_t *
+gc_to_json (HmHeapModel *model)
+{
+  const HmGcTotals *gc = hm_heap_model_get_gc (model);
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "allocations", json_uint (gc->allocations),
+                    "bytes_allocated", json_uint (gc->bytes_allocated),
+                    "collections", json_uint (gc->collections),
+                    "freed_bytes", json_uint (gc->freed_bytes),
+                    "freed_objects", json_uint (gc->freed_objects),
+                    "total_pause_ns", json_uint (gc->total_pause_ns),
+                    "max_pause_ns", json_uint (gc->max_pause_ns),
+                    "live_bytes", json_uint (gc->live_bytes_after_last));
+}
+
 json_t *
 hm_report_to_json (HmHeapModel *model,
                    HmSymbolizer *symbolizer,
@@ -212,10 +334,11 @@ hm_report_to_json (HmHeapModel *model,
     json_array_append_new (site_array, site_to_json (g_ptr_array_index (sites, i), symbolizer));
   json_object_set_new (report, "sites", site_array);
 
-  /* Filled by the region, pool and lifetime-analysis events to come. */
-  json_object_set_new (report, "regions", json_array ());
-  json_object_set_new (report, "pools", json_array ());
-  json_object_set_new (report, "warnings", json_array ());
+  json_object_set_new (report, "strategies", strategies_to_json (model));
+  json_object_set_new (report, "regions", regions_to_json (model, symbolizer));
+  json_object_set_new (report, "pools", pools_to_json (model, symbolizer));
+  json_object_set_new (report, "gc", gc_to_json (model));
+  json_object_set_new (report, "warnings", warnings_to_json (model, symbolizer));
   return report;
 }
 
@@ -451,6 +574,103 @@ print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
     }
 }
 
+/* Bytes and peak per strategy, when more than plain malloc was used. */
+static void
+print_strategies (FILE *out, HmHeapModel *model)
+{
+  int used = 0;
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    used += hm_heap_model_get_strategy (model, k)->allocations > 0;
+  if (used == 0 || (used == 1 && hm_heap_model_get_strategy (model, HM_STRATEGY_KIND_MALLOC)->allocations > 0))
+    return;
+
+  fprintf (out, _("\nBy strategy:\n\n  %-9s %12s %12s %12s %12s\n"), _("strategy"),
+           _("allocations"), _("allocated"), _("peak"), _("live at end"));
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    {
+      const HmStrategyStats *st = hm_heap_model_get_strategy (model, k);
+      if (st->allocations == 0)
+        continue;
+      g_autofree char *bytes = hm_report_format_size (st->bytes);
+      g_autofree char *peak = hm_report_format_size (st->peak_bytes);
+      g_autofree char *live = hm_report_format_size (st->live_bytes);
+      fprintf (out, "  %-9s %12" PRIu64 " %12s %12s %12s\n", hm_strategy_kind_name (k),
+               st->allocations, bytes, peak, live);
+    }
+  const HmGcTotals *gc = hm_heap_model_get_gc (model);
+  if (gc->collections > 0)
+    {
+      g_autofree char *freed = hm_report_format_size (gc->freed_bytes);
+      g_autofree char *pause = hm_report_format_duration (gc->total_pause_ns);
+      g_autofree char *max_pause = hm_report_format_duration (gc->max_pause_ns);
+      fprintf (out, _("  GC: %" PRIu64 " collections freed %s; pauses %s in all, %s at most\n"),
+               gc->collections, freed, pause, max_pause);
+    }
+}
+
+static void
+print_regions_and_pools (FILE *out, HmHeapModel *model)
+{
+  GPtrArray *regions = hm_heap_model_get_regions (model);
+  GPtrArray *pools = hm_heap_model_get_pools (model);
+
+  if (regions->len > 0)
+    {
+      fprintf (out, _("\nRegions:\n\n  %-20s %12s %12s %12s %7s  %s\n"), _("name"),
+               _("allocations"), _("allocated"), _("peak"), _("resets"), _("state"));
+      for (guint i = 0; i < regions->len; i++)
+        {
+          const HmRegionStats *r = g_ptr_array_index (regions, i);
+          g_autofree char *bytes = hm_report_format_size (r->bytes);
+          g_autofree char *peak = hm_report_format_size (r->peak_bytes);
+          fprintf (out, "  %-20s %12" PRIu64 " %12s %12s %7" PRIu64 "  %s\n",
+                   r->name ? r->name : "?", r->allocations, bytes, peak, r->resets,
+                   r->freed ? _("freed") : _("alive at end"));
+        }
+    }
+  if (pools->len > 0)
+    {
+      fprintf (out, _("\nPools:\n\n  %-20s %8s %9s %10s %10s %9s  %s\n"), _("type"),
+               _("size"), _("capacity"), _("gets"), _("returns"), _("peak out"), _("state"));
+      for (guint i = 0; i < pools->len; i++)
+        {
+          const HmPoolStats *p = g_ptr_array_index (pools, i);
+          fprintf (out, "  %-20s %8" PRIu64 " %9" PRIu64 " %10" PRIu64 " %10" PRIu64
+                   " %9" PRIu64 "  %s\n",
+                   p->name ? p->name : "?", p->object_size, p->capacity, p->gets, p->returns,
+                   p->peak_live_objects, p->freed ? _("freed") : _("alive at end"));
+        }
+    }
+}
+
+static void
+print_warnings (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+                const HmReportOptions *options)
+{
+  GArray *warnings = hm_heap_model_get_warnings (model);
+
+  if (warnings->len == 0)
+    return;
+  fprintf (out, _("\nWarnings: %u\n"), warnings->len);
+  for (guint i = 0; i < warnings->len && i < 50; i++)
+    {
+      const HmWarning *w = &g_array_index (warnings, HmWarning, i);
+      guint64 node = hm_heap_model_stack_node (model, w->stack);
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, node);
+      g_autofree char *size = hm_report_format_size (w->size);
+      fprintf (out, "\n  %s at 0x%" PRIx64 " (%s)\n", hm_warning_kind_name (w->kind), w->addr,
+               size);
+      for (guint f = 0; f < frames->len && f < options->frames_per_site; f++)
+        {
+          g_autofree char *frame = describe_frame (g_ptr_array_index (frames, f));
+          fprintf (out, "     %s\n", frame);
+        }
+    }
+  if (warnings->len > 50)
+    fprintf (out, _("\n  … and %u more (hmtrace report --json lists them all)\n"),
+             warnings->len - 50);
+}
+
 void
 hm_report_print_text (FILE *out,
                       HmHeapModel *model,
@@ -472,5 +692,8 @@ hm_report_print_text (FILE *out,
     symbolizer = own_symbolizer = hm_symbolizer_new_for_model (model);
 
   print_summary (out, model, options);
+  print_strategies (out, model);
   print_sites (out, model, symbolizer, options);
+  print_regions_and_pools (out, model);
+  print_warnings (out, model, symbolizer, options);
 }

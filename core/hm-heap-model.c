@@ -51,6 +51,10 @@ struct _HmHeapModel {
   GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
+  HmTimelineBucket *timeline;   /* HM_TIMELINE_MAX_BUCKETS */
+  guint n_buckets;
+  guint64 bucket_ns;
+  GArray *markers;         /* HmMarker */
   guint64 n_bad_events;    /* events that referred to things never defined */
 };
 
@@ -255,6 +259,9 @@ hm_heap_model_new (void)
   model->pools_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pool_objects = g_hash_table_new (g_direct_hash, g_direct_equal);
   model->warnings = g_array_new (FALSE, FALSE, sizeof (HmWarning));
+  model->timeline = g_new0 (HmTimelineBucket, HM_TIMELINE_MAX_BUCKETS);
+  model->bucket_ns = 1000000;   /* 1 ms to start with */
+  model->markers = g_array_new (FALSE, FALSE, sizeof (HmMarker));
   return model;
 }
 
@@ -277,6 +284,8 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->pools);
   g_hash_table_destroy (model->pool_objects);
   g_array_unref (model->warnings);
+  g_free (model->timeline);
+  g_array_unref (model->markers);
   g_free (model);
 }
 
@@ -559,6 +568,77 @@ name_object (HmHeapModel *model, const HmEvent *e)
     }
 }
 
+/* Halves the resolution: pairs of buckets become one. */
+static void
+timeline_coarsen (HmHeapModel *model)
+{
+  guint n = (model->n_buckets + 1) / 2;
+  for (guint i = 0; i < n; i++)
+    {
+      HmTimelineBucket *a = &model->timeline[2 * i];
+      HmTimelineBucket merged = *a;
+      if (2 * i + 1 < model->n_buckets)
+        {
+          HmTimelineBucket *b = &model->timeline[2 * i + 1];
+          memcpy (merged.live_bytes, b->live_bytes, sizeof merged.live_bytes);
+          merged.peak_total_bytes = MAX (a->peak_total_bytes, b->peak_total_bytes);
+          merged.allocations = a->allocations + b->allocations;
+          merged.frees = a->frees + b->frees;
+        }
+      merged.start_ns = (guint64) i * model->bucket_ns * 2;
+      model->timeline[i] = merged;
+    }
+  memset (&model->timeline[n], 0, (HM_TIMELINE_MAX_BUCKETS - n) * sizeof (HmTimelineBucket));
+  model->n_buckets = n;
+  model->bucket_ns *= 2;
+}
+
+static void
+timeline_note (HmHeapModel *model, guint64 ts, gboolean is_alloc, gboolean is_free)
+{
+  guint64 index;
+  guint64 total = 0;
+  HmTimelineBucket *b;
+
+  while ((index = ts / model->bucket_ns) >= HM_TIMELINE_MAX_BUCKETS)
+    timeline_coarsen (model);
+  /* buckets with no events carry the level of the one before */
+  while (model->n_buckets <= index)
+    {
+      HmTimelineBucket *next = &model->timeline[model->n_buckets];
+      if (model->n_buckets > 0)
+        {
+          HmTimelineBucket *prev = &model->timeline[model->n_buckets - 1];
+          memcpy (next->live_bytes, prev->live_bytes, sizeof next->live_bytes);
+          for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+            total += prev->live_bytes[k];
+          next->peak_total_bytes = total;
+          total = 0;
+        }
+      next->start_ns = (guint64) model->n_buckets * model->bucket_ns;
+      model->n_buckets++;
+    }
+  b = &model->timeline[index];
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    {
+      b->live_bytes[k] = model->strategies[k].live_bytes;
+      total += b->live_bytes[k];
+    }
+  b->peak_total_bytes = MAX (b->peak_total_bytes, total);
+  b->allocations += is_alloc;
+  b->frees += is_free;
+}
+
+static void
+add_marker (HmHeapModel *model, HmMarkerKind kind, guint64 ts, guint64 id)
+{
+  if (model->markers->len < 1000000)
+    {
+      HmMarker m = { kind, ts, id };
+      g_array_append_val (model->markers, m);
+    }
+}
+
 void
 hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
 {
@@ -669,6 +749,42 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       break;
     case HM_EV_DROPPED:
       t->dropped_events += e->count;
+      break;
+    default:
+      break;
+    }
+
+  switch (e->kind)
+    {
+    case HM_EV_ALLOC:
+    case HM_EV_REALLOC:
+    case HM_EV_REGION_ALLOC:
+    case HM_EV_POOL_GET:
+      timeline_note (model, e->ts, TRUE, FALSE);
+      break;
+    case HM_EV_FREE:
+    case HM_EV_POOL_RETURN:
+      timeline_note (model, e->ts, FALSE, TRUE);
+      break;
+    case HM_EV_REGION_RESET:
+      timeline_note (model, e->ts, FALSE, TRUE);
+      add_marker (model, HM_MARKER_REGION_RESET, e->ts, e->id);
+      break;
+    case HM_EV_REGION_FREE:
+    case HM_EV_POOL_FREE:
+      timeline_note (model, e->ts, FALSE, TRUE);
+      if (e->kind == HM_EV_REGION_FREE)
+        add_marker (model, HM_MARKER_REGION_FREE, e->ts, e->id);
+      break;
+    case HM_EV_GC_COLLECT:
+      timeline_note (model, e->ts, FALSE, FALSE);
+      add_marker (model, HM_MARKER_GC, e->ts, model->gc.collections);
+      break;
+    case HM_EV_WARNING:
+      add_marker (model, HM_MARKER_WARNING, e->ts, model->warnings->len - 1);
+      break;
+    case HM_EV_MARK:
+      add_marker (model, HM_MARKER_MARK, e->ts, 0);
       break;
     default:
       break;
@@ -805,6 +921,22 @@ hm_heap_model_get_strategy (HmHeapModel *model, HmStrategyKind kind)
 {
   g_return_val_if_fail (kind < HM_STRATEGY_KIND_N, NULL);
   return &model->strategies[kind];
+}
+
+const HmTimelineBucket *
+hm_heap_model_get_timeline (HmHeapModel *model, guint *n_buckets, guint64 *bucket_ns)
+{
+  if (n_buckets)
+    *n_buckets = model->n_buckets;
+  if (bucket_ns)
+    *bucket_ns = model->bucket_ns;
+  return model->timeline;
+}
+
+GArray *
+hm_heap_model_get_markers (HmHeapModel *model)
+{
+  return model->markers;
 }
 
 GArray *

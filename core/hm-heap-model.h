@@ -126,6 +126,31 @@ typedef struct {
 
 const char *hm_warning_kind_name (HmWarningKind kind);
 
+/* One bucket of the heap timeline: the live bytes per strategy at the end
+ * of the bucket and the highest total seen inside it. */
+typedef struct {
+  guint64 start_ns;
+  guint64 live_bytes[HM_STRATEGY_KIND_N];
+  guint64 peak_total_bytes;
+  guint32 allocations;     /* events in the bucket, all strategies */
+  guint32 frees;
+} HmTimelineBucket;
+
+/* Things worth a marker on the timeline. */
+typedef enum {
+  HM_MARKER_REGION_FREE,
+  HM_MARKER_REGION_RESET,
+  HM_MARKER_GC,
+  HM_MARKER_WARNING,
+  HM_MARKER_MARK,
+} HmMarkerKind;
+
+typedef struct {
+  HmMarkerKind kind;
+  guint64 ts;
+  guint64 id;              /* region id, warning index, … */
+} HmMarker;
+
 typedef struct _HmHeapModel HmHeapModel;
 
 HmHeapModel *hm_heap_model_new (void);
@@ -166,6 +191,15 @@ const HmStrategyStats *hm_heap_model_get_strategy (HmHeapModel *model, HmStrateg
 GArray *hm_heap_model_get_warnings (HmHeapModel *model);
 /* The leaf stack node of an agent stack id (what HmSiteStats.stack holds). */
 guint64 hm_heap_model_stack_node (HmHeapModel *model, guint64 stack);
+
+/* The heap over time: at most HM_TIMELINE_MAX_BUCKETS buckets of equal
+ * width covering the whole trace (the width doubles as the trace grows, so
+ * memory stays bounded however long it is).  Valid until the next event. */
+#define HM_TIMELINE_MAX_BUCKETS 2048
+const HmTimelineBucket *hm_heap_model_get_timeline (HmHeapModel *model, guint *n_buckets,
+                                                    guint64 *bucket_ns);
+/* Markers (HmMarker), in time order; at most a million are kept. */
+GArray *hm_heap_model_get_markers (HmHeapModel *model);
 
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);

@@ -402,6 +402,55 @@ test_model_late_free (void)
   builder_clear (&b);
 }
 
+/* The timeline stays within its bucket budget over a long trace and its last
+ * bucket agrees with the totals. */
+static void
+test_model_timeline (void)
+{
+  TraceBuilder b;
+  g_autoptr(HmHeapModel) model = NULL;
+  const HmTimelineBucket *buckets;
+  guint n;
+  guint64 width, live = 0, peak = 0;
+
+  builder_init (&b);
+  begin (&b, HM_TRACE_META_TID, 0, 0);
+  hm_chunk_put_clock (&b.chunk, 0, 0);
+  hm_chunk_put_clock (&b.chunk, 1000000, 1000000);   /* 1 tick = 1 ns */
+  finish (&b);
+  /* an hour of one allocation of 100 bytes a second, never freed, except
+   * that every tenth is freed a second later */
+  begin (&b, 9, 0, 0);
+  for (guint64 s = 0; s < 3600; s++)
+    {
+      guint64 t = s * 1000000000ull;
+      hm_chunk_put_alloc (&b.chunk, t, HM_FN_MALLOC, 0x1000 + s * 0x100, 100, 0);
+      live += 100;
+      peak = MAX (peak, live);
+      if (s % 10 == 1)
+        {
+          hm_chunk_put_free (&b.chunk, t + 500, HM_FN_FREE, 0x1000 + (s - 1) * 0x100);
+          live -= 100;
+        }
+    }
+  finish (&b);
+  model = model_from (&b);
+  buckets = hm_heap_model_get_timeline (model, &n, &width);
+  g_assert_cmpuint (n, <=, HM_TIMELINE_MAX_BUCKETS);
+  g_assert_cmpuint (n, >, HM_TIMELINE_MAX_BUCKETS / 4);
+  g_assert_cmpuint ((guint64) n * width, >=, 3599ull * 1000000000ull);
+  g_assert_cmpuint (buckets[n - 1].live_bytes[HM_STRATEGY_KIND_MALLOC], ==, live);
+  g_assert_cmpuint (hm_heap_model_get_totals (model)->live_bytes, ==, live);
+  /* no bucket claims more than was ever live, and the level never drops by
+   * more than one block between neighbours */
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpuint (buckets[i].peak_total_bytes, <=, peak);
+  for (guint i = 1; i < n; i++)
+    g_assert_cmpint ((gint64) buckets[i].live_bytes[0] - (gint64) buckets[i - 1].live_bytes[0],
+                     >=, -100);
+  builder_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -414,5 +463,6 @@ main (int argc, char **argv)
   g_test_add_func ("/trace-format/newer-major-version", test_newer_major_version);
   g_test_add_func ("/heap-model/totals", test_model_totals);
   g_test_add_func ("/heap-model/late-free-after-reuse", test_model_late_free);
+  g_test_add_func ("/heap-model/timeline", test_model_timeline);
   return g_test_run ();
 }

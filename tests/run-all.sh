@@ -49,6 +49,10 @@ run_sanitizer_build() {
 }
 run_sanitizer_build
 
+# ---- fuzzing: a short run of every libFuzzer target (clang) -----------------
+rm -rf "${build}-fuzz"
+bash tests/fuzz/run-fuzzers.sh "$build" "${HM_FUZZ_SECONDS:-30}"
+
 # The closing line CI reads: meson's own results, one per test.
 passed=$(grep -c '"result": "OK"' "$build/meson-logs/testlog.json" || true)
 failed=$(grep -c -E '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$build/meson-logs/testlog.json" || true)

@@ -14,6 +14,7 @@
 #include <libunwind.h>
 #include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -212,6 +213,50 @@ final_flush (void *data)
   hm_writer_stop ();
 }
 
+/* A program that crashes still gets its trace: the handler writes what the
+ * rings hold, then puts the program's own disposition back and lets the
+ * signal happen again (a fault re-executes; abort() raises it again), so the
+ * program dies of the same signal, with its core dump, as it would have. */
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction previous[sizeof fatal_signals / sizeof fatal_signals[0]];
+
+static void
+on_fatal_signal (int signal_number, siginfo_t *info, void *context)
+{
+  static int handling;
+
+  (void) info;
+  (void) context;
+  if (__atomic_exchange_n (&handling, 1, __ATOMIC_ACQ_REL) == 0 && hm_agent.tracing
+      && getpid () == hm_agent.pid)
+    {
+      hm_writer_flush_from_signal (signal_number);
+      hm_agent.tracing = 0;
+    }
+  for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+    if (fatal_signals[i] == signal_number)
+      sigaction (signal_number, &previous[i], NULL);
+  /* a signal sent by kill() or raise() is not re-raised by returning */
+  if (info != NULL && info->si_code <= 0)
+    raise (signal_number);
+}
+
+static void
+catch_fatal_signals (void)
+{
+  for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+    {
+      struct sigaction sa = { 0 };
+      sa.sa_sigaction = on_fatal_signal;
+      sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESETHAND;
+      sigemptyset (&sa.sa_mask);
+      /* a program that already handles it keeps its handler */
+      if (sigaction (fatal_signals[i], NULL, &previous[i]) == 0
+          && previous[i].sa_handler == SIG_DFL)
+        sigaction (fatal_signals[i], &sa, NULL);
+    }
+}
+
 __attribute__ ((constructor (101))) static void
 hm_agent_init (void)
 {
@@ -243,6 +288,7 @@ hm_agent_init (void)
   hm_agent.writer_started = 1;
   pthread_atfork (fork_prepare, fork_parent, fork_child);
   __cxa_atexit (final_flush, NULL, NULL);
+  catch_fatal_signals ();
   hm_guard--;
 }
 

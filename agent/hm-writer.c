@@ -34,6 +34,7 @@ static pthread_t writer_thread;
 static int writer_running;
 static volatile int writer_stop;
 static int fd_is_socket;
+static int in_crash;               /* a fatal signal: take no lock that may be held */
 static int write_failed;
 
 static uint8_t *meta_mem;
@@ -369,9 +370,12 @@ round_locked (void)
       snapshots[n].head = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
     }
 
-  hm_modules_drain (emit_module, &cut);
+  if (!in_crash)
+    {
+      hm_modules_drain (emit_module, &cut);
+      emit_queued_meta ();
+    }
   emit_new_stacks ();
-  emit_queued_meta ();
   PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
   meta_flush ();
 
@@ -499,6 +503,32 @@ hm_writer_flush (int end_reason, int64_t status)
       meta_flush ();
     }
   pthread_mutex_unlock (&writer_lock);
+  hm_guard--;
+}
+
+/* From a fatal signal's handler: the thread that crashed may hold any lock,
+ * the writer's included, so nothing here waits for long.  If the writer lock
+ * cannot be had within a fifth of a second, the trace ends where the last
+ * round left it, which is at most one round ago. */
+void
+hm_writer_flush_from_signal (int signal_number)
+{
+  struct timespec pause = { 0, 1000000 };
+  int locked = 0;
+
+  if (hm_agent.trace_fd < 0)
+    return;
+  hm_guard++;
+  for (int i = 0; i < 200 && !(locked = pthread_mutex_trylock (&writer_lock) == 0); i++)
+    nanosleep (&pause, NULL);
+  if (locked)
+    {
+      in_crash = 1;
+      round_locked ();
+      PUT (hm_chunk_put_end (&meta, hm_tsc (), HM_END_SIGNAL, signal_number));
+      meta_flush ();
+      /* left locked: the process is about to die, and no round may start */
+    }
   hm_guard--;
 }
 

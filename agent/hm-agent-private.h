@@ -321,6 +321,40 @@ hm_tracing_here (void)
   return HM_UNLIKELY (hm_agent.tracing) && hm_guard == 0;
 }
 
+/* hm-lifetime.c: which frees are wrong (see the file) */
+typedef enum {
+  HM_LIFETIME_MALLOC = 0,      /* malloc & co. */
+  HM_LIFETIME_HM_ALLOC,        /* hm_alloc */
+} HmLifetimeStrategy;
+
+typedef enum {
+  HM_FREE_PASS,                /* give it to the C library now */
+  HM_FREE_HOLD,                /* quarantined: the C library gets it later */
+  HM_FREE_DROP,                /* a bad free, reported: do nothing */
+} HmFreeVerdict;
+
+extern int hm_lifetime_active HM_HIDDEN;
+void hm_lifetime_start (int from_the_first_allocation) HM_HIDDEN;
+void hm_lifetime_note_alloc (void *p, size_t size, HmLifetimeStrategy strategy,
+                             uint32_t stack) HM_HIDDEN;
+HmFreeVerdict hm_lifetime_check_free (void *p, HmLifetimeStrategy freed_by, const char *function,
+                                      size_t *size_out) HM_HIDDEN;
+/* The size of a live block (*known = 0 when the table does not have it). */
+size_t hm_lifetime_block_size (const void *p, int *known) HM_HIDDEN;
+/* Whether an address is a pool object or in the GC heap (hm-pool.c, hm-gc.c). */
+bool hm_pool_owns (const void *p) HM_HIDDEN;
+bool hm_gc_owns (const void *p) HM_HIDDEN;
+
+/* True when the calling thread must look at allocations: tracing or
+ * lifetime analysis is on, and the agent is not in its own code. */
+static inline bool
+hm_watching_here (void)
+{
+  if (HM_UNLIKELY (!hm_agent.decided))
+    hm_agent_decide ();
+  return HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active) && hm_guard == 0;
+}
+
 /* hm-stack-table.c */
 uint32_t hm_stack_capture (void) HM_HIDDEN;
 typedef struct {
@@ -378,3 +412,8 @@ const HmOptions *hm_manager_options (void) HM_HIDDEN;
  * %s, %p, %zu and %llu are supported (no allocation). */
 void hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
               const char *format, ...) HM_HIDDEN;
+/* The same with the stacks known: the bad call's, and where the block was
+ * allocated and first freed (0: unknown). */
+void hm_warn_stacks (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
+                     uint32_t stack, uint32_t alloc_stack, uint32_t free_stack,
+                     const char *format, ...) HM_HIDDEN;

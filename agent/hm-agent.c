@@ -150,6 +150,19 @@ hm_agent_decide (void)
     return;   /* decided, or being decided further up this very stack */
   hm_guard++;
   hm_agent.pid = getpid ();
+  {
+    /* Lifetime analysis from the very first allocation, so that every live
+     * block is known and an unknown free is a bad one. */
+    const char *analysis = getenv ("HM_LIFETIME_ANALYSIS");
+    if (analysis != NULL && (!strcmp (analysis, "1") || !strcmp (analysis, "yes")
+                             || !strcmp (analysis, "true") || !strcmp (analysis, "on")))
+      {
+        if (hm_agent.self_end == 0)
+          find_own_text ();
+        hm_stack_table_init ();
+        hm_lifetime_start (1);
+      }
+  }
   fd_text = getenv ("HM_TRACE_FD");
   path = getenv ("HM_TRACE");
   if ((fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0'))

@@ -12,18 +12,22 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The first allocation may come before our constructor (another library's
  * constructor, the loader): hm_tracing_here decides there, so none is missed. */
-#define tracing_here hm_tracing_here
+#define tracing_here hm_watching_here
 
 static __attribute__ ((noinline)) void
 record_alloc (HmAllocFn fn, void *p, size_t size)
 {
   hm_guard++;
   uint32_t stack = hm_stack_capture ();
-  hm_emit_alloc (fn, (uintptr_t) p, size, stack);
+  if (hm_agent.tracing)
+    hm_emit_alloc (fn, (uintptr_t) p, size, stack);
+  if (hm_lifetime_active)
+    hm_lifetime_note_alloc (p, size, HM_LIFETIME_MALLOC, stack);
   hm_guard--;
 }
 
@@ -50,7 +54,17 @@ free (void *p)
   if (p == NULL)
     return;
   if (tracing_here ())
-    record_free (HM_FN_FREE, p);
+    {
+      HmFreeVerdict verdict = HM_FREE_PASS;
+      if (hm_lifetime_active)
+        verdict = hm_lifetime_check_free (p, HM_LIFETIME_MALLOC, "free", NULL);
+      if (verdict == HM_FREE_DROP)
+        return;
+      if (hm_agent.tracing)
+        record_free (HM_FN_FREE, p);
+      if (verdict == HM_FREE_HOLD)
+        return;
+    }
   __libc_free (p);
 }
 
@@ -63,10 +77,57 @@ calloc (size_t n, size_t size)
   return p;
 }
 
+/* With lifetime analysis, realloc is malloc, copy and a quarantined free,
+ * so that pointers to the old block are seen dangling, not silently valid. */
+static void *
+checked_realloc (HmAllocFn fn, void *old, size_t size, bool *handled)
+{
+  int known;
+  size_t old_size = hm_lifetime_block_size (old, &known);
+  void *p;
+
+  *handled = true;
+  if (!known)
+    {
+      HmFreeVerdict verdict = hm_lifetime_check_free (old, HM_LIFETIME_MALLOC, "realloc", NULL);
+      if (verdict == HM_FREE_PASS)
+        {
+          *handled = false;   /* allocated before analysis: realloc as usual */
+          return NULL;
+        }
+      /* a bad pointer: the program gets a new block, as if it had none */
+      p = __libc_malloc (size);
+      if (p != NULL)
+        record_alloc (fn, p, size);
+      return p;
+    }
+  uint64_t tsc = hm_tsc ();
+  p = __libc_malloc (size);
+  if (p == NULL)
+    return NULL;
+  memcpy (p, old, old_size < size ? old_size : size);
+  hm_guard++;
+  uint32_t stack = hm_stack_capture ();
+  if (hm_agent.tracing)
+    hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, stack);
+  hm_lifetime_note_alloc (p, size, HM_LIFETIME_MALLOC, stack);
+  hm_guard--;
+  hm_lifetime_check_free (old, HM_LIFETIME_MALLOC, "realloc", NULL);
+  return p;
+}
+
 static void *
 traced_realloc (HmAllocFn fn, void *old, size_t size)
 {
   void *p;
+
+  if (hm_lifetime_active && old != NULL && size != 0)
+    {
+      bool handled;
+      p = checked_realloc (fn, old, size, &handled);
+      if (handled)
+        return p;
+    }
 
   if (old == NULL)
     {
@@ -78,7 +139,15 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
   if (size == 0)
     {
       /* glibc frees the block and returns NULL */
-      record_free (HM_FN_REALLOC, old);
+      HmFreeVerdict verdict = HM_FREE_PASS;
+      if (hm_lifetime_active)
+        verdict = hm_lifetime_check_free (old, HM_LIFETIME_MALLOC, "realloc", NULL);
+      if (verdict == HM_FREE_DROP)
+        return NULL;
+      if (hm_agent.tracing)
+        record_free (HM_FN_REALLOC, old);
+      if (verdict == HM_FREE_HOLD)
+        return NULL;
       return __libc_realloc (old, 0);
     }
 
@@ -86,7 +155,7 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
    * by another thread: the event carries the time from before the call. */
   uint64_t tsc = hm_tsc ();
   p = __libc_realloc (old, size);
-  if (p != NULL)
+  if (p != NULL && hm_agent.tracing)
     {
       hm_guard++;
       hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());

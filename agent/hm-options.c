@@ -159,6 +159,8 @@ set_options (const HmOptions *o)
     options.profile_path = "memory_profile.json";
   snprintf (profile_path, sizeof profile_path, "%s", options.profile_path);
   options.profile_path = profile_path;
+  if (options.enable_lifetime_analysis)
+    hm_lifetime_start (0);   /* blocks from before now are unknown, not wrong */
   hm_guard--;
   __atomic_store_n (&options_state, 2, __ATOMIC_RELEASE);
   return 0;
@@ -184,18 +186,16 @@ hm_get_options (void)
   return hm_manager_options ();
 }
 
-void
-hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, const char *format,
-         ...)
+static void
+vwarn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, uint32_t stack,
+       uint32_t alloc_stack, uint32_t free_stack, const char *format, va_list args)
 {
   static int quiet = -1;
   char line[512];
-  va_list args;
   int n;
 
-  hm_guard++;
   if (hm_agent.tracing)
-    hm_emit_warning (kind, (uintptr_t) addr, size, hm_stack_capture (), 0, 0, object);
+    hm_emit_warning (kind, (uintptr_t) addr, size, stack, alloc_stack, free_stack, object);
   if (quiet < 0)
     {
       const char *q = getenv ("HM_QUIET");
@@ -204,12 +204,36 @@ hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, con
   if (!quiet)
     {
       n = snprintf (line, sizeof line, "hybridmem: warning: ");
-      va_start (args, format);
       vsnprintf (line + n, sizeof line - (size_t) n - 1, format, args);
-      va_end (args);
       strcat (line, "\n");
       say (line);
     }
+}
+
+void
+hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, const char *format,
+         ...)
+{
+  va_list args;
+
+  hm_guard++;
+  va_start (args, format);
+  vwarn (kind, addr, size, object, hm_stack_capture (), 0, 0, format, args);
+  va_end (args);
+  hm_guard--;
+}
+
+void
+hm_warn_stacks (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
+                uint32_t stack, uint32_t alloc_stack, uint32_t free_stack, const char *format,
+                ...)
+{
+  va_list args;
+
+  hm_guard++;
+  va_start (args, format);
+  vwarn (kind, addr, size, object, stack, alloc_stack, free_stack, format, args);
+  va_end (args);
   hm_guard--;
 }
 

@@ -381,6 +381,8 @@ typedef struct {
 } HmModuleEntry;
 /* Calls fn for each module whose load or unload is not yet in the trace. */
 void hm_modules_drain (void (*fn) (const HmModuleEntry *m, int unload, void *data), void *data) HM_HIDDEN;
+void hm_modules_drain_locked (void (*fn) (const HmModuleEntry *m, int unload, void *data),
+                              void *data, int may_wait) HM_HIDDEN;
 void hm_modules_lock (void) HM_HIDDEN;
 void hm_modules_unlock (void) HM_HIDDEN;
 
@@ -398,6 +400,8 @@ void hm_writer_fork_parent (void) HM_HIDDEN;
 void hm_writer_fork_child (void) HM_HIDDEN;
 
 /* hm-agent.c */
+/* Finds the agent's and the unwinder's code, whose frames stacks leave out. */
+void hm_agent_find_own_text (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;
 void hm_agent_before_exec (void) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;

@@ -49,13 +49,13 @@ find_text (struct dl_phdr_info *info, size_t size, void *data)
 /* The frames to leave out of every stack: the agent's own code and the
  * unwinder's.  They are adjacent only by chance, so keep the hull of both
  * when they are, and just ours otherwise. */
-static void
-find_own_text (void)
+void
+hm_agent_find_own_text (void)
 {
   Dl_info self, unwinder;
   TextRange ours = { 0 }, theirs = { 0 };
 
-  if (dladdr ((void *) find_own_text, &self) && self.dli_fbase)
+  if (dladdr ((void *) hm_agent_find_own_text, &self) && self.dli_fbase)
     {
       ours.base = (uintptr_t) self.dli_fbase;
       dl_iterate_phdr (find_text, &ours);
@@ -158,7 +158,7 @@ hm_agent_decide (void)
                              || !strcmp (analysis, "true") || !strcmp (analysis, "on")))
       {
         if (hm_agent.self_end == 0)
-          find_own_text ();
+          hm_agent_find_own_text ();
         hm_stack_table_init ();
         hm_lifetime_start (1);
       }
@@ -175,7 +175,7 @@ hm_agent_decide (void)
         }
       hm_agent.start_ns = hm_now_ns ();
       hm_agent.start_tsc = hm_tsc ();
-      find_own_text ();
+      hm_agent_find_own_text ();
       hm_stack_table_init ();
       hm_thread_buffers_init ();
       __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);

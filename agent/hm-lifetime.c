@@ -184,6 +184,9 @@ hm_lifetime_start (int from_the_first_allocation)
   if (quarantine == NULL)
     return;
   table_complete = from_the_first_allocation;
+  if (hm_agent.self_end == 0)
+    hm_agent_find_own_text ();
+  hm_stack_table_init ();
   pthread_atfork (hm_lifetime_fork_prepare, hm_lifetime_fork_after, hm_lifetime_fork_after);
   __atomic_store_n (&hm_lifetime_active, 1, __ATOMIC_RELEASE);
 }

@@ -153,7 +153,18 @@ out:
 void
 hm_modules_drain (void (*fn) (const HmModuleEntry *m, int unload, void *data), void *data)
 {
-  pthread_mutex_lock (&modules_lock);
+  hm_modules_drain_locked (fn, data, 1);
+}
+
+/* With may_wait 0 (a fatal signal's handler), gives up if the lock is busy. */
+void
+hm_modules_drain_locked (void (*fn) (const HmModuleEntry *m, int unload, void *data), void *data,
+                         int may_wait)
+{
+  if (may_wait)
+    pthread_mutex_lock (&modules_lock);
+  else if (pthread_mutex_trylock (&modules_lock) != 0)
+    return;
   for (uint32_t i = 0; i < n_modules; i++)
     {
       HmModuleEntry *m = &modules[i];

@@ -314,8 +314,21 @@ hm_stack_capture (void)
   uintptr_t ips[MAX_DEPTH], slots[MAX_DEPTH];
   uintptr_t *fp = __builtin_frame_address (0);
   uintptr_t slot0 = 0, ip0 = 0;
-  StackCache *c = cache_get ();
+  StackCache *c;
   CacheEntry *entry = NULL;
+
+  /* nothing asked for stacks when the agent started (no tracing, no
+   * analysis): set the table up now */
+  if (HM_UNLIKELY (__atomic_load_n (&table, __ATOMIC_ACQUIRE) == NULL))
+    {
+      pthread_mutex_lock (&insert_lock);
+      if (table == NULL)
+        __atomic_store_n (&table, table_new (1u << 14), __ATOMIC_RELEASE);
+      pthread_mutex_unlock (&insert_lock);
+      if (table == NULL)
+        return 0;
+    }
+  c = cache_get ();
 
   for (int i = 0; i < 8 && fp != NULL; i++)
     {

@@ -370,11 +370,11 @@ round_locked (void)
       snapshots[n].head = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
     }
 
+  /* A crash before the first round would leave the trace without modules,
+   * and its stacks without names: drain them unless the lock is taken. */
+  hm_modules_drain_locked (emit_module, &cut, !in_crash);
   if (!in_crash)
-    {
-      hm_modules_drain (emit_module, &cut);
-      emit_queued_meta ();
-    }
+    emit_queued_meta ();
   emit_new_stacks ();
   PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
   meta_flush ();
@@ -507,9 +507,10 @@ hm_writer_flush (int end_reason, int64_t status)
 }
 
 /* From a fatal signal's handler: the thread that crashed may hold any lock,
- * the writer's included, so nothing here waits for long.  If the writer lock
- * cannot be had within a fifth of a second, the trace ends where the last
- * round left it, which is at most one round ago. */
+ * the writer's included, so nothing here waits for ever.  The writer may be
+ * in the middle of a round on a loaded machine, so it gets two seconds; if
+ * the lock cannot be had by then (the crash was inside the writer's own
+ * round), the trace ends where the last round left it. */
 void
 hm_writer_flush_from_signal (int signal_number)
 {
@@ -519,7 +520,7 @@ hm_writer_flush_from_signal (int signal_number)
   if (hm_agent.trace_fd < 0)
     return;
   hm_guard++;
-  for (int i = 0; i < 200 && !(locked = pthread_mutex_trylock (&writer_lock) == 0); i++)
+  for (int i = 0; i < 2000 && !(locked = pthread_mutex_trylock (&writer_lock) == 0); i++)
     nanosleep (&pause, NULL);
   if (locked)
     {

@@ -17,10 +17,12 @@
  * then come from HM_* environment variables (see HmOptions).
  *
  * Threads: every function may be called from any thread.  Regions and pools
- * are shared objects: a region's bump pointer is advanced with one atomic
- * add (a few ns, more under contention); a pool keeps a small per-thread
- * cache of free objects, so get and return take no lock until that cache
- * runs empty or full (then one mutex for a batch).  The GC heap is shared;
+ * are shared objects: a region's bump pointer is advanced with one
+ * compare-and-swap (a few ns, more under contention), and its mutex is taken
+ * only to add a chunk; a pool keeps a per-thread cache of up to 128 free
+ * objects, so get and return take no lock until that cache runs empty or
+ * full (then one mutex for a batch).  Resetting or freeing a region while
+ * another thread still allocates from it is a race in the program.  The GC heap is shared;
  * a collection stops every thread that has touched the library for the
  * duration of the mark phase.
  *
@@ -113,7 +115,8 @@ HM_API void *hm_region_alloc_aligned (HmRegion *region, size_t size, size_t alig
 /* Ends every object of the region at once; keeps its first chunk for reuse. */
 HM_API void hm_region_reset (HmRegion *region);
 HM_API void hm_region_free (HmRegion *region);
-/* Bytes handed out since the last reset. */
+/* Bytes handed out since the last reset, rounding to 16 and alignment
+ * padding included. */
 HM_API size_t hm_region_used (const HmRegion *region);
 
 /* count objects of Type, zeroed. */

@@ -198,6 +198,7 @@ hm_warning_kind_name (HmWarningKind kind)
     [HM_WARNING_REGION_USE_AFTER_FREE] = "region-use-after-free",
     [HM_WARNING_POOL_WRONG_POOL] = "pool-wrong-pool",
     [HM_WARNING_POOL_DOUBLE_RETURN] = "pool-double-return",
+    [HM_WARNING_POOL_USE_AFTER_FREE] = "pool-use-after-free",
   };
   return kind > 0 && kind < HM_WARNING_N ? names[kind] : "unknown";
 }

@@ -109,6 +109,7 @@ typedef enum {
   HM_WARNING_REGION_USE_AFTER_FREE, /* hm_region_* on a freed region */
   HM_WARNING_POOL_WRONG_POOL,       /* returned to a pool it did not come from */
   HM_WARNING_POOL_DOUBLE_RETURN,
+  HM_WARNING_POOL_USE_AFTER_FREE,   /* hm_pool_* on a freed pool */
   HM_WARNING_N
 } HmWarningKind;
 

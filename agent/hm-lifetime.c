@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-gc-private.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -71,11 +72,15 @@ stripe_of (uintptr_t addr)
   return &stripes[(hash_addr (addr) >> 40) & (N_STRIPES - 1)];
 }
 
+/* The tables hold addresses of blocks the program also holds: not roots. */
 static void *
 map_zeroed (size_t bytes)
 {
   void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED)
+    return NULL;
+  hm_gc_register_agent_memory (p, bytes);
+  return p;
 }
 
 static Block *
@@ -111,7 +116,10 @@ grow (Stripe *s)
     if (old[i].addr != 0)
       put (s, &old[i]);
   if (old != NULL)
-    munmap (old, old_cap * sizeof *old);
+    {
+      hm_gc_unregister_agent_memory (old);
+      munmap (old, old_cap * sizeof *old);
+    }
   return 1;
 }
 

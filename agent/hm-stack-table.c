@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "hm-agent-private.h"
+#include "hm-gc-private.h"
 
 #include <libunwind.h>
 #include <pthread.h>
@@ -34,11 +35,16 @@ static pthread_mutex_t insert_lock = PTHREAD_MUTEX_INITIALIZER;
 /* bump arena for entries */
 static uint8_t *arena_cur, *arena_end;
 
+/* Stack table memory holds return addresses, never a program's pointers:
+ * the collector need not scan it (it can grow to hundreds of MB). */
 static void *
 map_zeroed (size_t bytes)
 {
   void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED)
+    return NULL;
+  hm_gc_register_agent_memory (p, bytes);
+  return p;
 }
 
 static IdTable *

@@ -12,6 +12,7 @@
 #include "hm-agent-private.h"
 #include "hm-trace-writer.h"
 #include "hm-thread-events.h"
+#include "hm-gc-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -441,6 +442,7 @@ hm_writer_start (int fd)
   meta_mem = mmap (NULL, META_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (meta_mem == MAP_FAILED)
     return -1;
+  hm_gc_register_agent_memory (meta_mem, META_BYTES);
   fd_is_socket = fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode);
   if (fd_is_socket)
     info.flags |= HM_TRACE_FLAG_LIVE;

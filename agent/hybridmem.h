@@ -22,12 +22,17 @@
  * only to add a chunk; a pool keeps a per-thread cache of up to 128 free
  * objects, so get and return take no lock until that cache runs empty or
  * full (then one mutex for a batch).  Resetting or freeing a region while
- * another thread still allocates from it is a race in the program.  The GC heap is shared;
- * a collection stops every thread that has touched the library for the
- * duration of the mark phase.
+ * another thread still allocates from it is a race in the program.  The GC
+ * heap is shared, each thread allocating from its own blocks without a lock;
+ * a collection stops every thread of the process (with a real-time signal)
+ * for the mark phase, so a blocking call such as poll() or epoll_wait() may
+ * return EINTR then, as with other conservative collectors.  A thread that
+ * blocks every signal is scanned without being stopped: it must not touch GC
+ * memory.  hm_gc_alloc is not async-signal-safe.
  *
  * Misuse — allocating from a freed region, returning an object to the wrong
- * pool or twice, hm_free of something hm_alloc did not return — never crashes
+ * pool or twice, and (with lifetime analysis) a double, invalid or mismatched
+ * free — never crashes
  * the program: the call is ignored (or, for a freed region, served from the
  * heap) and a warning with the call's stack goes to the trace and, unless
  * HM_QUIET=1, one line to stderr.
@@ -81,7 +86,9 @@ typedef struct {
   int enable_regions;               /* default 1; 0: region objects are malloc blocks */
   int enable_pooling;               /* default 1; 0: pool objects are malloc blocks */
   HmStrategy strategy;              /* default HM_STRATEGY_NONE */
-  size_t gc_threshold_bytes;        /* collect after this much GC allocation; default 8 MiB */
+  size_t gc_threshold_bytes;        /* collect after this much GC allocation (or a share
+                                     * of the live heap, if more); 0: only hm_gc_collect.
+                                     * default 8 MiB */
 } HmOptions;
 
 /* Fills options with the defaults, then with what the environment says. */

@@ -8,7 +8,7 @@ HM_DEBIAN_PACKAGES=(
   meson ninja-build pkg-config gcc g++
   libglib2.0-dev libjansson-dev libelf-dev libdw-dev libunwind-dev
   libgtk-4-dev xvfb xauth gettext desktop-file-utils appstream-util
-  heaptrack clang libclang-rt-14-dev
+  heaptrack clang libclang-rt-14-dev libgc-dev
 )
 
 hm_install_missing_packages() {

@@ -1,0 +1,262 @@
+/* hm-dbg-site-list.c — a GListModel over the model's allocation sites.
+ *
+ * Rows are HmDbgSite objects made when a view asks for them, never before.
+ * The list keeps its own copy of the statistics in list order (the model's
+ * array moves while a live trace grows); a live trace refreshes it at most
+ * once a second, since a change of values means re-sorting every row.
+ */
+#include <string.h>
+
+#include "hm-dbg-site-list.h"
+
+#include "hm-dbg-site-private.h"
+
+#define LIVE_REFRESH_INTERVAL_US G_USEC_PER_SEC
+
+struct _HmDbgSiteList
+{
+  GObject parent_instance;
+
+  HmDbgTrace *trace;
+  gulong changed_handler;
+  GArray *stats;             /* HmSiteStats, in list order */
+  GHashTable *positions;     /* guint64 stack -> position + 1 */
+  GPtrArray *items;          /* HmDbgSite or NULL until asked for */
+  gint64 last_refresh_us;
+  guint refresh_source;
+};
+
+static void list_model_iface_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (HmDbgSiteList, hm_dbg_site_list, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
+
+enum {
+  PROP_0,
+  PROP_TRACE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static GType
+hm_dbg_site_list_get_item_type (GListModel *model)
+{
+  return HM_DBG_TYPE_SITE;
+}
+
+static guint
+hm_dbg_site_list_get_n_items (GListModel *model)
+{
+  HmDbgSiteList *self = HM_DBG_SITE_LIST (model);
+
+  return self->stats->len;
+}
+
+static gpointer
+hm_dbg_site_list_get_item (GListModel *model,
+                           guint       position)
+{
+  HmDbgSiteList *self = HM_DBG_SITE_LIST (model);
+
+  if (position >= self->stats->len)
+    return NULL;
+
+  if (g_ptr_array_index (self->items, position) == NULL)
+    g_ptr_array_index (self->items, position) =
+      _hm_dbg_site_new (self->trace, &g_array_index (self->stats, HmSiteStats, position));
+  return g_object_ref (g_ptr_array_index (self->items, position));
+}
+
+static void
+list_model_iface_init (GListModelInterface *iface)
+{
+  iface->get_item_type = hm_dbg_site_list_get_item_type;
+  iface->get_n_items = hm_dbg_site_list_get_n_items;
+  iface->get_item = hm_dbg_site_list_get_item;
+}
+
+static void
+refresh (HmDbgSiteList *self)
+{
+  HmHeapModel *model = hm_dbg_trace_get_model (self->trace);
+  g_autoptr(GPtrArray) sites = NULL;
+  gboolean values_changed = FALSE;
+  guint old_n = self->stats->len;
+
+  g_clear_handle_id (&self->refresh_source, g_source_remove);
+  self->last_refresh_us = g_get_monotonic_time ();
+  if (model == NULL)
+    return;
+
+  sites = hm_heap_model_get_sites (model);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      guint position = GPOINTER_TO_UINT (g_hash_table_lookup (self->positions, &site->stack));
+
+      if (position == 0)
+        {
+          g_array_append_val (self->stats, *site);
+          g_hash_table_insert (self->positions, g_memdup2 (&site->stack, sizeof site->stack),
+                               GUINT_TO_POINTER (self->stats->len));
+          continue;
+        }
+
+      position--;
+      if (memcmp (&g_array_index (self->stats, HmSiteStats, position), site, sizeof *site) != 0)
+        {
+          HmDbgSite *item = g_ptr_array_index (self->items, position);
+
+          g_array_index (self->stats, HmSiteStats, position) = *site;
+          if (item != NULL)
+            _hm_dbg_site_update (item, site);
+          values_changed = TRUE;
+        }
+    }
+  g_ptr_array_set_size (self->items, self->stats->len);
+
+  /* Changed values move rows in a sorted view: let it see them all again. */
+  if (values_changed)
+    g_list_model_items_changed (G_LIST_MODEL (self), 0, old_n, self->stats->len);
+  else if (self->stats->len > old_n)
+    g_list_model_items_changed (G_LIST_MODEL (self), old_n, 0, self->stats->len - old_n);
+}
+
+static gboolean
+refresh_cb (gpointer data)
+{
+  HmDbgSiteList *self = data;
+
+  self->refresh_source = 0;
+  refresh (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+trace_changed_cb (HmDbgSiteList *self,
+                  HmDbgTrace    *trace)
+{
+  gint64 since = g_get_monotonic_time () - self->last_refresh_us;
+
+  if (hm_dbg_trace_is_finished (trace) || since >= LIVE_REFRESH_INTERVAL_US)
+    refresh (self);
+  else if (self->refresh_source == 0)
+    self->refresh_source = g_timeout_add ((guint) ((LIVE_REFRESH_INTERVAL_US - since) / 1000) + 1,
+                                          refresh_cb, self);
+}
+
+static void
+hm_dbg_site_list_constructed (GObject *object)
+{
+  HmDbgSiteList *self = HM_DBG_SITE_LIST (object);
+
+  G_OBJECT_CLASS (hm_dbg_site_list_parent_class)->constructed (object);
+
+  g_assert (HM_DBG_IS_TRACE (self->trace));
+
+  self->changed_handler = g_signal_connect_object (self->trace, "changed",
+                                                   G_CALLBACK (trace_changed_cb), self,
+                                                   G_CONNECT_SWAPPED);
+  refresh (self);
+}
+
+static void
+hm_dbg_site_list_finalize (GObject *object)
+{
+  HmDbgSiteList *self = HM_DBG_SITE_LIST (object);
+
+  g_clear_handle_id (&self->refresh_source, g_source_remove);
+  g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_clear_pointer (&self->positions, g_hash_table_unref);
+  g_clear_pointer (&self->stats, g_array_unref);
+  g_clear_object (&self->trace);
+
+  G_OBJECT_CLASS (hm_dbg_site_list_parent_class)->finalize (object);
+}
+
+static void
+hm_dbg_site_list_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  HmDbgSiteList *self = HM_DBG_SITE_LIST (object);
+
+  switch (prop_id)
+    {
+    case PROP_TRACE:
+      g_value_set_object (value, self->trace);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hm_dbg_site_list_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  HmDbgSiteList *self = HM_DBG_SITE_LIST (object);
+
+  switch (prop_id)
+    {
+    case PROP_TRACE:
+      self->trace = g_value_dup_object (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hm_dbg_site_list_class_init (HmDbgSiteListClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = hm_dbg_site_list_constructed;
+  object_class->finalize = hm_dbg_site_list_finalize;
+  object_class->get_property = hm_dbg_site_list_get_property;
+  object_class->set_property = hm_dbg_site_list_set_property;
+
+  properties[PROP_TRACE] =
+    g_param_spec_object ("trace", NULL, NULL, HM_DBG_TYPE_TRACE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+/* Rows not asked for yet are NULL. */
+static void
+item_free (gpointer item)
+{
+  if (item != NULL)
+    g_object_unref (item);
+}
+
+static void
+hm_dbg_site_list_init (HmDbgSiteList *self)
+{
+  self->stats = g_array_new (FALSE, FALSE, sizeof (HmSiteStats));
+  self->positions = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->items = g_ptr_array_new_with_free_func (item_free);
+}
+
+HmDbgSiteList *
+hm_dbg_site_list_new (HmDbgTrace *trace)
+{
+  g_return_val_if_fail (HM_DBG_IS_TRACE (trace), NULL);
+
+  return g_object_new (HM_DBG_TYPE_SITE_LIST, "trace", trace, NULL);
+}
+
+HmDbgTrace *
+hm_dbg_site_list_get_trace (HmDbgSiteList *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_SITE_LIST (self), NULL);
+
+  return self->trace;
+}

@@ -1,0 +1,18 @@
+/* hm-dbg-site-list.h — the allocation sites of a trace as a GListModel of
+ * HmDbgSite, made on demand; it follows a live trace as it grows.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "hm-dbg-trace.h"
+
+G_BEGIN_DECLS
+
+#define HM_DBG_TYPE_SITE_LIST (hm_dbg_site_list_get_type ())
+G_DECLARE_FINAL_TYPE (HmDbgSiteList, hm_dbg_site_list, HM_DBG, SITE_LIST, GObject)
+
+HmDbgSiteList *hm_dbg_site_list_new       (HmDbgTrace    *trace);
+HmDbgTrace    *hm_dbg_site_list_get_trace (HmDbgSiteList *self);
+
+G_END_DECLS

@@ -1,0 +1,26 @@
+/* hm-dbg-warning-item.h — one lifetime-analysis warning as a row of the
+ * Warnings view: what went wrong, when, and the three stacks involved.
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "hm-dbg-trace.h"
+
+G_BEGIN_DECLS
+
+#define HM_DBG_TYPE_WARNING_ITEM (hm_dbg_warning_item_get_type ())
+G_DECLARE_FINAL_TYPE (HmDbgWarningItem, hm_dbg_warning_item, HM_DBG, WARNING_ITEM, GObject)
+
+HmDbgWarningItem *hm_dbg_warning_item_new             (HmDbgTrace       *trace,
+                                                       const HmWarning  *warning);
+const HmWarning  *hm_dbg_warning_item_get_warning     (HmDbgWarningItem *self);
+HmWarningKind     hm_dbg_warning_item_get_kind        (HmDbgWarningItem *self);
+guint64           hm_dbg_warning_item_get_time        (HmDbgWarningItem *self);
+/* Leaf nodes of the bad call's stack, the block's allocation and its free
+ * (0 when not recorded). */
+guint64           hm_dbg_warning_item_get_stack_node  (HmDbgWarningItem *self);
+guint64           hm_dbg_warning_item_get_alloc_node  (HmDbgWarningItem *self);
+guint64           hm_dbg_warning_item_get_free_node   (HmDbgWarningItem *self);
+
+G_END_DECLS

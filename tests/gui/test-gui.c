@@ -1,0 +1,1458 @@
+/* test-gui.c — the debugger's real widgets, driven under a display (Xvfb).
+ *
+ * Traces come from hmtrace recording tests/programs/demo, from the window
+ * recording it live, and from a trace written here with the agent's own
+ * encoder that uses every strategy (regions, pools, GC, manual) and has
+ * warnings, with frames that point into this very program so they resolve.
+ * The checks read the views' models and the timeline's drawn pixels; full
+ * window screenshots go to HM_SCREENSHOT_DIR.
+ *
+ * Environment (tests/gui/meson.build): HMTRACE, HM_AGENT_PATH,
+ * HM_TEST_PROGRAMS_DIR, HM_SOURCE_ROOT, HM_SCREENSHOT_DIR,
+ * GSETTINGS_SCHEMA_DIR.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <link.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hm-dbg-application.h"
+#include "hm-dbg-objects-view.h"
+#include "hm-dbg-record-dialog.h"
+#include "hm-dbg-site.h"
+#include "hm-dbg-sites-view.h"
+#include "hm-dbg-stack-view.h"
+#include "hm-dbg-timeline-view.h"
+#include "hm-dbg-warning-item.h"
+#include "hm-dbg-warnings-view.h"
+#include "hm-dbg-window.h"
+#include "hm-trace-writer.h"
+
+#define DEMO_WORDS "300000"
+#define WAIT_TIMEOUT_MS 60000
+
+static HmDbgApplication *application;
+static char *tmp_dir;
+static char *demo_trace;
+static char *cut_trace;
+static char *hybrid_trace;
+
+/* ---- waiting for the main loop ----------------------------------------- */
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until condition holds; FALSE after the timeout. */
+static gboolean
+wait_until (Condition condition,
+            gpointer  data,
+            guint     timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint source = g_timeout_add (timeout_ms, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (source);
+  return !timed_out;
+}
+
+static gboolean
+always_false (gpointer data)
+{
+  return FALSE;
+}
+
+/* Lets the loop run for a while: frames get drawn, idles run. */
+static void
+run_loop_for (guint ms)
+{
+  wait_until (always_false, NULL, ms);
+}
+
+static gboolean
+widget_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
+}
+
+static gboolean
+window_ready (gpointer data)
+{
+  HmDbgWindow *window = data;
+
+  return gtk_widget_get_mapped (GTK_WIDGET (window)) && !hm_dbg_window_is_loading (window)
+         && hm_dbg_window_get_trace (window) != NULL;
+}
+
+static gboolean
+window_idle (gpointer data)
+{
+  HmDbgWindow *window = data;
+  GtkStack *main_stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (window),
+                                                                   HM_DBG_TYPE_WINDOW, "main_stack"));
+
+  return gtk_widget_get_mapped (GTK_WIDGET (window)) && !hm_dbg_window_is_loading (window)
+         && !gtk_stack_get_transition_running (main_stack);
+}
+
+static GtkWidget *
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+  return GTK_WIDGET (child);
+}
+
+static HmDbgWindow *
+open_window (const char *path)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  hm_dbg_window_open (window, file);
+  g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
+  run_loop_for (300);
+  return window;
+}
+
+static void
+close_window (HmDbgWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  run_loop_for (50);
+}
+
+/* ---- the models behind the views --------------------------------------- */
+
+typedef struct {
+  GtkSortListModel *sort;
+  GtkFilterListModel *filter;
+} ListModels;
+
+static ListModels
+list_models_of (GtkSelectionModel *selection)
+{
+  ListModels models;
+
+  models.sort = GTK_SORT_LIST_MODEL (gtk_single_selection_get_model (GTK_SINGLE_SELECTION (selection)));
+  models.filter = GTK_FILTER_LIST_MODEL (gtk_sort_list_model_get_model (models.sort));
+  return models;
+}
+
+static gboolean
+lists_settled (gpointer data)
+{
+  ListModels *models = data;
+
+  return gtk_sort_list_model_get_pending (models->sort) == 0
+         && gtk_filter_list_model_get_pending (models->filter) == 0;
+}
+
+static void
+wait_for_lists (GtkSelectionModel *selection)
+{
+  ListModels models = list_models_of (selection);
+
+  g_assert_true (wait_until (lists_settled, &models, WAIT_TIMEOUT_MS));
+}
+
+/* ---- pixels ------------------------------------------------------------ */
+
+static void
+set_flag (gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+typedef struct {
+  GtkWidget *widget;
+  GdkPaintable *paintable;
+} Capture;
+
+static void
+capture_after_paint (Capture *capture)
+{
+  /* Right after a paint the widget's render nodes are all there; a moment
+   * later a live update may have invalidated them again. */
+  if (capture->paintable == NULL)
+    capture->paintable = gtk_widget_paintable_new (capture->widget);
+}
+
+static gboolean
+captured (gpointer data)
+{
+  return ((Capture *) data)->paintable != NULL;
+}
+
+/* The widget as it is drawn: paints it once more, then renders what was
+ * painted to a texture with the window's own renderer. */
+static GdkTexture *
+render_widget (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  Capture capture = { widget, NULL };
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  gulong handler;
+
+  g_assert_nonnull (clock);
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+  handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (capture_after_paint),
+                                      &capture);
+  gtk_widget_queue_draw (widget);
+  g_assert_true (wait_until (captured, &capture, WAIT_TIMEOUT_MS));
+  g_signal_handler_disconnect (clock, handler);
+
+  gdk_paintable_snapshot (capture.paintable, GDK_SNAPSHOT (snapshot), width, height);
+  g_object_unref (capture.paintable);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+typedef struct {
+  guchar *data;               /* B, G, R, A bytes (premultiplied ARGB32) */
+  int width;
+  int height;
+  gsize stride;
+} Pixels;
+
+static Pixels
+download (GdkTexture *texture)
+{
+  Pixels pixels;
+
+  pixels.width = gdk_texture_get_width (texture);
+  pixels.height = gdk_texture_get_height (texture);
+  pixels.stride = (gsize) pixels.width * 4;
+  pixels.data = g_malloc (pixels.stride * pixels.height);
+  gdk_texture_download (texture, pixels.data, pixels.stride);
+  return pixels;
+}
+
+static gboolean
+pixel_is (const Pixels  *pixels,
+          int            x,
+          int            y,
+          const GdkRGBA *color)
+{
+  const guchar *p = pixels->data + (gsize) y * pixels->stride + (gsize) x * 4;
+  int r = (int) (color->red * 255 + 0.5);
+  int g = (int) (color->green * 255 + 0.5);
+  int b = (int) (color->blue * 255 + 0.5);
+
+  /* Renderers may round a colour by one step. */
+  return ABS (p[2] - r) <= 2 && ABS (p[1] - g) <= 2 && ABS (p[0] - b) <= 2;
+}
+
+static GdkRGBA
+pixel_at (const Pixels *pixels,
+          int           x,
+          int           y)
+{
+  const guchar *p = pixels->data + (gsize) y * pixels->stride + (gsize) x * 4;
+
+  return (GdkRGBA) { p[2] / 255.f, p[1] / 255.f, p[0] / 255.f, p[3] / 255.f };
+}
+
+/* The share of the rectangle's pixels that have the colour. */
+static double
+color_share (const Pixels          *pixels,
+             const graphene_rect_t *area,
+             const GdkRGBA         *color)
+{
+  int x0 = (int) area->origin.x, y0 = (int) area->origin.y;
+  int x1 = MIN ((int) (area->origin.x + area->size.width), pixels->width);
+  int y1 = MIN ((int) (area->origin.y + area->size.height), pixels->height);
+  guint64 n = 0, total = 0;
+
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++, total++)
+      n += pixel_is (pixels, x, y, color);
+  return total > 0 ? (double) n / total : 0;
+}
+
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkTexture) texture = render_widget (widget);
+  const char *dir = g_getenv ("HM_SCREENSHOT_DIR");
+  g_autofree char *path = g_build_filename (dir != NULL ? dir : tmp_dir, name, NULL);
+
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+static void
+record_with_hmtrace (const char *output,
+                     const char *words)
+{
+  const char *hmtrace = g_getenv ("HMTRACE");
+  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+  const char *argv[] = { hmtrace, "record", "-q", "-o", output, "--", demo, words, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static void
+write_cut_copy (const char *from,
+                const char *to)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (from, &contents, &length, &error);
+  g_assert_no_error (error);
+  /* Inside a chunk, well past the first ones. */
+  g_file_set_contents (to, contents, (gssize) (length * 6 / 10 + 7), &error);
+  g_assert_no_error (error);
+}
+
+/* Functions the synthetic trace's frames point into; never called. */
+G_GNUC_NO_INLINE static void fixture_serve_request (void) { g_usleep (0); }
+G_GNUC_NO_INLINE static void fixture_open_connection (void) { g_usleep (0); }
+G_GNUC_NO_INLINE static void fixture_cache_page (void) { g_usleep (0); }
+G_GNUC_NO_INLINE static void fixture_main_loop (void) { g_usleep (0); }
+
+typedef struct {
+  guint64 bias, start, end;
+} ModuleRange;
+
+static int
+find_main_program (struct dl_phdr_info *info,
+                   size_t               size,
+                   void                *data)
+{
+  ModuleRange *range = data;
+
+  range->bias = info->dlpi_addr;
+  range->start = G_MAXUINT64;
+  range->end = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_LOAD)
+      {
+        range->start = MIN (range->start, info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        range->end = MAX (range->end, info->dlpi_addr + info->dlpi_phdr[i].p_vaddr
+                                        + info->dlpi_phdr[i].p_memsz);
+      }
+  return 1; /* the first entry is the program */
+}
+
+typedef struct {
+  GByteArray *bytes;
+  guint8 buffer[1 << 16];
+  HmChunkBuilder chunk;
+} Writer;
+
+static void
+writer_begin (Writer *w, guint32 tid)
+{
+  hm_chunk_begin (&w->chunk, w->buffer, sizeof w->buffer, tid, 0, 0);
+}
+
+static void
+writer_finish (Writer *w)
+{
+  gsize length = hm_chunk_finish (&w->chunk);
+
+  g_byte_array_append (w->bytes, w->buffer, (guint) length);
+}
+
+/* Counts of what build_hybrid_trace() writes, for the checks. */
+#define HYBRID_N_REGIONS 2
+#define HYBRID_N_POOLS 1
+#define HYBRID_N_WARNINGS 4
+
+static void
+build_hybrid_trace (const char *path)
+{
+  Writer w = { .bytes = g_byte_array_new () };
+  HmTraceHeaderInfo info = { .pid = 4242, .start_monotonic_ns = 1, .page_size = 4096 };
+  guint8 header[HM_TRACE_HEADER_SIZE];
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  ModuleRange range;
+  guint64 t = 1000;
+  g_autoptr(GError) error = NULL;
+
+  dl_iterate_phdr (find_main_program, &range);
+  hm_trace_write_header (header, &info);
+  g_byte_array_append (w.bytes, header, sizeof header);
+
+  /* Metadata: the program, a clock of one tick per ns, and a stack tree
+   * main_loop -> {serve_request, open_connection -> cache_page}. */
+  writer_begin (&w, HM_TRACE_META_TID);
+  g_assert_true (hm_chunk_put_info (&w.chunk, "exe", exe));
+  g_assert_true (hm_chunk_put_info (&w.chunk, "cmdline", "server --port 8080"));
+  g_assert_true (hm_chunk_put_clock (&w.chunk, 0, 0));
+  g_assert_true (hm_chunk_put_clock (&w.chunk, 1000000, 1000000));
+  g_assert_true (hm_chunk_put_module_load (&w.chunk, 0, 1, range.bias, range.start, range.end, exe,
+                                           NULL, 0));
+  g_assert_true (hm_chunk_put_frame (&w.chunk, 1, 0, (guint64) (uintptr_t) fixture_main_loop + 4));
+  g_assert_true (hm_chunk_put_frame (&w.chunk, 2, 1, (guint64) (uintptr_t) fixture_serve_request + 4));
+  g_assert_true (hm_chunk_put_frame (&w.chunk, 3, 1, (guint64) (uintptr_t) fixture_open_connection + 4));
+  g_assert_true (hm_chunk_put_frame (&w.chunk, 4, 3, (guint64) (uintptr_t) fixture_cache_page + 4));
+  g_assert_true (hm_chunk_put_stack (&w.chunk, 1, 2));
+  g_assert_true (hm_chunk_put_stack (&w.chunk, 2, 3));
+  g_assert_true (hm_chunk_put_stack (&w.chunk, 3, 4));
+  g_assert_true (hm_chunk_put_object_name (&w.chunk, HM_OBJECT_REGION, 1, "request scratch"));
+  g_assert_true (hm_chunk_put_object_name (&w.chunk, HM_OBJECT_REGION, 2, "config arena"));
+  g_assert_true (hm_chunk_put_object_name (&w.chunk, HM_OBJECT_POOL, 1, "Connection"));
+  writer_finish (&w);
+
+  writer_begin (&w, 100);
+  g_assert_true (hm_chunk_put_sync (&w.chunk));
+  g_assert_true (hm_chunk_put_region_create (&w.chunk, t, 2, 2));
+  g_assert_true (hm_chunk_put_region_alloc (&w.chunk, t += 500, 2, 0x700000, 24000));
+  g_assert_true (hm_chunk_put_pool_create (&w.chunk, t += 500, 1, 48, 256, 2));
+  g_assert_true (hm_chunk_put_region_create (&w.chunk, t += 500, 1, 1));
+  /* 400 requests, 0.1 s: the model's timeline buckets start 1 ms wide. */
+  for (guint i = 0; i < 400; i++)
+    {
+      t += 250000;
+      /* Requests: scratch memory in the region, reset every 100. */
+      g_assert_true (hm_chunk_put_region_alloc (&w.chunk, t, 1, 0x100000 + i * 512, 512));
+      if (i % 100 == 99)
+        g_assert_true (hm_chunk_put_object_event (&w.chunk, HM_EV_REGION_RESET, t + 10, 1));
+      /* Responses: malloc'd, half of them kept (freed below). */
+      g_assert_true (hm_chunk_put_alloc (&w.chunk, t + 20, HM_FN_MALLOC, 0x200000 + i * 256, 200, 1));
+      /* Connections from the pool, returned after a while. */
+      if (i < 160)
+        g_assert_true (hm_chunk_put_pool_object (&w.chunk, HM_EV_POOL_GET, t + 30, 1,
+                                                 0x300000 + i * 48));
+      if (i >= 40 && i < 200)
+        g_assert_true (hm_chunk_put_pool_object (&w.chunk, HM_EV_POOL_RETURN, t + 40, 1,
+                                                 0x300000 + (i - 40) * 48));
+      /* The page cache: garbage collected every 80 requests. */
+      g_assert_true (hm_chunk_put_alloc (&w.chunk, t + 50, HM_FN_GC_ALLOC, 0x400000 + i * 128, 128, 3));
+      if (i % 80 == 79)
+        {
+          for (guint j = i - 79; j < i - 20; j++)
+            g_assert_true (hm_chunk_put_free (&w.chunk, t + 60, HM_FN_GC_SWEEP, 0x400000 + j * 128));
+          g_assert_true (hm_chunk_put_gc_collect (&w.chunk, t + 70, 35000, 59 * 128, 59,
+                                                  (i + 1 - 59) * 128));
+        }
+      /* Configuration: manual memory. */
+      if (i % 40 == 0)
+        g_assert_true (hm_chunk_put_alloc (&w.chunk, t + 80, HM_FN_HM_ALLOC, 0x500000 + i * 64, 4096, 2));
+      if (i == 120)
+        g_assert_true (hm_chunk_put_warning (&w.chunk, t + 90, HM_WARNING_DOUBLE_FREE,
+                                             0x200000 + 2 * 256, 200, 1, 1, 1, 0));
+      if (i == 250)
+        g_assert_true (hm_chunk_put_warning (&w.chunk, t + 90, HM_WARNING_POOL_DOUBLE_RETURN,
+                                             0x300000, 48, 2, 2, 2, 1));
+      if (i % 2 == 0)
+        g_assert_true (hm_chunk_put_free (&w.chunk, t + 100, HM_FN_FREE, 0x200000 + i * 256));
+    }
+  g_assert_true (hm_chunk_put_object_event (&w.chunk, HM_EV_REGION_FREE, t += 1000, 1));
+  g_assert_true (hm_chunk_put_warning (&w.chunk, t += 100, HM_WARNING_LEAK, 0x200000 + 1 * 256,
+                                       200, 1, 1, 0, 0));
+  g_assert_true (hm_chunk_put_warning (&w.chunk, t += 100, HM_WARNING_LEAK, 0x200000 + 3 * 256,
+                                       200, 1, 1, 0, 0));
+  writer_finish (&w);
+
+  /* Marks are metadata: after the thread events, at the time they end. */
+  writer_begin (&w, HM_TRACE_META_TID);
+  g_assert_true (hm_chunk_put_mark (&w.chunk, t, "shutdown"));
+  g_assert_true (hm_chunk_put_clock (&w.chunk, t + 1000, t + 1000));
+  g_assert_true (hm_chunk_put_round (&w.chunk, t + 1000));
+  g_assert_true (hm_chunk_put_end (&w.chunk, t + 2000, HM_END_EXIT, 0));
+  writer_finish (&w);
+
+  g_file_set_contents (path, (const char *) w.bytes->data, w.bytes->len, &error);
+  g_assert_no_error (error);
+  g_byte_array_unref (w.bytes);
+}
+
+/* n_sites allocation sites, each a stack of its own under main_loop, the
+ * frames spread over this program's functions. */
+static void
+build_many_sites_trace (const char *path,
+                        guint       n_sites)
+{
+  Writer w = { .bytes = g_byte_array_new () };
+  HmTraceHeaderInfo info = { .pid = 4343, .start_monotonic_ns = 1, .page_size = 4096 };
+  guint8 header[HM_TRACE_HEADER_SIZE];
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  const guint64 functions[] = {
+    (guint64) (uintptr_t) fixture_serve_request, (guint64) (uintptr_t) fixture_open_connection,
+    (guint64) (uintptr_t) fixture_cache_page,
+  };
+  ModuleRange range;
+  guint64 t = 1000;
+  g_autoptr(GError) error = NULL;
+
+  dl_iterate_phdr (find_main_program, &range);
+  hm_trace_write_header (header, &info);
+  g_byte_array_append (w.bytes, header, sizeof header);
+
+  writer_begin (&w, HM_TRACE_META_TID);
+  g_assert_true (hm_chunk_put_info (&w.chunk, "exe", exe));
+  g_assert_true (hm_chunk_put_clock (&w.chunk, 0, 0));
+  g_assert_true (hm_chunk_put_clock (&w.chunk, 1000000, 1000000));
+  g_assert_true (hm_chunk_put_module_load (&w.chunk, 0, 1, range.bias, range.start, range.end, exe,
+                                           NULL, 0));
+  g_assert_true (hm_chunk_put_frame (&w.chunk, 1, 0, (guint64) (uintptr_t) fixture_main_loop + 4));
+  for (guint i = 0; i < n_sites; i++)
+    {
+      if (hm_chunk_room (&w.chunk) < 64)
+        {
+          writer_finish (&w);
+          writer_begin (&w, HM_TRACE_META_TID);
+        }
+      /* Each stack its own return address near the start of one of three functions. */
+      g_assert_true (hm_chunk_put_frame (&w.chunk, 2 + i, 1, functions[i % 3] + 4 + (i % 8)));
+      g_assert_true (hm_chunk_put_stack (&w.chunk, 1 + i, 2 + i));
+    }
+  writer_finish (&w);
+
+  writer_begin (&w, 100);
+  g_assert_true (hm_chunk_put_sync (&w.chunk));
+  for (guint i = 0; i < n_sites; i++)
+    {
+      if (hm_chunk_room (&w.chunk) < 64)
+        {
+          writer_finish (&w);
+          writer_begin (&w, 100);
+          g_assert_true (hm_chunk_put_sync (&w.chunk));
+        }
+      g_assert_true (hm_chunk_put_alloc (&w.chunk, t += 100, HM_FN_MALLOC, 0x10000000 + i * 64ull,
+                                         16 + i % 1000, 1 + i));
+    }
+  writer_finish (&w);
+
+  writer_begin (&w, HM_TRACE_META_TID);
+  g_assert_true (hm_chunk_put_clock (&w.chunk, t + 1000, t + 1000));
+  g_assert_true (hm_chunk_put_round (&w.chunk, t + 1000));
+  g_assert_true (hm_chunk_put_end (&w.chunk, t + 2000, HM_END_EXIT, 0));
+  writer_finish (&w);
+
+  g_file_set_contents (path, (const char *) w.bytes->data, w.bytes->len, &error);
+  g_assert_no_error (error);
+  g_byte_array_unref (w.bytes);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_timeline_pixels (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *data = NULL;
+  graphene_rect_t plot;
+  GdkRGBA malloc_color, background, regions_color;
+  Pixels pixels;
+  double malloc_share, background_share;
+
+  g_assert_true (window_ready (window));
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_REGIONS, &regions_color);
+
+  texture = render_widget (GTK_WIDGET (timeline));
+  pixels = download (texture);
+  data = pixels.data;
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  g_assert_cmpfloat (plot.size.width, >, 200);
+  g_assert_cmpfloat (plot.size.height, >, 100);
+
+  /* The widget's own background, just inside its top-right corner. */
+  background = pixel_at (&pixels, pixels.width - 3, 2);
+  malloc_share = color_share (&pixels, &plot, &malloc_color);
+  background_share = color_share (&pixels, &plot, &background);
+  g_test_message ("plot %.0fx%.0f: malloc %.1f%%, background %.1f%%", plot.size.width,
+                  plot.size.height, malloc_share * 100, background_share * 100);
+  /* demo only mallocs: its heap fills a good part of the plot, the rest is
+   * background, and no other strategy shows. */
+  g_assert_cmpfloat (malloc_share, >, 0.15);
+  g_assert_cmpfloat (background_share, >, 0.05);
+  g_assert_cmpfloat (color_share (&pixels, &plot, &regions_color), <, 0.001);
+
+  /* The bottom row of the plot, near the end where the heap peaks. */
+  g_assert_true (pixel_is (&pixels, (int) (plot.origin.x + plot.size.width * 0.95),
+                           (int) (plot.origin.y + plot.size.height - 2), &malloc_color));
+
+  save_screenshot (GTK_WIDGET (window), "debugger-timeline.png");
+  close_window (window);
+}
+
+static void
+test_timeline_zoom_and_select (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  GtkLabel *selection_label = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                         "selection_label"));
+  guint64 duration = hm_dbg_trace_get_duration (hm_dbg_window_get_trace (window));
+  guint64 start, end, zoomed_start, zoomed_end;
+  gboolean notified = FALSE;
+
+  hm_dbg_timeline_view_get_visible_range (timeline, &start, &end);
+  g_assert_cmpuint (start, ==, 0);
+  g_assert_cmpuint (end, >=, duration - 1);
+
+  /* The keys work through the widget's actions, as the bindings do. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (timeline), "timeline.zoom-in", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (timeline), "timeline.zoom-in", NULL));
+  hm_dbg_timeline_view_get_visible_range (timeline, &zoomed_start, &zoomed_end);
+  g_assert_cmpuint (zoomed_end - zoomed_start, <, (end - start) / 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (timeline), "timeline.pan", "i", 1));
+  hm_dbg_timeline_view_get_visible_range (timeline, &start, &end);
+  g_assert_cmpuint (start, >, zoomed_start);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.zoom-fit", NULL));
+  hm_dbg_timeline_view_get_visible_range (timeline, &start, &end);
+  g_assert_cmpuint (start, ==, 0);
+
+  g_signal_connect_swapped (timeline, "notify::has-selection", G_CALLBACK (set_flag), &notified);
+  hm_dbg_timeline_view_set_selection (timeline, duration / 4, duration / 2);
+  g_assert_true (notified);
+  g_assert_nonnull (strstr (gtk_label_get_text (selection_label), "peak"));
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (window), "debugger-timeline-selection.png");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (timeline), "timeline.zoom-to-selection", NULL));
+  hm_dbg_timeline_view_get_visible_range (timeline, &start, &end);
+  g_assert_cmpuint (start, ==, duration / 4);
+  g_assert_cmpuint (end, ==, duration / 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (timeline), "timeline.clear-selection", NULL));
+  g_assert_false (hm_dbg_timeline_view_get_selection (timeline, NULL, NULL));
+
+  g_signal_handlers_disconnect_by_data (timeline, &notified);
+  close_window (window);
+}
+
+/* The timeline's controllers, found by type and button. */
+static GtkEventController *
+find_controller (GtkWidget *widget,
+                 GType      type,
+                 guint      button)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type)
+          && (button == 0 || gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == button))
+        return controller;
+    }
+  g_assert_not_reached ();
+}
+
+/* A drag selects the range under it, a click clears it; scrolling pans. */
+static void
+test_timeline_pointer (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  GtkEventController *drag = find_controller (GTK_WIDGET (timeline), GTK_TYPE_GESTURE_DRAG,
+                                              GDK_BUTTON_PRIMARY);
+  GtkEventController *scroll = find_controller (GTK_WIDGET (timeline),
+                                                GTK_TYPE_EVENT_CONTROLLER_SCROLL, 0);
+  guint64 duration = hm_dbg_trace_get_duration (hm_dbg_window_get_trace (window));
+  guint64 start, end, view_start, view_end;
+  graphene_rect_t plot;
+  gboolean handled = FALSE;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  gint64 before;
+  double ms;
+
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  /* The middle half of the plot, as a user would drag it. */
+  g_signal_emit_by_name (drag, "drag-begin", plot.origin.x + plot.size.width / 4, plot.origin.y + 50);
+  g_signal_emit_by_name (drag, "drag-update", plot.size.width / 2, 0.0);
+  g_signal_emit_by_name (drag, "drag-end", plot.size.width / 2, 0.0);
+  g_assert_true (hm_dbg_timeline_view_get_selection (timeline, &start, &end));
+  g_assert_cmpfloat (fabs ((double) start - duration / 4.0), <, duration / 100.0);
+  g_assert_cmpfloat (fabs ((double) end - duration * 3 / 4.0), <, duration / 100.0);
+
+  g_signal_emit_by_name (drag, "drag-begin", plot.origin.x + 10, plot.origin.y + 50);
+  g_signal_emit_by_name (drag, "drag-end", 0.0, 0.0);
+  g_assert_false (hm_dbg_timeline_view_get_selection (timeline, NULL, NULL));
+
+  hm_dbg_timeline_view_zoom_in (timeline);
+  hm_dbg_timeline_view_get_visible_range (timeline, &view_start, &view_end);
+  g_signal_emit_by_name (scroll, "scroll", 0.0, 3.0, &handled);
+  g_assert_true (handled);
+  hm_dbg_timeline_view_get_visible_range (timeline, &start, &end);
+  g_assert_cmpuint (start, >, view_start);
+  /* The same span (to the nanosecond: the view keeps it as a double). */
+  g_assert_cmpfloat (fabs ((double) (end - start) - (double) (view_end - view_start)), <=, 1);
+
+  /* A redraw at full zoom-out, without the renderer: the widget's share. */
+  hm_dbg_timeline_view_zoom_to_fit (timeline);
+  snapshot = gtk_snapshot_new ();
+  before = g_get_monotonic_time ();
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(GskRenderNode) node = NULL;
+
+      GTK_WIDGET_GET_CLASS (timeline)->snapshot (GTK_WIDGET (timeline), snapshot);
+      node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+      snapshot = gtk_snapshot_new ();
+    }
+  ms = (g_get_monotonic_time () - before) / 20 / 1000.0;
+  g_test_message ("timeline snapshot: %.2f ms", ms);
+  g_assert_cmpfloat (ms, <, 16);
+
+  close_window (window);
+}
+
+static guint64
+site_bytes_at (GListModel *model,
+               guint       position)
+{
+  g_autoptr(HmDbgSite) site = g_list_model_get_item (model, position);
+
+  return hm_dbg_site_get_bytes (site);
+}
+
+static void
+test_sites (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgSitesView *sites_view = HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "sites_view"));
+  GtkStack *view_stack = GTK_STACK (template_child (window, HM_DBG_TYPE_WINDOW, "view_stack"));
+  GtkSelectionModel *selection = hm_dbg_sites_view_get_model (sites_view);
+  GListModel *rows = G_LIST_MODEL (selection);
+  GtkColumnView *column_view = GTK_COLUMN_VIEW (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                                "column_view"));
+  GtkColumnViewColumn *bytes_column =
+    GTK_COLUMN_VIEW_COLUMN (gtk_widget_get_template_child (GTK_WIDGET (sites_view),
+                                                           HM_DBG_TYPE_SITES_VIEW, "bytes_column"));
+  GtkEditable *search = GTK_EDITABLE (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                      "search_entry"));
+  HmDbgStackView *stack_view = HM_DBG_STACK_VIEW (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                                  "stack_view"));
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
+  guint64 biggest = 0, smallest = G_MAXUINT64;
+  guint n_matching = 0;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (view_stack), ==, "sites");
+  wait_for_lists (selection);
+
+  /* One row per site of the model. */
+  g_assert_cmpuint (sites->len, >, 3);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, sites->len);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      const char *function = NULL;
+
+      biggest = MAX (biggest, site->bytes);
+      smallest = MIN (smallest, site->bytes);
+      hm_dbg_trace_describe_node (hm_dbg_window_get_trace (window), site->stack, &function, NULL);
+      n_matching += strstr (function, "word_table") != NULL;
+    }
+
+  /* Sorted by bytes, biggest first, from the start. */
+  g_assert_cmpuint (site_bytes_at (rows, 0), ==, biggest);
+  for (guint i = 1; i < g_list_model_get_n_items (rows); i++)
+    g_assert_cmpuint (site_bytes_at (rows, i - 1), >=, site_bytes_at (rows, i));
+
+  /* The selected (first) row's stack is shown, innermost frame first. */
+  run_loop_for (100);
+  g_assert_cmpuint (hm_dbg_stack_view_get_n_frames (stack_view), >, 1);
+  save_screenshot (GTK_WIDGET (window), "debugger-sites.png");
+
+  gtk_column_view_sort_by_column (column_view, bytes_column, GTK_SORT_ASCENDING);
+  wait_for_lists (selection);
+  g_assert_cmpuint (site_bytes_at (rows, 0), ==, smallest);
+  gtk_column_view_sort_by_column (column_view, bytes_column, GTK_SORT_DESCENDING);
+  wait_for_lists (selection);
+
+  /* The search keeps the sites whose function matches. */
+  g_assert_cmpuint (n_matching, >, 0);
+  gtk_editable_set_text (search, "word_table");
+  run_loop_for (400); /* the entry waits a moment before it searches */
+  wait_for_lists (selection);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, n_matching);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      g_assert_nonnull (strstr (hm_dbg_site_get_function (site), "word_table"));
+    }
+  gtk_editable_set_text (search, "no function is called this");
+  run_loop_for (400);
+  wait_for_lists (selection);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 0);
+  gtk_editable_set_text (search, "");
+  run_loop_for (400);
+  wait_for_lists (selection);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, sites->len);
+
+  close_window (window);
+}
+
+/* A hundred thousand sites: the list makes rows on demand, sorts and
+ * searches them without blocking, in seconds. */
+#define MANY_SITES 100000
+
+static void
+test_many_sites (void)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, "many-sites.hmt", NULL);
+  gint64 start = g_get_monotonic_time ();
+  HmDbgWindow *window;
+  HmDbgSitesView *sites_view;
+  GtkSelectionModel *selection;
+  GtkEditable *search;
+  guint n_matching = 0;
+  double open_s, search_s;
+
+  build_many_sites_trace (path, MANY_SITES);
+  start = g_get_monotonic_time ();
+  window = open_window (path);
+  g_assert_true (window_ready (window));
+  g_test_message ("%u sites: read in %.2f s", MANY_SITES, (g_get_monotonic_time () - start) / 1e6);
+  sites_view = HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW, "sites_view"));
+  selection = hm_dbg_sites_view_get_model (sites_view);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites");
+  wait_for_lists (selection);
+  open_s = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (selection)), ==, MANY_SITES);
+  /* Biggest first: sizes 16 + i % 1000, so 1015 bytes heads the list. */
+  g_assert_cmpuint (site_bytes_at (G_LIST_MODEL (selection), 0), ==, 1015);
+
+  /* The rows a search for "cache_page" must keep, from the model. */
+  {
+    g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (hm_dbg_trace_get_model (hm_dbg_window_get_trace (window)));
+
+    for (guint i = 0; i < sites->len; i++)
+      {
+        const HmSiteStats *site = g_ptr_array_index (sites, i);
+        const char *function = NULL;
+
+        hm_dbg_trace_describe_node (hm_dbg_window_get_trace (window), site->stack, &function, NULL);
+        n_matching += strstr (function, "cache_page") != NULL;
+      }
+    g_assert_cmpuint (n_matching, >, 0);
+  }
+
+  search = GTK_EDITABLE (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW, "search_entry"));
+  start = g_get_monotonic_time ();
+  gtk_editable_set_text (search, "cache_page");
+  run_loop_for (400);
+  wait_for_lists (selection);
+  search_s = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (selection)), ==, n_matching);
+  g_test_message ("%u sites: open and sort %.2f s, search %.2f s", MANY_SITES, open_s, search_s);
+  g_assert_cmpfloat (open_s, <, 30);
+  save_screenshot (GTK_WIDGET (window), "debugger-many-sites.png");
+
+  close_window (window);
+  g_unlink (path);
+}
+
+static void
+test_cut_trace (void)
+{
+  HmDbgWindow *window = open_window (cut_trace);
+  GtkInfoBar *info_bar = GTK_INFO_BAR (template_child (window, HM_DBG_TYPE_WINDOW, "info_bar"));
+  GtkLabel *info_label = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+  HmHeapModel *model;
+  g_autofree char *offset = NULL;
+
+  g_assert_true (window_ready (window));
+  model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  g_assert_true (hm_heap_model_is_truncated (model));
+  g_assert_true (gtk_info_bar_get_revealed (info_bar));
+  offset = g_strdup_printf ("%" G_GUINT64_FORMAT, hm_heap_model_get_truncated_offset (model));
+  g_test_message ("info bar: %s", gtk_label_get_text (info_label));
+  g_assert_nonnull (strstr (gtk_label_get_text (info_label), "cut at byte"));
+  g_assert_nonnull (strstr (gtk_label_get_text (info_label), offset));
+  /* What came before the cut is there. */
+  g_assert_cmpuint (hm_heap_model_get_totals (model)->allocations, >, 0);
+  save_screenshot (GTK_WIDGET (window), "debugger-cut-trace.png");
+  close_window (window);
+}
+
+static void
+test_not_a_trace (void)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, "notes.txt", NULL);
+  HmDbgWindow *window;
+  GtkInfoBar *info_bar;
+  GtkStack *main_stack;
+
+  g_file_set_contents (path, "these are not the bytes you are looking for\n", -1, NULL);
+  window = open_window (path);
+  info_bar = GTK_INFO_BAR (template_child (window, HM_DBG_TYPE_WINDOW, "info_bar"));
+  main_stack = GTK_STACK (template_child (window, HM_DBG_TYPE_WINDOW, "main_stack"));
+  g_assert_null (hm_dbg_window_get_trace (window));
+  g_assert_true (gtk_info_bar_get_revealed (info_bar));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (main_stack), ==, "empty");
+  save_screenshot (GTK_WIDGET (window), "debugger-not-a-trace.png");
+  close_window (window);
+}
+
+static void
+test_hybrid (void)
+{
+  HmDbgWindow *window = open_window (hybrid_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  HmDbgObjectsView *objects_view = HM_DBG_OBJECTS_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                        "objects_view"));
+  HmDbgWarningsView *warnings_view = HM_DBG_WARNINGS_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                           "warnings_view"));
+  HmDbgStackView *stack_view = HM_DBG_STACK_VIEW (template_child (warnings_view,
+                                                                  HM_DBG_TYPE_WARNINGS_VIEW,
+                                                                  "stack_view"));
+  GtkSelectionModel *objects = hm_dbg_objects_view_get_model (objects_view);
+  GtkSelectionModel *warnings = hm_dbg_warnings_view_get_model (warnings_view);
+  HmHeapModel *model;
+  guint64 duration;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *data = NULL;
+  Pixels pixels;
+  graphene_rect_t plot;
+
+  g_assert_true (window_ready (window));
+  model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  duration = hm_dbg_trace_get_duration (hm_dbg_window_get_trace (window));
+  g_assert_cmpuint (hm_heap_model_get_regions (model)->len, ==, HYBRID_N_REGIONS);
+  g_assert_cmpuint (hm_heap_model_get_pools (model)->len, ==, HYBRID_N_POOLS);
+  g_assert_cmpuint (hm_heap_model_get_warnings (model)->len, ==, HYBRID_N_WARNINGS);
+
+  /* Every strategy has its colour on the plot. */
+  texture = render_widget (GTK_WIDGET (timeline));
+  pixels = download (texture);
+  data = pixels.data;
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  for (guint kind = 0; kind < HM_STRATEGY_KIND_N; kind++)
+    {
+      GdkRGBA color;
+      double share;
+
+      hm_dbg_timeline_view_get_strategy_color (kind, &color);
+      share = color_share (&pixels, &plot, &color);
+      g_test_message ("%s: %.2f%% of the plot", hm_strategy_kind_name (kind), share * 100);
+      g_assert_cmpfloat (share, >, 0.002);
+    }
+  save_screenshot (GTK_WIDGET (window), "debugger-hybrid-timeline.png");
+
+  /* Regions and pools: one row each. */
+  wait_for_lists (objects);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (objects)), ==,
+                    HYBRID_N_REGIONS + HYBRID_N_POOLS);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "objects");
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (window), "debugger-regions-pools.png");
+
+  /* Warnings, with the bad call's stack resolved into this program. */
+  wait_for_lists (warnings);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (warnings)), ==, HYBRID_N_WARNINGS);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "warnings");
+  gtk_selection_model_select_item (warnings, 0, TRUE);
+  run_loop_for (200);
+  g_assert_cmpuint (hm_dbg_stack_view_get_n_frames (stack_view), ==, 2);
+  save_screenshot (GTK_WIDGET (window), "debugger-warnings.png");
+
+  /* A time range keeps the warnings inside it: the first half has one. */
+  hm_dbg_timeline_view_set_selection (timeline, 0, duration / 2);
+  wait_for_lists (warnings);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (warnings)), ==, 1);
+  hm_dbg_timeline_view_clear_selection (timeline);
+  wait_for_lists (warnings);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (warnings)), ==, HYBRID_N_WARNINGS);
+
+  /* "Show in Timeline" puts the cursor at the warning's moment. */
+  {
+    g_autoptr(HmDbgWarningItem) item = g_list_model_get_item (G_LIST_MODEL (warnings), 0);
+    GtkWidget *show_button = template_child (warnings_view, HM_DBG_TYPE_WARNINGS_VIEW, "show_button");
+    GtkStack *view_stack = GTK_STACK (template_child (window, HM_DBG_TYPE_WINDOW, "view_stack"));
+    gint64 cursor = -1;
+
+    gtk_selection_model_select_item (warnings, 0, TRUE);
+    run_loop_for (50);
+    g_signal_emit_by_name (show_button, "clicked");
+    g_object_get (timeline, "cursor-time", &cursor, NULL);
+    g_assert_cmpint (cursor, ==, (gint64) hm_dbg_warning_item_get_time (item));
+    g_assert_cmpstr (gtk_stack_get_visible_child_name (view_stack), ==, "timeline");
+  }
+
+  close_window (window);
+}
+
+static void
+store_result (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+has_result (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+/* Starts a recording with the program's stdout on /dev/null: it would
+ * otherwise land in the middle of our TAP output. */
+static gboolean
+record_quietly (HmDbgWindow        *window,
+                const char * const *argv)
+{
+  int saved = dup (STDOUT_FILENO);
+  int null_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  gboolean started;
+
+  g_assert_cmpint (saved, >=, 0);
+  g_assert_cmpint (null_fd, >=, 0);
+  fflush (stdout);
+  dup2 (null_fd, STDOUT_FILENO);
+  started = hm_dbg_window_record (window, argv, NULL);
+  dup2 (saved, STDOUT_FILENO);
+  close (saved);
+  close (null_fd);
+  return started;
+}
+
+static gboolean
+trace_finished (gpointer data)
+{
+  HmDbgWindow *window = data;
+  HmDbgTrace *trace = hm_dbg_window_get_trace (window);
+  GtkWidget *stop = template_child (window, HM_DBG_TYPE_WINDOW, "stop_button");
+
+  return trace != NULL && hm_dbg_trace_is_finished (trace) && !gtk_widget_get_visible (stop);
+}
+
+static void
+count_changes (guint *n_changes)
+{
+  (*n_changes)++;
+}
+
+static void
+test_record_live (void)
+{
+  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+  const char *argv[] = { demo, DEMO_WORDS, NULL };
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkInfoBar *info_bar = GTK_INFO_BAR (template_child (window, HM_DBG_TYPE_WINDOW, "info_bar"));
+  g_autoptr(HmHeapModel) from_file = NULL;
+  g_autoptr(GError) error = NULL;
+  HmHeapModel *live;
+  guint n_changes = 0;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (record_quietly (window, argv));
+  g_assert_true (hm_dbg_trace_is_live (hm_dbg_window_get_trace (window)));
+  g_signal_connect_swapped (hm_dbg_window_get_trace (window), "changed",
+                            G_CALLBACK (count_changes), &n_changes);
+  g_assert_true (wait_until (trace_finished, window, WAIT_TIMEOUT_MS));
+  g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
+
+  /* The live model says what hmtrace's file of the same run says. */
+  from_file = hm_heap_model_load_file (demo_trace, &error);
+  g_assert_no_error (error);
+  live = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  g_test_message ("live: %" G_GUINT64_FORMAT " allocations, %u updates",
+                  hm_heap_model_get_totals (live)->allocations, n_changes);
+  g_assert_cmpuint (n_changes, >=, 1);
+  g_assert_false (hm_heap_model_is_truncated (live));
+  g_assert_false (gtk_info_bar_get_revealed (info_bar));
+  g_assert_cmpuint (hm_heap_model_get_totals (live)->allocations, ==,
+                    hm_heap_model_get_totals (from_file)->allocations);
+  g_assert_cmpuint (hm_heap_model_get_totals (live)->bytes_allocated, ==,
+                    hm_heap_model_get_totals (from_file)->bytes_allocated);
+  g_assert_cmpuint (hm_heap_model_get_totals (live)->live_bytes, ==,
+                    hm_heap_model_get_totals (from_file)->live_bytes);
+  save_screenshot (GTK_WIDGET (window), "debugger-recorded.png");
+
+  /* Save writes the bytes that arrived: the same model again. */
+  {
+    g_autofree char *saved_path = g_build_filename (tmp_dir, "saved.hmt", NULL);
+    g_autoptr(GFile) saved = g_file_new_for_path (saved_path);
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(HmHeapModel) reread = NULL;
+
+    hm_dbg_window_save_async (window, saved, NULL, store_result, &result);
+    g_assert_true (wait_until (has_result, &result, WAIT_TIMEOUT_MS));
+    g_assert_true (hm_dbg_window_save_finish (window, result, &error));
+    reread = hm_heap_model_load_file (saved_path, &error);
+    g_assert_no_error (error);
+    g_assert_false (hm_heap_model_is_truncated (reread));
+    g_assert_cmpuint (hm_heap_model_get_totals (reread)->allocations, ==,
+                      hm_heap_model_get_totals (live)->allocations);
+    g_assert_cmpuint (hm_heap_model_get_totals (reread)->peak_bytes, ==,
+                      hm_heap_model_get_totals (live)->peak_bytes);
+    g_unlink (saved_path);
+  }
+
+  g_signal_handlers_disconnect_by_data (hm_dbg_window_get_trace (window), &n_changes);
+  close_window (window);
+}
+
+static gboolean
+has_allocations (gpointer data)
+{
+  HmDbgTrace *trace = hm_dbg_window_get_trace (data);
+
+  return trace != NULL && hm_heap_model_get_totals (hm_dbg_trace_get_model (trace))->allocations > 1000;
+}
+
+static void
+test_record_stop (void)
+{
+  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+  /* Long enough to be stopped in the middle. */
+  const char *argv[] = { demo, "50000000", NULL };
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkInfoBar *info_bar = GTK_INFO_BAR (template_child (window, HM_DBG_TYPE_WINDOW, "info_bar"));
+  GtkLabel *info_label = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (record_quietly (window, argv));
+  g_assert_true (wait_until (has_allocations, window, WAIT_TIMEOUT_MS));
+  g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
+  run_loop_for (300); /* a "changed" or two: the views catch up */
+  /* Still running: the Stop button shows, the summary says so. */
+  g_assert_true (gtk_widget_get_visible (template_child (window, HM_DBG_TYPE_WINDOW, "stop_button")));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                          "summary_label"))),
+                            "recording"));
+  save_screenshot (GTK_WIDGET (window), "debugger-recording.png");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
+  g_assert_true (wait_until (trace_finished, window, WAIT_TIMEOUT_MS));
+  run_loop_for (100);
+
+  g_test_message ("info bar: %s", gtk_label_get_text (info_label));
+  g_assert_true (gtk_info_bar_get_revealed (info_bar));
+  g_assert_nonnull (strstr (gtk_label_get_text (info_label), "Recording stopped"));
+  g_assert_cmpuint (hm_heap_model_get_totals (hm_dbg_trace_get_model (hm_dbg_window_get_trace (window)))
+                      ->allocations, >, 1000);
+  close_window (window);
+}
+
+static void
+test_record_missing_program (void)
+{
+  const char *argv[] = { "/nonexistent/program", NULL };
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkInfoBar *info_bar = GTK_INFO_BAR (template_child (window, HM_DBG_TYPE_WINDOW, "info_bar"));
+
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_false (hm_dbg_window_record (window, argv, NULL));
+  g_assert_true (gtk_info_bar_get_revealed (info_bar));
+  g_assert_null (hm_dbg_window_get_trace (window));
+  close_window (window);
+}
+
+static void
+store_argv (GStrv *out,
+            char **argv)
+{
+  *out = g_strdupv (argv);
+}
+
+/* The Record dialog splits the command line as a shell would, and says so
+ * when it cannot. */
+static void
+test_record_dialog (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  HmDbgRecordDialog *dialog = hm_dbg_record_dialog_new (GTK_WINDOW (window));
+  GtkWidget *error_label = template_child (dialog, HM_DBG_TYPE_RECORD_DIALOG, "error_label");
+  g_auto(GStrv) argv = NULL;
+  const char *expected[] = { "/usr/bin/demo", "two words", "--x=1", NULL };
+
+  g_signal_connect_swapped (dialog, "record", G_CALLBACK (store_argv), &argv);
+  gtk_window_present (GTK_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_assert_true (wait_until (widget_mapped, dialog, WAIT_TIMEOUT_MS));
+  run_loop_for (100);
+
+  hm_dbg_record_dialog_set_command (dialog, "/usr/bin/demo 'two words");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "record.start", NULL));
+  g_assert_null (argv);
+  g_assert_true (gtk_widget_get_visible (error_label));
+  save_screenshot (GTK_WIDGET (dialog), "debugger-record-dialog.png");
+
+  g_object_ref (dialog);
+  hm_dbg_record_dialog_set_command (dialog, "/usr/bin/demo 'two words' --x=1");
+  g_assert_false (gtk_widget_get_visible (error_label));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "record.start", NULL));
+  g_assert_nonnull (argv);
+  g_assert_true (g_strv_equal ((const char * const *) argv, expected));
+  g_object_unref (dialog);
+  close_window (window);
+}
+
+/* A new window opens at the size the last one closed with (GSettings). */
+static void
+test_window_size_remembered (void)
+{
+  HmDbgWindow *first = hm_dbg_window_new (GTK_APPLICATION (application));
+  HmDbgWindow *second;
+  int width = 0, height = 0;
+
+  gtk_window_set_default_size (GTK_WINDOW (first), 910, 610);
+  gtk_window_present (GTK_WINDOW (first));
+  g_assert_true (wait_until (widget_mapped, first, WAIT_TIMEOUT_MS));
+  gtk_window_close (GTK_WINDOW (first));
+  run_loop_for (50);
+
+  second = hm_dbg_window_new (GTK_APPLICATION (application));
+  gtk_window_get_default_size (GTK_WINDOW (second), &width, &height);
+  g_assert_cmpint (width, ==, 910);
+  g_assert_cmpint (height, ==, 610);
+  gtk_window_destroy (GTK_WINDOW (second));
+}
+
+/* The shortcuts window (F1) comes from the resources and builds. */
+static void
+test_shortcuts_window (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkShortcutsWindow *overlay;
+
+  gtk_window_present (GTK_WINDOW (window));
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_assert_nonnull (overlay);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL));
+  g_assert_true (wait_until (widget_mapped, overlay, WAIT_TIMEOUT_MS));
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (overlay), "debugger-shortcuts.png");
+  gtk_window_close (GTK_WINDOW (overlay));
+  close_window (window);
+}
+
+static double
+luminance (const GdkRGBA *color)
+{
+  return 0.2126 * color->red + 0.7152 * color->green + 0.0722 * color->blue;
+}
+
+/* With the dark style the timeline's background and text follow the theme,
+ * and the strategies keep their colours. */
+static void
+test_dark_style (void)
+{
+  GtkSettings *settings = gtk_settings_get_default ();
+  HmDbgWindow *window;
+  HmDbgTimelineView *timeline;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *data = NULL;
+  graphene_rect_t plot;
+  GdkRGBA background, malloc_color;
+  Pixels pixels;
+
+  g_object_set (settings, "gtk-application-prefer-dark-theme", TRUE, NULL);
+  window = open_window (hybrid_trace);
+  timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW, "timeline_view"));
+  texture = render_widget (GTK_WIDGET (timeline));
+  pixels = download (texture);
+  data = pixels.data;
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  background = pixel_at (&pixels, pixels.width - 3, pixels.height - 3);
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  g_test_message ("dark background luminance %.2f", luminance (&background));
+  g_assert_cmpfloat (luminance (&background), <, 0.3);
+  g_assert_cmpfloat (color_share (&pixels, &plot, &malloc_color), >, 0.05);
+  save_screenshot (GTK_WIDGET (window), "debugger-dark.png");
+  close_window (window);
+  g_object_set (settings, "gtk-application-prefer-dark-theme", FALSE, NULL);
+}
+
+/* HM_SCREENSHOT_TRACE=run.hmt: a screenshot of that trace for the README. */
+static void
+test_readme_screenshot (void)
+{
+  const char *path = g_getenv ("HM_SCREENSHOT_TRACE");
+  HmDbgWindow *window;
+
+  if (path == NULL)
+    {
+      g_test_skip ("HM_SCREENSHOT_TRACE is not set");
+      return;
+    }
+  window = open_window (path);
+  g_assert_true (window_ready (window));
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (window), "debugger-readme.png");
+  close_window (window);
+}
+
+/* Every source with translatable strings is in po/POTFILES.in. */
+static void
+test_potfiles (void)
+{
+  const char *root = g_getenv ("HM_SOURCE_ROOT");
+  g_autofree char *potfiles_path = NULL;
+  g_autofree char *potfiles = NULL;
+  g_auto(GStrv) listed = NULL;
+  const char *folders[] = { "gui", "data/ui", "data/gtk", NULL };
+
+  if (root == NULL)
+    {
+      g_test_skip ("HM_SOURCE_ROOT is not set");
+      return;
+    }
+  potfiles_path = g_build_filename (root, "po", "POTFILES.in", NULL);
+  g_assert_true (g_file_get_contents (potfiles_path, &potfiles, NULL, NULL));
+  listed = g_strsplit (potfiles, "\n", -1);
+
+  for (guint f = 0; folders[f] != NULL; f++)
+    {
+      g_autofree char *dir_path = g_build_filename (root, folders[f], NULL);
+      g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+      const char *name;
+
+      g_assert_nonnull (dir);
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir_path, name, NULL);
+          g_autofree char *relative = g_build_filename (folders[f], name, NULL);
+          g_autofree char *contents = NULL;
+          gboolean translatable;
+
+          if (!g_str_has_suffix (name, ".c") && !g_str_has_suffix (name, ".ui"))
+            continue;
+          g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+          translatable = strstr (contents, "_(\"") != NULL || strstr (contents, "ngettext (") != NULL
+                         || strstr (contents, "translatable=\"yes\"") != NULL;
+          if (translatable && !g_strv_contains ((const char * const *) listed, relative))
+            g_test_fail_printf ("%s has translatable strings but is not in po/POTFILES.in", relative);
+        }
+    }
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+/* Without a session bus (a bare CI container) GTK warns once; that is the
+ * environment, not the debugger. */
+static gboolean
+log_is_fatal (const char     *log_domain,
+              GLogLevelFlags  log_level,
+              const char     *message,
+              gpointer        user_data)
+{
+  if ((log_level & G_LOG_LEVEL_WARNING) && message != NULL
+      && (strstr (message, "session bus") != NULL || strstr (message, "dbus") != NULL))
+    return FALSE;
+  return TRUE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *xdg_dir = NULL;
+  int status;
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  tmp_dir = g_dir_make_tmp ("hm-test-gui-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* Recent files and caches go here, not into the user's home. */
+  xdg_dir = g_build_filename (tmp_dir, "xdg", NULL);
+  g_setenv ("XDG_DATA_HOME", xdg_dir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", xdg_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", xdg_dir, TRUE);
+  g_test_init (&argc, &argv, NULL);
+  g_test_log_set_fatal_handler (log_is_fatal, NULL);
+  gtk_init ();
+
+  if (g_getenv ("HMTRACE") == NULL || g_getenv ("HM_TEST_PROGRAMS_DIR") == NULL)
+    {
+      g_printerr ("test-gui: set HMTRACE and HM_TEST_PROGRAMS_DIR (meson test does)\n");
+      return 77;
+    }
+
+  demo_trace = g_build_filename (tmp_dir, "demo.hmt", NULL);
+  cut_trace = g_build_filename (tmp_dir, "demo-cut.hmt", NULL);
+  hybrid_trace = g_build_filename (tmp_dir, "hybrid.hmt", NULL);
+  record_with_hmtrace (demo_trace, DEMO_WORDS);
+  write_cut_copy (demo_trace, cut_trace);
+  build_hybrid_trace (hybrid_trace);
+
+  application = hm_dbg_application_new (G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (application), NULL, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/gui/timeline/draws-the-heap-by-strategy", test_timeline_pixels);
+  g_test_add_func ("/gui/timeline/zooms-pans-and-selects", test_timeline_zoom_and_select);
+  g_test_add_func ("/gui/timeline/drag-selects-scroll-pans", test_timeline_pointer);
+  g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);
+  g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
+  g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
+  g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
+  g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);
+  g_test_add_func ("/gui/record/live-model-equals-the-file", test_record_live);
+  g_test_add_func ("/gui/record/stop-ends-the-trace", test_record_stop);
+  g_test_add_func ("/gui/record/missing-program-says-so", test_record_missing_program);
+  g_test_add_func ("/gui/record/dialog-splits-the-command-line", test_record_dialog);
+  g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
+  g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);
+  g_test_add_func ("/gui/style/dark-style-follows-the-theme", test_dark_style);
+  g_test_add_func ("/gui/po/potfiles-lists-every-translatable-file", test_potfiles);
+  g_test_add_func ("/gui/screenshot/readme", test_readme_screenshot);
+
+  status = g_test_run ();
+
+  g_clear_object (&application);
+  remove_tree (tmp_dir);
+  return status;
+}

@@ -2350,3 +2350,13 @@ gc_init (void)
     say ("hybridmem: cannot set up the GC heap; hm_gc_alloc returns NULL\n");
   hm_guard--;
 }
+
+/* For lifetime analysis: free() of GC memory is a mismatched free. */
+bool
+hm_gc_owns (const void *p)
+{
+  uintptr_t a = (uintptr_t) p;
+  if ((a >> 47) != 0 || heap_hi == 0 || a - heap_lo >= heap_hi - heap_lo)
+    return false;
+  return lookup (a) != NULL;
+}

@@ -1029,3 +1029,10 @@ hm_pool_live_objects (const HmPool *pool)
   pthread_mutex_unlock (&threads_lock);
   return cached > live ? 0 : live - cached;
 }
+
+/* For lifetime analysis: free() of a pool object is a mismatched free. */
+bool
+hm_pool_owns (const void *p)
+{
+  return slab_lookup ((uintptr_t) p) != NULL;
+}

@@ -4,7 +4,8 @@
  * abort in glibc: run it only under HM_LIFETIME_ANALYSIS=1.)
  *
  * Planted: 1 double-free, 2 invalid-free (an address no allocation returned,
- * the middle of a block), 1 mismatched-free (free() of hm_alloc memory).
+ * the middle of a block), 3 mismatched-free (free() of hm_alloc memory, of a
+ * pool object and of GC memory).
  */
 #include <hybridmem.h>
 #include <stdio.h>
@@ -36,12 +37,29 @@ mismatched_free (void)
   hm_free (p);
 }
 
+typedef struct {
+  int x, y;
+} Point;
+
+static __attribute__ ((noinline)) void
+other_strategies_freed (void)
+{
+  HmPool *points = HM_POOL_NEW (Point, 8);
+  Point *p = hm_pool_get (points);
+  free (p);                      /* PLANTED: mismatched-free */
+  hm_pool_return (points, p);
+  hm_pool_free (points);
+  void *g = hm_gc_alloc (32);
+  free (g);                      /* PLANTED: mismatched-free */
+}
+
 int
 main (void)
 {
   double_free ();
   invalid_frees ();
   mismatched_free ();
+  other_strategies_freed ();
   /* a correct program after all that: the heap must still be sound */
   for (int i = 0; i < 10000; i++)
     free (malloc ((size_t) (i % 300) + 1));

@@ -74,6 +74,8 @@ test_planted_bad_frees (void)
     { "invalid-free", "invalid_frees", "invalid-free", 0 },
     { "invalid-free", "invalid_frees", "invalid-free", 1 },
     { "mismatched-free", "mismatched_free", "mismatched-free", 0 },
+    { "mismatched-free", "other_strategies_freed", "mismatched-free", 1 },
+    { "mismatched-free", "other_strategies_freed", "mismatched-free", 2 },
   };
 
   if (!hm_test_require_hmtrace ())

@@ -394,6 +394,10 @@ int hm_writer_start (int fd) HM_HIDDEN;
 /* Writes everything recorded so far; with reason >= 0 also the END event. */
 void hm_writer_flush (int end_reason, int64_t status) HM_HIDDEN;
 void hm_writer_stop (void) HM_HIDDEN;
+/* Keeps the writer out of its rounds (the collector, while the world is
+ * stopped); nothing else may be waited for in between. */
+void hm_writer_pause (void) HM_HIDDEN;
+void hm_writer_resume (void) HM_HIDDEN;
 void hm_writer_flush_from_signal (int signal_number) HM_HIDDEN;
 void hm_writer_fork_prepare (void) HM_HIDDEN;
 void hm_writer_fork_parent (void) HM_HIDDEN;

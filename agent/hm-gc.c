@@ -2157,6 +2157,10 @@ collect (int explicit_call)
   uint32_t epoch = stop_epoch + 1;
   if (epoch == 0)
     epoch = 1;
+  /* The writer thread blocks every signal, so it is not stopped: keep it
+   * out of its rounds, where it may grow or shrink its memory (an munmap
+   * under the scan would fault), until the world runs again. */
+  hm_writer_pause ();
   pthread_mutex_lock (&agent_memory_lock);
   uint64_t t0 = hm_now_ns ();
   int ok = stop_world (epoch) == 0;
@@ -2191,6 +2195,7 @@ collect (int explicit_call)
   restart_world (epoch);
   uint64_t pause = hm_now_ns () - t0;
   pthread_mutex_unlock (&agent_memory_lock);
+  hm_writer_resume ();
   if (!ok)
     {
       warn_once (&warned_no_proc, "hybridmem: cannot read /proc/self/maps or "

@@ -536,6 +536,18 @@ hm_writer_flush_from_signal (int signal_number)
 }
 
 void
+hm_writer_pause (void)
+{
+  pthread_mutex_lock (&writer_lock);
+}
+
+void
+hm_writer_resume (void)
+{
+  pthread_mutex_unlock (&writer_lock);
+}
+
+void
 hm_writer_stop (void)
 {
   if (!writer_running)

@@ -261,7 +261,7 @@ hm_heap_model_new (void)
   model->pool_objects = g_hash_table_new (g_direct_hash, g_direct_equal);
   model->warnings = g_array_new (FALSE, FALSE, sizeof (HmWarning));
   model->timeline = g_new0 (HmTimelineBucket, HM_TIMELINE_MAX_BUCKETS);
-  model->bucket_ns = 1000000;   /* 1 ms to start with */
+  model->bucket_ns = 1000;      /* 1 µs to start with: a short run gets fine bars too */
   model->markers = g_array_new (FALSE, FALSE, sizeof (HmMarker));
   return model;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "hm-trace-format.h"
+#include "hm-varint.h"
 
 #define HM_HIDDEN __attribute__ ((visibility ("hidden")))
 #define HM_EXPORT __attribute__ ((visibility ("default")))
@@ -119,24 +120,6 @@ static inline uint64_t
 hm_tsc (void)
 {
   return __builtin_ia32_rdtsc ();
-}
-
-static inline uint8_t *
-hm_put_uv (uint8_t *p, uint64_t v)
-{
-  while (v >= 0x80)
-    {
-      *p++ = (uint8_t) (v | 0x80);
-      v >>= 7;
-    }
-  *p++ = (uint8_t) v;
-  return p;
-}
-
-static inline uint8_t *
-hm_put_sv (uint8_t *p, int64_t v)
-{
-  return hm_put_uv (p, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
 }
 
 /* Makes room for one event and returns where to write it. */
@@ -404,6 +387,11 @@ void hm_writer_fork_parent (void) HM_HIDDEN;
 void hm_writer_fork_child (void) HM_HIDDEN;
 
 /* hm-agent.c */
+/* Zeroed memory for the agent's own bookkeeping: mapped, and registered
+ * with the collector as holding no program pointers (see hm-gc-private.h);
+ * never for memory that holds user data. */
+void *hm_agent_map (size_t bytes) HM_HIDDEN;
+void hm_agent_unmap (void *p, size_t bytes) HM_HIDDEN;
 /* Finds the agent's and the unwinder's code, whose frames stacks leave out. */
 void hm_agent_find_own_text (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "hm-agent-private.h"
+#include "hm-gc-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 HmAgent hm_agent = { .trace_fd = -1, .exit_status = -1, .stack_depth = 64 };
@@ -303,6 +305,23 @@ hm_agent_init (void)
   __cxa_atexit (final_flush, NULL, NULL);
   catch_fatal_signals ();
   hm_guard--;
+}
+
+void *
+hm_agent_map (size_t bytes)
+{
+  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  hm_gc_register_agent_memory (p, bytes);
+  return p;
+}
+
+void
+hm_agent_unmap (void *p, size_t bytes)
+{
+  hm_gc_unregister_agent_memory (p);
+  munmap (p, bytes);
 }
 
 void

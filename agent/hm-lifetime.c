@@ -73,15 +73,6 @@ stripe_of (uintptr_t addr)
 }
 
 /* The tables hold addresses of blocks the program also holds: not roots. */
-static void *
-map_zeroed (size_t bytes)
-{
-  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  hm_gc_register_agent_memory (p, bytes);
-  return p;
-}
 
 static Block *
 find (Stripe *s, uintptr_t addr)
@@ -105,7 +96,7 @@ grow (Stripe *s)
   size_t old_cap = s->slots ? s->mask + 1 : 0;
   size_t cap = old_cap ? old_cap * 2 : 4096;
   Block *old = s->slots;
-  Block *slots = map_zeroed (cap * sizeof *slots);
+  Block *slots = hm_agent_map (cap * sizeof *slots);
 
   if (slots == NULL)
     return 0;
@@ -117,8 +108,7 @@ grow (Stripe *s)
       put (s, &old[i]);
   if (old != NULL)
     {
-      hm_gc_unregister_agent_memory (old);
-      munmap (old, old_cap * sizeof *old);
+      hm_agent_unmap (old, old_cap * sizeof *old);
     }
   return 1;
 }
@@ -188,7 +178,7 @@ hm_lifetime_start (int from_the_first_allocation)
     return;
   for (int i = 0; i < N_STRIPES; i++)
     pthread_mutex_init (&stripes[i].lock, NULL);
-  quarantine = map_zeroed (QUARANTINE_BLOCKS * sizeof *quarantine);
+  quarantine = hm_agent_map (QUARANTINE_BLOCKS * sizeof *quarantine);
   if (quarantine == NULL)
     return;
   table_complete = from_the_first_allocation;

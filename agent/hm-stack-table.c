@@ -37,20 +37,11 @@ static uint8_t *arena_cur, *arena_end;
 
 /* Stack table memory holds return addresses, never a program's pointers:
  * the collector need not scan it (it can grow to hundreds of MB). */
-static void *
-map_zeroed (size_t bytes)
-{
-  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  hm_gc_register_agent_memory (p, bytes);
-  return p;
-}
 
 static IdTable *
 table_new (uint64_t capacity)
 {
-  IdTable *t = map_zeroed (sizeof *t + capacity * sizeof (uint32_t));
+  IdTable *t = hm_agent_map (sizeof *t + capacity * sizeof (uint32_t));
   if (t != NULL)
     t->mask = capacity - 1;
   return t;
@@ -143,7 +134,7 @@ arena_alloc (size_t bytes)
   if (arena_cur == NULL || (size_t) (arena_end - arena_cur) < bytes)
     {
       size_t size = 1u << 20;
-      arena_cur = map_zeroed (size);
+      arena_cur = hm_agent_map (size);
       if (arena_cur == NULL)
         return NULL;
       arena_end = arena_cur + size;
@@ -183,7 +174,7 @@ insert (uint64_t hash, void *const *ips, int depth)
   HmStackEntry **page = directory[id >> PAGE_BITS];
   if (page == NULL)
     {
-      page = map_zeroed (sizeof (HmStackEntry *) << PAGE_BITS);
+      page = hm_agent_map (sizeof (HmStackEntry *) << PAGE_BITS);
       if (page == NULL)
         {
           id = 0;
@@ -259,7 +250,7 @@ cache_get (void)
   pthread_attr_destroy (&attr);
   if (!ok)
     return NULL;
-  StackCache *c = map_zeroed (sizeof *c);
+  StackCache *c = hm_agent_map (sizeof *c);
   if (c == NULL)
     return NULL;
   c->stack_lo = (uintptr_t) addr;

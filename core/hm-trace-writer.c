@@ -3,6 +3,7 @@
  * No allocation, no GLib, no stdio: this runs inside traced processes.
  */
 #include "hm-trace-writer.h"
+#include "hm-varint.h"
 
 #include <string.h>
 
@@ -62,27 +63,9 @@ hm_chunk_finish (HmChunkBuilder *chunk)
 /* --- primitive encoders: callers have checked the room ------------------ */
 
 static inline uint8_t *
-put_uv (uint8_t *p, uint64_t v)
-{
-  while (v >= 0x80)
-    {
-      *p++ = (uint8_t) (v | 0x80);
-      v >>= 7;
-    }
-  *p++ = (uint8_t) v;
-  return p;
-}
-
-static inline uint8_t *
-put_sv (uint8_t *p, int64_t v)
-{
-  return put_uv (p, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
-}
-
-static inline uint8_t *
 put_dt (HmChunkBuilder *c, uint8_t *p, uint64_t ticks)
 {
-  p = put_sv (p, (int64_t) (ticks - c->last_tsc));
+  p = hm_put_sv (p, (int64_t) (ticks - c->last_tsc));
   c->last_tsc = ticks;
   return p;
 }
@@ -90,7 +73,7 @@ put_dt (HmChunkBuilder *c, uint8_t *p, uint64_t ticks)
 static inline uint8_t *
 put_addr (HmChunkBuilder *c, uint8_t *p, uint64_t addr)
 {
-  p = put_sv (p, (int64_t) (addr - c->last_addr));
+  p = hm_put_sv (p, (int64_t) (addr - c->last_addr));
   c->last_addr = addr;
   return p;
 }
@@ -98,7 +81,7 @@ put_addr (HmChunkBuilder *c, uint8_t *p, uint64_t addr)
 static inline uint8_t *
 put_bytes (uint8_t *p, const void *data, size_t len)
 {
-  p = put_uv (p, len);
+  p = hm_put_uv (p, len);
   if (len > 0)
     memcpy (p, data, len);
   return p + len;
@@ -146,8 +129,8 @@ hm_chunk_put_thread_name (HmChunkBuilder *c, uint64_t ticks, uint64_t tid, const
   NEED (c, 1 + 10 + 10 + 10 + nl);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_THREAD_NAME;
-  p = put_uv (p, ticks);
-  p = put_uv (p, tid);
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, tid);
   p = put_bytes (p, name, nl);
   return commit (c, p);
 }
@@ -163,11 +146,11 @@ hm_chunk_put_module_load (HmChunkBuilder *c, uint64_t ticks, uint64_t id, uint64
   NEED (c, 1 + 6 * 10 + pl + 10 + build_id_len);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_MODULE_LOAD;
-  p = put_uv (p, ticks);
-  p = put_uv (p, id);
-  p = put_uv (p, bias);
-  p = put_uv (p, start);
-  p = put_uv (p, end);
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, id);
+  p = hm_put_uv (p, bias);
+  p = hm_put_uv (p, start);
+  p = hm_put_uv (p, end);
   p = put_bytes (p, path, pl);
   p = put_bytes (p, build_id, build_id_len);
   return commit (c, p);
@@ -179,8 +162,8 @@ hm_chunk_put_module_unload (HmChunkBuilder *c, uint64_t ticks, uint64_t id)
   NEED (c, 1 + 20);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_MODULE_UNLOAD;
-  p = put_uv (p, ticks);
-  p = put_uv (p, id);
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, id);
   return commit (c, p);
 }
 
@@ -190,9 +173,9 @@ hm_chunk_put_frame (HmChunkBuilder *c, uint64_t node, uint64_t parent, uint64_t 
   NEED (c, 1 + 30);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_FRAME;
-  p = put_uv (p, node);
-  p = put_uv (p, parent);
-  p = put_uv (p, ip);
+  p = hm_put_uv (p, node);
+  p = hm_put_uv (p, parent);
+  p = hm_put_uv (p, ip);
   return commit (c, p);
 }
 
@@ -202,8 +185,8 @@ hm_chunk_put_stack (HmChunkBuilder *c, uint64_t stack, uint64_t node)
   NEED (c, 1 + 20);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_STACK;
-  p = put_uv (p, stack);
-  p = put_uv (p, node);
+  p = hm_put_uv (p, stack);
+  p = hm_put_uv (p, node);
   return commit (c, p);
 }
 
@@ -213,8 +196,8 @@ hm_chunk_put_clock (HmChunkBuilder *c, uint64_t ticks, uint64_t ns)
   NEED (c, 1 + 20);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_CLOCK;
-  p = put_uv (p, ticks);
-  p = put_uv (p, ns);
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, ns);
   return commit (c, p);
 }
 
@@ -224,7 +207,7 @@ hm_chunk_put_round (HmChunkBuilder *c, uint64_t ticks)
   NEED (c, 1 + 10);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_ROUND;
-  p = put_uv (p, ticks);
+  p = hm_put_uv (p, ticks);
   return commit (c, p);
 }
 
@@ -235,7 +218,7 @@ hm_chunk_put_mark (HmChunkBuilder *c, uint64_t ticks, const char *text)
   NEED (c, 1 + 20 + tl);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_MARK;
-  p = put_uv (p, ticks);
+  p = hm_put_uv (p, ticks);
   p = put_bytes (p, text, tl);
   return commit (c, p);
 }
@@ -246,9 +229,9 @@ hm_chunk_put_end (HmChunkBuilder *c, uint64_t ticks, HmEndReason reason, int64_t
   NEED (c, 1 + 30);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_END;
-  p = put_uv (p, ticks);
-  p = put_uv (p, (uint64_t) reason);
-  p = put_sv (p, status);
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, (uint64_t) reason);
+  p = hm_put_sv (p, status);
   return commit (c, p);
 }
 
@@ -258,8 +241,8 @@ hm_chunk_put_dropped (HmChunkBuilder *c, uint64_t ticks, uint64_t n_events)
   NEED (c, 1 + 20);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_DROPPED;
-  p = put_uv (p, ticks);
-  p = put_uv (p, n_events);
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, n_events);
   return commit (c, p);
 }
 
@@ -272,8 +255,8 @@ hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t ad
   *p++ = (uint8_t) (HM_EV_ALLOC | (fn & 0x0f));
   p = put_dt (c, p, ticks);
   p = put_addr (c, p, addr);
-  p = put_uv (p, size);
-  p = put_uv (p, stack);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
   return commit (c, p);
 }
 
@@ -299,8 +282,8 @@ hm_chunk_put_realloc (HmChunkBuilder *c, uint64_t ticks, uint64_t old_addr, uint
   p = put_dt (c, p, ticks);
   p = put_addr (c, p, old_addr);
   p = put_addr (c, p, new_addr);
-  p = put_uv (p, size);
-  p = put_uv (p, stack);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
   return commit (c, p);
 }
 
@@ -320,8 +303,8 @@ hm_chunk_put_sync (HmChunkBuilder *c)
   NEED (c, 1 + 20);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_SYNC;
-  p = put_uv (p, c->last_tsc);
-  p = put_uv (p, c->last_addr);
+  p = hm_put_uv (p, c->last_tsc);
+  p = hm_put_uv (p, c->last_addr);
   return commit (c, p);
 }
 
@@ -332,8 +315,8 @@ hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, const c
   NEED (c, 1 + 20 + 10 + nl);
   uint8_t *p = cursor (c);
   *p++ = HM_EV_OBJECT_NAME;
-  p = put_uv (p, what);
-  p = put_uv (p, id);
+  p = hm_put_uv (p, what);
+  p = hm_put_uv (p, id);
   p = put_bytes (p, name, nl);
   return commit (c, p);
 }
@@ -345,8 +328,8 @@ hm_chunk_put_region_create (HmChunkBuilder *c, uint64_t ticks, uint64_t region, 
   uint8_t *p = cursor (c);
   *p++ = HM_EV_REGION_CREATE;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, region);
-  p = put_uv (p, stack);
+  p = hm_put_uv (p, region);
+  p = hm_put_uv (p, stack);
   return commit (c, p);
 }
 
@@ -358,9 +341,9 @@ hm_chunk_put_region_alloc (HmChunkBuilder *c, uint64_t ticks, uint64_t region, u
   uint8_t *p = cursor (c);
   *p++ = HM_EV_REGION_ALLOC;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, region);
+  p = hm_put_uv (p, region);
   p = put_addr (c, p, addr);
-  p = put_uv (p, size);
+  p = hm_put_uv (p, size);
   return commit (c, p);
 }
 
@@ -371,7 +354,7 @@ hm_chunk_put_object_event (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint
   uint8_t *p = cursor (c);
   *p++ = kind;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, id);
+  p = hm_put_uv (p, id);
   return commit (c, p);
 }
 
@@ -383,10 +366,10 @@ hm_chunk_put_pool_create (HmChunkBuilder *c, uint64_t ticks, uint64_t pool, uint
   uint8_t *p = cursor (c);
   *p++ = HM_EV_POOL_CREATE;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, pool);
-  p = put_uv (p, object_size);
-  p = put_uv (p, capacity);
-  p = put_uv (p, stack);
+  p = hm_put_uv (p, pool);
+  p = hm_put_uv (p, object_size);
+  p = hm_put_uv (p, capacity);
+  p = hm_put_uv (p, stack);
   return commit (c, p);
 }
 
@@ -398,7 +381,7 @@ hm_chunk_put_pool_object (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint6
   uint8_t *p = cursor (c);
   *p++ = kind;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, pool);
+  p = hm_put_uv (p, pool);
   p = put_addr (c, p, addr);
   return commit (c, p);
 }
@@ -411,10 +394,10 @@ hm_chunk_put_gc_collect (HmChunkBuilder *c, uint64_t ticks, uint64_t pause_ns,
   uint8_t *p = cursor (c);
   *p++ = HM_EV_GC_COLLECT;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, pause_ns);
-  p = put_uv (p, freed_bytes);
-  p = put_uv (p, freed_objects);
-  p = put_uv (p, live_bytes);
+  p = hm_put_uv (p, pause_ns);
+  p = hm_put_uv (p, freed_bytes);
+  p = hm_put_uv (p, freed_objects);
+  p = hm_put_uv (p, live_bytes);
   return commit (c, p);
 }
 
@@ -427,13 +410,13 @@ hm_chunk_put_warning (HmChunkBuilder *c, uint64_t ticks, HmWarningKind warning, 
   uint8_t *p = cursor (c);
   *p++ = HM_EV_WARNING;
   p = put_dt (c, p, ticks);
-  p = put_uv (p, (uint64_t) warning);
+  p = hm_put_uv (p, (uint64_t) warning);
   p = put_addr (c, p, addr);
-  p = put_uv (p, size);
-  p = put_uv (p, stack);
-  p = put_uv (p, alloc_stack);
-  p = put_uv (p, free_stack);
-  p = put_uv (p, object);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
+  p = hm_put_uv (p, alloc_stack);
+  p = hm_put_uv (p, free_stack);
+  p = hm_put_uv (p, object);
   return commit (c, p);
 }
 

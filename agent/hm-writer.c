@@ -152,10 +152,11 @@ trie_grow (void)
 {
   uint64_t old_cap = trie ? trie_mask + 1 : 0;
   uint64_t cap = old_cap ? old_cap * 2 : 4096;
-  TrieSlot *t = internal_realloc (NULL, cap * sizeof *t);
+  /* mapped, not malloc'd: it grows to hundreds of MB with deep recursive
+   * programs, and the collector is told it holds no program pointers */
+  TrieSlot *t = hm_agent_map (cap * sizeof *t);
   if (t == NULL)
     return 0;
-  memset (t, 0, cap * sizeof *t);
   for (uint64_t i = 0; i < old_cap; i++)
     if (trie[i].node)
       {
@@ -164,7 +165,8 @@ trie_grow (void)
           j = (j + 1) & (cap - 1);
         t[j] = trie[i];
       }
-  internal_realloc (trie, 0);
+  if (trie != NULL)
+    hm_agent_unmap (trie, old_cap * sizeof *trie);
   trie = t;
   trie_mask = cap - 1;
   return 1;

@@ -380,6 +380,9 @@ void hm_writer_stop (void) HM_HIDDEN;
 /* Keeps the writer out of its rounds (the collector, while the world is
  * stopped); nothing else may be waited for in between. */
 void hm_writer_pause (void) HM_HIDDEN;
+/* The writer thread's TID, or 0 when there is none (the collector skips
+ * stopping it: it blocks every signal and never touches GC memory). */
+int hm_writer_tid (void) HM_HIDDEN;
 void hm_writer_resume (void) HM_HIDDEN;
 void hm_writer_flush_from_signal (int signal_number) HM_HIDDEN;
 void hm_writer_fork_prepare (void) HM_HIDDEN;

@@ -1035,7 +1035,9 @@ thread_status (int32_t tid, int *blocked, int *zombie, int *agent)
   if (n <= 0)
     return;
   buf[n] = '\0';
-  *agent = strncmp (buf, "Name:\thm-writer\n", 16) == 0;
+  /* by its TID: a program thread that happens to be called hm-writer must
+   * still be stopped and scanned */
+  *agent = tid == hm_writer_tid ();
   const char *state = strstr (buf, "\nState:");
   if (state != NULL)
     {

@@ -34,6 +34,7 @@ static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t writer_thread;
 static int writer_running;
 static volatile int writer_stop;
+static int writer_tid;             /* 0 until the writer thread runs */
 static int fd_is_socket;
 static int in_crash;               /* a fatal signal: take no lock that may be held */
 static int write_failed;
@@ -410,6 +411,7 @@ writer_main (void *arg)
 
   (void) arg;
   hm_guard = 1;   /* nothing this thread does is an event */
+  __atomic_store_n (&writer_tid, (int) syscall (SYS_gettid), __ATOMIC_RELEASE);
   pthread_setname_np (pthread_self (), "hm-writer");
   sigfillset (&all);
   pthread_sigmask (SIG_BLOCK, &all, NULL);
@@ -535,6 +537,12 @@ hm_writer_flush_from_signal (int signal_number)
       /* left locked: the process is about to die, and no round may start */
     }
   hm_guard--;
+}
+
+int
+hm_writer_tid (void)
+{
+  return writer_running ? __atomic_load_n (&writer_tid, __ATOMIC_ACQUIRE) : 0;
 }
 
 void

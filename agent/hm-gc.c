@@ -68,7 +68,7 @@
  *   (and says so once): without roots it would free live objects.
  *
  * THREADS THAT DO NOT STOP.  A thread that blocks the GC signal cannot be
- * stopped.  After 20 ms of finding it blocked the collector goes on without
+ * stopped.  After 500 ms of finding it blocked the collector goes on without
  * it (and later collections check its mask first instead of waiting): its
  * stack is scanned from the stack pointer /proc/self/task/TID/syscall shows
  * when it sits in a system call, else whole, while it runs.  Such a thread
@@ -1184,7 +1184,11 @@ signal_slot (StopSlot *slot, pid_t pid, uid_t uid, uint32_t epoch)
     }
 }
 
-#define BLOCKED_GRACE_NS (20u * 1000000u)
+/* A thread being created blocks every signal until it starts running: on
+ * a loaded machine that can take a while, and a thread given up on too soon
+ * would run on during the scan.  Half a second before deciding it blocks
+ * signals for good. */
+#define BLOCKED_GRACE_NS (500u * 1000000u)
 #define STOP_TIMEOUT_NS (1000u * 1000000u)
 
 static void

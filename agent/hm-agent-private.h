@@ -338,6 +338,12 @@ hm_watching_here (void)
   return HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active) && hm_guard == 0;
 }
 
+/* hm-interpose.c: what every allocation and free function does when
+ * watching (see hm_watching_here) */
+void hm_watch_alloc (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, size_t size) HM_HIDDEN;
+bool hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p,
+                    const char *function) HM_HIDDEN;
+
 /* hm-stack-table.c */
 uint32_t hm_stack_capture (void) HM_HIDDEN;
 typedef struct {

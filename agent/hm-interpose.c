@@ -19,24 +19,44 @@
  * constructor, the loader): hm_tracing_here decides there, so none is missed. */
 #define tracing_here hm_watching_here
 
-static __attribute__ ((noinline)) void
-record_alloc (HmAllocFn fn, void *p, size_t size)
+/* A block came from an allocation function: its event (when tracing) and
+ * its entry in the lifetime table (when analysing), with one stack. */
+__attribute__ ((noinline)) void
+hm_watch_alloc (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, size_t size)
 {
   hm_guard++;
   uint32_t stack = hm_stack_capture ();
   if (hm_agent.tracing)
     hm_emit_alloc (fn, (uintptr_t) p, size, stack);
   if (hm_lifetime_active)
-    hm_lifetime_note_alloc (p, size, HM_LIFETIME_MALLOC, stack);
+    hm_lifetime_note_alloc (p, size, strategy, stack);
   hm_guard--;
 }
 
-static __attribute__ ((noinline)) void
-record_free (HmAllocFn fn, void *p)
+/* A block is being freed: lifetime analysis may find the call bad (drop
+ * it) or hold the block in quarantine; otherwise its event is recorded
+ * before the real free.  Returns whether the C library frees it now. */
+__attribute__ ((noinline)) bool
+hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, const char *function)
 {
-  hm_guard++;
-  hm_emit_free (fn, (uintptr_t) p);
-  hm_guard--;
+  HmFreeVerdict verdict = HM_FREE_PASS;
+  if (hm_lifetime_active)
+    verdict = hm_lifetime_check_free (p, strategy, function, NULL);
+  if (verdict == HM_FREE_DROP)
+    return false;
+  if (hm_agent.tracing)
+    {
+      hm_guard++;
+      hm_emit_free (fn, (uintptr_t) p);
+      hm_guard--;
+    }
+  return verdict == HM_FREE_PASS;
+}
+
+static inline void
+record_alloc (HmAllocFn fn, void *p, size_t size)
+{
+  hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
 }
 
 HM_EXPORT void *
@@ -53,18 +73,8 @@ free (void *p)
 {
   if (p == NULL)
     return;
-  if (tracing_here ())
-    {
-      HmFreeVerdict verdict = HM_FREE_PASS;
-      if (hm_lifetime_active)
-        verdict = hm_lifetime_check_free (p, HM_LIFETIME_MALLOC, "free", NULL);
-      if (verdict == HM_FREE_DROP)
-        return;
-      if (hm_agent.tracing)
-        record_free (HM_FN_FREE, p);
-      if (verdict == HM_FREE_HOLD)
-        return;
-    }
+  if (tracing_here () && !hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
+    return;
   __libc_free (p);
 }
 
@@ -139,14 +149,7 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
   if (size == 0)
     {
       /* glibc frees the block and returns NULL */
-      HmFreeVerdict verdict = HM_FREE_PASS;
-      if (hm_lifetime_active)
-        verdict = hm_lifetime_check_free (old, HM_LIFETIME_MALLOC, "realloc", NULL);
-      if (verdict == HM_FREE_DROP)
-        return NULL;
-      if (hm_agent.tracing)
-        record_free (HM_FN_REALLOC, old);
-      if (verdict == HM_FREE_HOLD)
+      if (!hm_watch_free (HM_FN_REALLOC, HM_LIFETIME_MALLOC, old, "realloc"))
         return NULL;
       return __libc_realloc (old, 0);
     }

@@ -78,7 +78,8 @@ typedef struct {
   volatile int decided;      /* the environment was read (at the first hook or at load) */
   volatile int tracing;      /* events are being recorded */
   volatile int writer_started;
-  uint64_t dropped;          /* events lost before the writer could start */
+  uint64_t dropped;          /* events lost (before the writer started, marks beyond
+                              * its queue) and not yet said in the trace */
   int trace_fd;
   uint64_t start_ns;         /* CLOCK_MONOTONIC at trace start */
   uint64_t start_tsc;        /* the TSC at the same moment */

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-thread-events.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -108,6 +109,32 @@ hm_thread_wake_writer (void)
   syscall (SYS_futex, &hm_writer_futex, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* Drops what the ring holds, before any writer exists to read it; returns
+ * how many events that was.  The writer's copy of the delta state is set to
+ * the producer's, so the next chunk starts from the right values. */
+static uint64_t
+discard_unwritten (HmThread *t)
+{
+  uint64_t n = 0, tsc = t->read_tsc, addr = t->read_addr;
+  HmThreadEvent e;
+
+  for (uint64_t pos = t->tail; pos < t->head;)
+    {
+      uint64_t block_end = (pos | (HM_RING_BLOCK - 1)) + 1;
+      uint64_t to = t->head < block_end ? t->head : block_end;
+      const uint8_t *p = &t->ring[(uint32_t) pos & (HM_RING_BYTES - 1)];
+      const uint8_t *end = p + (to - pos);
+      HmDecodeResult r;
+      while (p < end && (r = hm_thread_event_decode (&p, end, &tsc, &addr, &e)) != HM_DECODE_BAD)
+        n += r == HM_DECODE_EVENT;
+      pos = to;
+    }
+  t->read_tsc = t->last_tsc;
+  t->read_addr = t->last_addr;
+  __atomic_store_n (&t->tail, t->head, __ATOMIC_RELEASE);
+  return n;
+}
+
 /* The ring is full: the default policy never loses events, so wait for the
  * writer.  It never waits for us, so this cannot deadlock. */
 void
@@ -122,8 +149,7 @@ hm_thread_wait_for_room (HmThread *t, uint64_t need)
         {
           /* A megabyte of events before the agent's constructor ran: no
            * writer yet to wait for.  Drop them, and say so in the trace. */
-          __atomic_add_fetch (&hm_agent.dropped, 1, __ATOMIC_RELAXED);
-          __atomic_store_n (&t->tail, t->head, __ATOMIC_RELEASE);
+          __atomic_add_fetch (&hm_agent.dropped, discard_unwritten (t), __ATOMIC_RELAXED);
           break;
         }
       if (!hm_agent.tracing)

@@ -236,7 +236,6 @@ typedef struct {
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static QueuedMeta *meta_queue;
 static uint32_t n_meta_queued;
-static uint64_t n_meta_dropped;
 
 void
 hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *text)
@@ -249,7 +248,7 @@ hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *tex
       meta_queue = p == MAP_FAILED ? NULL : p;
     }
   if (meta_queue == NULL || n_meta_queued == META_QUEUE)
-    n_meta_dropped++;   /* a thousand marks in one round: keep the first */
+    __atomic_add_fetch (&hm_agent.dropped, 1, __ATOMIC_RELAXED); /* keep the first thousand */
   else
     {
       QueuedMeta *m = &meta_queue[n_meta_queued++];
@@ -380,6 +379,10 @@ round_locked (void)
   if (!in_crash)
     emit_queued_meta ();
   emit_new_stacks ();
+  /* events lost before the writer started, and marks beyond the queue */
+  uint64_t dropped = __atomic_exchange_n (&hm_agent.dropped, 0, __ATOMIC_ACQ_REL);
+  if (dropped > 0)
+    PUT (hm_chunk_put_dropped (&meta, cut, dropped));
   PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
   meta_flush ();
 

@@ -413,6 +413,9 @@ void hm_agent_exec_failed (void) HM_HIDDEN;
 /* The options in force; reads the environment the first time if hm_init()
  * was not called. */
 const HmOptions *hm_manager_options (void) HM_HIDDEN;
+/* 1|true|yes|on and 0|false|no|off, as every HM_* switch reads; returns 0
+ * (leaving *out) for anything else. */
+int hm_parse_bool (const char *value, int *out) HM_HIDDEN;
 /* Reports misuse: a WARNING event with the calling stack (when tracing), and
  * one line on stderr (unless HM_QUIET=1).  format is printf-like but only
  * %s, %p, %zu and %llu are supported (no allocation). */

@@ -155,9 +155,8 @@ hm_agent_decide (void)
   {
     /* Lifetime analysis from the very first allocation, so that every live
      * block is known and an unknown free is a bad one. */
-    const char *analysis = getenv ("HM_LIFETIME_ANALYSIS");
-    if (analysis != NULL && (!strcmp (analysis, "1") || !strcmp (analysis, "yes")
-                             || !strcmp (analysis, "true") || !strcmp (analysis, "on")))
+    int analysis = 0;
+    if (hm_parse_bool (getenv ("HM_LIFETIME_ANALYSIS"), &analysis) && analysis)
       {
         if (hm_agent.self_end == 0)
           hm_agent_find_own_text ();

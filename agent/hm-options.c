@@ -54,18 +54,28 @@ bad_value (const char *name, const char *value, const char *expected, const char
   say (line);
 }
 
+int
+hm_parse_bool (const char *v, int *out)
+{
+  if (v == NULL)
+    return 0;
+  if (!strcmp (v, "1") || !strcasecmp (v, "true") || !strcasecmp (v, "yes") || !strcasecmp (v, "on"))
+    *out = 1;
+  else if (!strcmp (v, "0") || !strcasecmp (v, "false") || !strcasecmp (v, "no")
+           || !strcasecmp (v, "off"))
+    *out = 0;
+  else
+    return 0;
+  return 1;
+}
+
 static void
 env_bool (const char *name, int *field)
 {
   const char *v = getenv (name);
   if (v == NULL || *v == '\0')
     return;
-  if (!strcmp (v, "1") || !strcasecmp (v, "true") || !strcasecmp (v, "yes") || !strcasecmp (v, "on"))
-    *field = 1;
-  else if (!strcmp (v, "0") || !strcasecmp (v, "false") || !strcasecmp (v, "no")
-           || !strcasecmp (v, "off"))
-    *field = 0;
-  else
+  if (!hm_parse_bool (v, field))
     bad_value (name, v, "0 or 1", *field ? "1" : "0");
 }
 

@@ -244,18 +244,17 @@ hmtrace_record_main (int argc, char **argv)
   if (output == NULL)
     output = default_output (program, pid);
 
-  if (!quiet && isatty (STDERR_FILENO))
-    {
-      struct stat st;
-      if (stat (output, &st) == 0 && st.st_size > 0)
-        fprintf (stderr, _("hmtrace: trace written to %s; see it with: hmtrace report %s\n"),
-                 output, output);
-    }
   {
     struct stat st;
-    if (stat (output, &st) == 0 && st.st_size == 0)
-      fprintf (stderr, _("hmtrace record: %s is empty: the agent did not load into %s\n"),
-               output, program);
+    if (stat (output, &st) == 0)
+      {
+        if (st.st_size == 0)
+          fprintf (stderr, _("hmtrace record: %s is empty: the agent did not load into %s\n"),
+                   output, program);
+        else if (!quiet && isatty (STDERR_FILENO))
+          fprintf (stderr, _("hmtrace: trace written to %s; see it with: hmtrace report %s\n"),
+                   output, output);
+      }
   }
 
   if (WIFEXITED (status))

@@ -327,6 +327,25 @@ HmFreeVerdict hm_lifetime_check_free (void *p, HmLifetimeStrategy freed_by, cons
 size_t hm_lifetime_block_size (const void *p, int *known) HM_HIDDEN;
 /* Whether an address is a pool object or in the GC heap (hm-pool.c, hm-gc.c). */
 bool hm_pool_owns (const void *p) HM_HIDDEN;
+
+/* A thread's piece of a region (hybridmem.h's struct hm__region_cache_v1,
+ * which the inline hm_region_alloc reads).  The threads' caches live with
+ * the pools' in hm-pool.c; the region code fills and reads them. */
+typedef struct {
+  const void *region;
+  uint64_t epoch;
+  uint8_t *cur;
+  uint8_t *end;
+} HmRegionCache;
+#define HM_REGION_CACHE_SLOTS 64u
+/* The calling thread's slot for region id, made on first use; NULL if there
+ * is no memory for it. */
+HmRegionCache *hm_region_cache_slot (uint32_t id) HM_HIDDEN;
+/* Bytes of region's current epoch that threads hold in their slots and have
+ * not handed out yet (a snapshot: other threads go on allocating). */
+size_t hm_region_cached_unused (const void *region, uint32_t epoch) HM_HIDDEN;
+/* Empties a slot whose thread lets go of it (hm-region.c). */
+void hm_region_abandon_piece (HmRegionCache *c) HM_HIDDEN;
 bool hm_gc_owns (const void *p) HM_HIDDEN;
 
 /* True when the calling thread must look at allocations: tracing or

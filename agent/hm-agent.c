@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 HmAgent hm_agent = { .trace_fd = -1, .exit_status = -1, .stack_depth = 64 };
+/* hybridmem.h's inline fast paths run while this is 1 (set when tracing is
+ * decided against). */
+HM_EXPORT int hm__fast_v1;
 
 typedef struct {
   uintptr_t base;
@@ -181,6 +184,8 @@ hm_agent_decide (void)
       hm_thread_buffers_init ();
       __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
     }
+  /* the header's inline paths skip the events: only without tracing */
+  __atomic_store_n (&hm__fast_v1, !hm_agent.tracing, __ATOMIC_RELEASE);
   __atomic_store_n (&hm_agent.decided, 1, __ATOMIC_RELEASE);
   hm_guard--;
 }

@@ -63,6 +63,7 @@ struct HmPool {
   uint32_t stride;
   uint32_t first_offset;      /* of object 0 in each slab */
   uint32_t cache_max;         /* objects a thread caches */
+  uint32_t cache_offset;      /* of its cache in an HmPoolThread */
   uint32_t id;
   uint32_t magic;
   uint8_t pooling;
@@ -100,11 +101,16 @@ typedef struct {
 typedef struct HmPoolThread HmPoolThread;
 struct HmPoolThread {
   HmPoolCache caches[HM_POOL_CACHE_SLOTS];
+  HmRegionCache regions[HM_REGION_CACHE_SLOTS];
   HmPoolThread *next;         /* registry, push-only */
   int in_use;
 };
 
-static __thread HmPoolThread *pool_thread HM_TLS;
+/* The calling thread's caches, of pools and of regions.  Exported, with the
+ * layout in its name: the inline fast paths of hybridmem.h read it (see
+ * there). */
+HM_EXPORT __thread HmPoolThread *hm__thread_v1 HM_TLS;
+#define pool_thread hm__thread_v1
 
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;     /* pool headers */
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;     /* slab map, recycled slabs */
@@ -166,6 +172,33 @@ object_index (const HmPool *pool, const HmSlab *slab, uintptr_t address)
   return (size_t) (((unsigned __int128) offset * pool->reciprocal) >> 64);
 }
 
+/* hybridmem.h's inline hm_pool_get and hm_pool_return read these fields. */
+_Static_assert (offsetof (HmPool, cache_id) == offsetof (struct hm__pool_v1, cache_id)
+                && offsetof (HmPool, slab_mask) == offsetof (struct hm__pool_v1, slab_mask)
+                && offsetof (HmPool, reciprocal) == offsetof (struct hm__pool_v1, reciprocal)
+                && offsetof (HmPool, stride) == offsetof (struct hm__pool_v1, stride)
+                && offsetof (HmPool, first_offset) == offsetof (struct hm__pool_v1, first_offset)
+                && offsetof (HmPool, cache_max) == offsetof (struct hm__pool_v1, cache_max)
+                && offsetof (HmPool, cache_offset) == offsetof (struct hm__pool_v1, cache_offset)
+                && offsetof (HmSlab, n_carved) == offsetof (struct hm__slab_v1, n_carved)
+                && offsetof (HmSlab, out) == offsetof (struct hm__slab_v1, out)
+                && offsetof (HmPoolCache, id) == offsetof (struct hm__pool_cache_v1, id)
+                && offsetof (HmPoolCache, known_slab)
+                   == offsetof (struct hm__pool_cache_v1, known_slab)
+                && offsetof (HmPoolCache, count) == offsetof (struct hm__pool_cache_v1, count)
+                && offsetof (HmPoolCache, objects) == offsetof (struct hm__pool_cache_v1, objects)
+                && sizeof (HmPoolCache) == sizeof (struct hm__pool_cache_v1)
+                && offsetof (HmPoolThread, caches) == offsetof (struct hm__thread_v1, pools)
+                && offsetof (HmPoolThread, regions) == offsetof (struct hm__thread_v1, regions)
+                && sizeof (HmRegionCache) == sizeof (struct hm__region_cache_v1)
+                && offsetof (HmRegionCache, cur) == offsetof (struct hm__region_cache_v1, cur)
+                && offsetof (HmRegionCache, end) == offsetof (struct hm__region_cache_v1, end)
+                && offsetof (HmRegionCache, epoch) == offsetof (struct hm__region_cache_v1, epoch)
+                && HM_REGION_CACHE_SLOTS == HM__REGION_CACHE_SLOTS_V1
+                && HM_POOL_CACHE_SLOTS == HM__POOL_CACHE_SLOTS_V1
+                && HM_POOL_CACHE_MAX == HM__POOL_CACHE_MAX_V1,
+                "the inline fast paths' view of a pool");
+
 /* --- fork and threads -------------------------------------------------------- */
 
 static void flush_cache (HmPoolCache *cache);
@@ -201,6 +234,8 @@ fork_child (void)
       {
         for (uint32_t i = 0; i < HM_POOL_CACHE_SLOTS; i++)
           flush_cache (&t->caches[i]);
+        for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+          hm_region_abandon_piece (&t->regions[i]);
         t->in_use = 0;
       }
 }
@@ -213,6 +248,9 @@ thread_exited (void *data)
     return;
   for (uint32_t i = 0; i < HM_POOL_CACHE_SLOTS; i++)
     flush_cache (&t->caches[i]);
+  /* what is left of its region pieces is lost until the region's reset */
+  for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+    hm_region_abandon_piece (&t->regions[i]);
   pool_thread = NULL;
   __atomic_store_n (&t->in_use, 0, __ATOMIC_RELEASE);
 }
@@ -267,6 +305,36 @@ thread_caches (void)
     }
   pool_thread = t;
   return t;
+}
+
+HmRegionCache *
+hm_region_cache_slot (uint32_t id)
+{
+  HmPoolThread *t = thread_caches ();
+  return t != NULL ? &t->regions[id & (HM_REGION_CACHE_SLOTS - 1)] : NULL;
+}
+
+size_t
+hm_region_cached_unused (const void *region, uint32_t epoch)
+{
+  size_t unused = 0;
+
+  pthread_mutex_lock (&threads_lock);
+  for (HmPoolThread *t = all_threads; t != NULL; t = t->next)
+    for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+      {
+        const HmRegionCache *c = &t->regions[i];
+        if (__atomic_load_n (&c->region, __ATOMIC_RELAXED) == region
+            && __atomic_load_n (&c->epoch, __ATOMIC_RELAXED) == epoch)
+          {
+            uint8_t *cur = __atomic_load_n (&c->cur, __ATOMIC_RELAXED);
+            uint8_t *end = __atomic_load_n (&c->end, __ATOMIC_RELAXED);
+            if (cur < end)
+              unused += (size_t) (end - cur);
+          }
+      }
+  pthread_mutex_unlock (&threads_lock);
+  return unused;
 }
 
 /* --- headers that are never reused ------------------------------------------- */
@@ -630,6 +698,7 @@ hm_pool_new (const char *type_name, size_t object_size, size_t capacity)
       pthread_mutex_unlock (&pool->lock);
     }
   __atomic_store_n (&pool->magic, HM_POOL_MAGIC_LIVE, __ATOMIC_RELEASE);
+  pool->cache_offset = (uint32_t) offsetof (HmPoolThread, caches[pool->id & (HM_POOL_CACHE_SLOTS - 1)]);
   __atomic_store_n (&pool->cache_id, pool->pooling ? pool->id : 0, __ATOMIC_RELEASE);
 
   if (tracing)

@@ -1,7 +1,9 @@
 /* hm-region.c — regions: chunked bump allocators, everything freed at once.
  *
  * A region is a list of mmap'd chunks (64 KiB first, doubling up to 4 MiB);
- * an allocation advances the current chunk's offset with one compare-and-swap,
+ * each thread takes an 8 KiB piece of the current chunk with one
+ * compare-and-swap and bumps its small objects off it with no atomic (inline,
+ * in hybridmem.h); bigger objects are taken from the chunk with a CAS each,
  * and only a full chunk takes the region's mutex, to add or reuse the next.
  * Objects bigger than HM_REGION_BIG_OBJECT get a chunk of their own.  What a
  * reset does with the chunks past the first follows the strategy:
@@ -52,6 +54,8 @@ struct HmRegion {
   HmChunk *current;           /* atomic: the chunk being bumped */
   uint32_t fast;              /* 1: live and bump-allocating */
   uint32_t id;
+  uint32_t epoch;             /* +1 at each reset and at the free: threads'
+                               * pieces of an older epoch are stale */
   uint32_t magic;
   uint8_t bump;               /* enable_regions at creation */
   uint8_t strategy;           /* HmStrategy at creation */
@@ -61,6 +65,8 @@ struct HmRegion {
   HmChunk *tail;
   HmChunk *big;               /* chunks of one big object each */
   size_t big_bytes;           /* handed out from them */
+  size_t abandoned;           /* atomic: tails of threads' pieces left unused
+                               * in this epoch (not handed out) */
   size_t next_chunk_bytes;
   void **blocks;              /* enable_regions == 0: the objects */
   size_t n_blocks;
@@ -69,6 +75,19 @@ struct HmRegion {
   HmRegion *next_all;         /* every region ever made, for fork */
   char name[HM_REGION_NAME_BYTES];
 };
+
+/* Objects up to this size come from the calling thread's piece of the
+ * region (HM_REGION_SEGMENT bytes, claimed with one CAS), bumped with no
+ * atomic at all; bigger ones are taken from the chunk with a CAS each. */
+#define HM_REGION_INLINE_MAX   1024u
+#define HM_REGION_SEGMENT      (8u * 1024u)
+
+/* hybridmem.h's inline hm_region_alloc reads these fields. */
+_Static_assert (offsetof (HmRegion, id) == offsetof (struct hm__region_v1, id)
+                && offsetof (HmRegion, epoch) == offsetof (struct hm__region_v1, epoch)
+                && HM__REGION_INLINE_MAX_V1 == HM_REGION_INLINE_MAX
+                && HM_REGION_SEGMENT <= HM_REGION_FIRST_CHUNK / 4,
+                "the inline fast path's view of a region");
 
 /* --- headers that are never reused ------------------------------------------ */
 
@@ -168,6 +187,12 @@ chunk_take (HmChunk *c, size_t size, size_t alignment)
                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return c->data + start;
     }
+}
+
+static inline size_t
+chunk_used (const HmChunk *c)
+{
+  return __atomic_load_n (&c->offset, __ATOMIC_RELAXED);
 }
 
 static size_t
@@ -360,7 +385,7 @@ alloc_big (HmRegion *r, size_t size, size_t alignment)
   pthread_mutex_lock (&r->lock);
   c->next = r->big;
   r->big = c;
-  r->big_bytes += c->offset;
+  r->big_bytes += chunk_used (c);
   pthread_mutex_unlock (&r->lock);
   return p;
 }
@@ -425,15 +450,78 @@ alloc_slow (HmRegion *r, size_t size, size_t alignment)
   return p;
 }
 
+/* The calling thread's slot missed: a new piece of the region for it, and
+ * the object from its start.  NULL when the object should rather come
+ * straight from the chunk: the slot holds a live piece of another region
+ * (two regions taking turns must not waste a piece each turn), or a big
+ * object would throw away much of this region's piece. */
+static void *
+alloc_from_new_piece (HmRegion *r, HmRegionCache *c, size_t need)
+{
+  uint32_t epoch = __atomic_load_n (&r->epoch, __ATOMIC_ACQUIRE);
+  const HmRegion *holder = c->region;
+  bool holder_live = holder != NULL
+                     && c->epoch == __atomic_load_n (&holder->epoch, __ATOMIC_RELAXED);
+  if (holder_live && (size_t) (c->end - c->cur) >= HM_REGION_SEGMENT / 4
+      && (holder != r || need > 256))
+    return NULL;
+
+  HmChunk *chunk = __atomic_load_n (&r->current, __ATOMIC_ACQUIRE);
+  uint8_t *piece = chunk_take (chunk, HM_REGION_SEGMENT, HM_REGION_ALIGN);
+  if (piece == NULL)
+    piece = alloc_from_chunks (r, HM_REGION_SEGMENT, HM_REGION_ALIGN);
+  if (piece == NULL)
+    return NULL;
+  hm_region_abandon_piece (c);
+  c->region = r;
+  c->epoch = epoch;
+  c->cur = piece + need;
+  c->end = piece + HM_REGION_SEGMENT;
+  return piece;
+}
+
+/* A thread lets go of its piece (a new one, its end, a fork): what it did
+ * not hand out is not "used". */
+void
+hm_region_abandon_piece (HmRegionCache *c)
+{
+  HmRegion *holder = (HmRegion *) c->region;
+  if (holder != NULL && c->epoch == __atomic_load_n (&holder->epoch, __ATOMIC_RELAXED)
+      && c->cur < c->end)
+    __atomic_add_fetch (&holder->abandoned, (size_t) (c->end - c->cur), __ATOMIC_RELAXED);
+  c->region = NULL;
+  c->cur = c->end = NULL;
+}
+
 void *
 hm_region_alloc (HmRegion *region, size_t size)
 {
   if (HM_LIKELY (region != NULL && __atomic_load_n (&region->fast, __ATOMIC_RELAXED)
                  && size <= HM_REGION_BIG_OBJECT))
     {
+      size_t need = (size + HM_REGION_ALIGN - 1 + (size == 0)) & ~(size_t) (HM_REGION_ALIGN - 1);
+      void *p;
+      /* untraced, small: the thread's piece (what the inline path does) */
+      if (need <= HM_REGION_INLINE_MAX && !hm_tracing_here ())
+        {
+          HmRegionCache *c = hm_region_cache_slot (region->id);
+          if (HM_LIKELY (c != NULL))
+            {
+              if (c->region == region
+                  && c->epoch == __atomic_load_n (&region->epoch, __ATOMIC_RELAXED)
+                  && (size_t) (c->end - c->cur) >= need)
+                {
+                  p = c->cur;
+                  c->cur += need;
+                  return p;
+                }
+              p = alloc_from_new_piece (region, c, need);
+              if (p != NULL)
+                return p;
+            }
+        }
       HmChunk *c = __atomic_load_n (&region->current, __ATOMIC_ACQUIRE);
-      void *p = chunk_take (c, (size + HM_REGION_ALIGN - 1 + (size == 0))
-                               & ~(size_t) (HM_REGION_ALIGN - 1), HM_REGION_ALIGN);
+      p = chunk_take (c, need, HM_REGION_ALIGN);
       if (HM_LIKELY (p != NULL))
         {
           if (HM_UNLIKELY (hm_agent.tracing))
@@ -551,10 +639,10 @@ release_memory (HmRegion *r, bool keep_first)
       for (c = r->chunks->next; c != NULL; c = c->next)
         {
           /* the header stays: it is on the first page, which is kept */
-          if (r->strategy != HM_STRATEGY_MAXIMIZE_PERFORMANCE && c->offset > 4096)
+          if (r->strategy != HM_STRATEGY_MAXIMIZE_PERFORMANCE && chunk_used (c) > 4096)
             {
               uint8_t *from = (uint8_t *) c + 4096;
-              size_t length = round_up (offsetof (HmChunk, data) + c->offset, 4096) - 4096;
+              size_t length = round_up (offsetof (HmChunk, data) + chunk_used (c), 4096) - 4096;
               if (madvise (from, length, MADV_FREE) != 0)
                 madvise (from, length, MADV_DONTNEED);
             }
@@ -575,6 +663,9 @@ hm_region_reset (HmRegion *region)
   /* before the memory can be handed out again */
   record_id (HM_EV_REGION_RESET, region);
   pthread_mutex_lock (&region->lock);
+  /* the threads' pieces are of the old memory */
+  __atomic_add_fetch (&region->epoch, 1, __ATOMIC_RELEASE);
+  __atomic_store_n (&region->abandoned, 0, __ATOMIC_RELAXED);
   release_memory (region, true);
   pthread_mutex_unlock (&region->lock);
 }
@@ -593,6 +684,7 @@ hm_region_free (HmRegion *region)
   pthread_mutex_lock (&region->lock);
   /* from now on every call takes the slow path and finds the region freed */
   __atomic_store_n (&region->fast, 0, __ATOMIC_RELEASE);
+  __atomic_add_fetch (&region->epoch, 1, __ATOMIC_RELEASE);
   __atomic_store_n (&region->magic, HM_REGION_MAGIC_FREED, __ATOMIC_RELEASE);
   release_memory (region, false);
   pthread_mutex_unlock (&region->lock);
@@ -609,7 +701,10 @@ hm_region_used (const HmRegion *region)
   pthread_mutex_lock (&r->lock);
   used = r->big_bytes + r->block_bytes;
   for (HmChunk *c = r->chunks; c != NULL; c = c->next)
-    used += __atomic_load_n (&c->offset, __ATOMIC_RELAXED);
+    used += chunk_used (c);
   pthread_mutex_unlock (&r->lock);
-  return used;
+  /* the threads' pieces count when their objects are handed out */
+  size_t unused = hm_region_cached_unused (r, __atomic_load_n (&r->epoch, __ATOMIC_RELAXED))
+                  + __atomic_load_n (&r->abandoned, __ATOMIC_RELAXED);
+  return unused < used ? used - unused : 0;
 }

@@ -17,11 +17,13 @@
  * then come from HM_* environment variables (see HmOptions).
  *
  * Threads: every function may be called from any thread.  Regions and pools
- * are shared objects: a region's bump pointer is advanced with one
- * compare-and-swap (a few ns, more under contention), and its mutex is taken
- * only to add a chunk; a pool keeps a per-thread cache of up to 128 free
+ * are shared objects: each thread takes 8 KiB pieces of a region (one
+ * compare-and-swap each) and bumps objects of up to 1 KiB off its piece with
+ * no atomic; bigger objects take a compare-and-swap each; the region's mutex
+ * is taken only to add a chunk; a pool keeps a per-thread cache of up to 128 free
  * objects, so get and return take no lock until that cache runs empty or
- * full (then one mutex for a batch).  Resetting or freeing a region while
+ * full (then one mutex for a batch).  Those common cases are inline in this
+ * header (see the end of it).  Resetting or freeing a region while
  * another thread still allocates from it is a race in the program.  The GC
  * heap is shared, each thread allocating from its own blocks without a lock;
  * a collection stops every thread of the process (with a real-time signal)
@@ -173,6 +175,179 @@ HM_API void hm_gc_get_stats (HmGcStats *stats);
 
 /* Puts a named mark in the trace (a no-op when not tracing). */
 HM_API void hm_mark (const char *text);
+
+/* --- inline fast paths ------------------------------------------------------------
+ *
+ * A call into a shared library goes through the PLT, an indirect jump; with
+ * the CPU's branch-speculation defences that jump costs more than a bump
+ * pointer or a free-list pop.  So the common case of hm_region_alloc,
+ * hm_pool_get and hm_pool_return is compiled into the caller: the library's
+ * function is called only for what the fast path does not do (a full chunk,
+ * an empty or full per-thread cache, a freed object, tracing, any misuse).
+ *
+ * The structures below mirror the first fields of the library's own; they are
+ * not API.  Their layout is tied to the names hm__fast_v1 and
+ * hm__thread_v1: a library with another layout does not define them, so
+ * a program built against this header fails to start rather than misread
+ * memory.  Define HM_NO_INLINE before including this header to call the
+ * library every time (the functions above exist either way). */
+#if defined(__GNUC__) && defined(__SIZEOF_INT128__) && defined(__x86_64__)
+#define HM__HAVE_FAST_PATHS_V1 1
+
+/* 1 once the manager has started without tracing: the inline pool paths may
+ * run.  While it is 0 (not started yet, or every operation is an event),
+ * every get and return goes to the library. */
+extern int hm__fast_v1;
+
+/* A region's own fields the fast path reads. */
+struct hm__region_v1 {
+  void *current;
+  unsigned fast;                  /* live and bump-allocating */
+  unsigned id;
+  unsigned epoch;                 /* +1 at every reset and at the free */
+};
+
+/* A thread's piece of one region: objects are bumped off it with no atomic.
+ * The library fills it only when not tracing. */
+struct hm__region_cache_v1 {
+  const void *region;
+  unsigned long long epoch;
+  char *cur;
+  char *end;
+};
+#define HM__REGION_CACHE_SLOTS_V1 64
+#define HM__REGION_INLINE_MAX_V1 1024
+
+struct hm__pool_v1 {
+  unsigned long long cache_id;    /* 0: no per-thread caching */
+  size_t slab_mask;
+  unsigned long long reciprocal;  /* index = offset * reciprocal >> 64 */
+  unsigned stride;
+  unsigned first_offset;
+  unsigned cache_max;
+  unsigned cache_offset;          /* of the pool's cache in struct hm__thread_v1 */
+};
+
+struct hm__slab_v1 {
+  unsigned long long magic;
+  void *pool;
+  void *next;
+  size_t slab_bytes;
+  unsigned n_objects;
+  unsigned n_carved;
+  unsigned char out[];            /* 1 while the program has the object */
+};
+
+#define HM__POOL_CACHE_SLOTS_V1 64
+#define HM__POOL_CACHE_MAX_V1 128
+struct hm__pool_cache_v1 {
+  unsigned long long id;
+  void *pool;
+  size_t known_slab;
+  unsigned count;
+  void *objects[HM__POOL_CACHE_MAX_V1];
+};
+
+/* What each thread keeps of the manager's shared objects. */
+struct hm__thread_v1 {
+  struct hm__pool_cache_v1 pools[HM__POOL_CACHE_SLOTS_V1];
+  struct hm__region_cache_v1 regions[HM__REGION_CACHE_SLOTS_V1];
+};
+
+#if !defined(HM_NO_INLINE) && !defined(HM_BUILDING_AGENT)
+
+/* The calling thread's caches (the library's HmManagerThread starts so). */
+extern __thread struct hm__thread_v1 *hm__thread_v1
+    __attribute__ ((tls_model ("initial-exec")));
+
+static inline void *
+hm__region_alloc_inline (HmRegion *region, size_t size)
+{
+  struct hm__thread_v1 *t = hm__thread_v1;
+  const struct hm__region_v1 *r = (const struct hm__region_v1 *) region;
+  if (__builtin_expect (t != NULL && region != NULL && size - 1 < HM__REGION_INLINE_MAX_V1, 1))
+    {
+      struct hm__region_cache_v1 *c = &t->regions[r->id & (HM__REGION_CACHE_SLOTS_V1 - 1)];
+      size_t need = (size + 15) & ~(size_t) 15;
+      if (__builtin_expect (c->region == region
+                            && c->epoch == __atomic_load_n (&r->epoch, __ATOMIC_RELAXED)
+                            && (size_t) (c->end - c->cur) >= need, 1))
+        {
+          char *p = c->cur;
+          c->cur = p + need;
+          return p;
+        }
+    }
+  return (hm_region_alloc) (region, size);
+}
+#define hm_region_alloc(region, size) hm__region_alloc_inline ((region), (size))
+
+
+static inline unsigned char *
+hm__pool_out_v1 (const struct hm__pool_v1 *p, size_t slab, size_t object)
+{
+  unsigned long long offset = object - slab - p->first_offset;
+  size_t i = (size_t) (((unsigned __int128) offset * p->reciprocal) >> 64);
+  return &((struct hm__slab_v1 *) slab)->out[i];
+}
+
+static inline void *
+hm__pool_get_inline (HmPool *pool)
+{
+  struct hm__thread_v1 *t = hm__thread_v1;
+  const struct hm__pool_v1 *p = (const struct hm__pool_v1 *) pool;
+  if (__builtin_expect (t != NULL && pool != NULL && hm__fast_v1, 1))
+    {
+      unsigned long long id = p->cache_id;
+      struct hm__pool_cache_v1 *c = (struct hm__pool_cache_v1 *) ((char *) t + p->cache_offset);
+      unsigned count = c->count;
+      if (__builtin_expect (c->id == id && count != 0, 1))
+        {
+          void *object = c->objects[count - 1];
+          __atomic_store_n (&c->count, count - 1, __ATOMIC_RELAXED);
+          *hm__pool_out_v1 (p, (size_t) object & p->slab_mask, (size_t) object) = 1;
+          return object;
+        }
+    }
+  return (hm_pool_get) (pool);
+}
+#define hm_pool_get(pool) hm__pool_get_inline ((pool))
+
+static inline void
+hm__pool_return_inline (HmPool *pool, void *object)
+{
+  struct hm__thread_v1 *t = hm__thread_v1;
+  const struct hm__pool_v1 *p = (const struct hm__pool_v1 *) pool;
+  if (__builtin_expect (t != NULL && pool != NULL && hm__fast_v1, 1))
+    {
+      unsigned long long id = p->cache_id;
+      struct hm__pool_cache_v1 *c = (struct hm__pool_cache_v1 *) ((char *) t + p->cache_offset);
+      unsigned count = c->count;
+      size_t a = (size_t) object, slab = a & p->slab_mask;
+      /* only an object of a slab this cache has seen: a live pool keeps its
+       * slabs, and a freed pool's id matches no cache */
+      if (__builtin_expect (c->id == id && count < p->cache_max && slab == c->known_slab, 1))
+        {
+          const struct hm__slab_v1 *s = (const struct hm__slab_v1 *) slab;
+          unsigned long long offset = a - slab - p->first_offset;
+          size_t i = (size_t) (((unsigned __int128) offset * p->reciprocal) >> 64);
+          if (__builtin_expect (i < s->n_carved
+                                && slab + p->first_offset + i * p->stride == a
+                                && s->out[i] == 1, 1))
+            {
+              ((struct hm__slab_v1 *) slab)->out[i] = 0;
+              c->objects[count] = object;
+              __atomic_store_n (&c->count, count + 1, __ATOMIC_RELAXED);
+              return;
+            }
+        }
+    }
+  (hm_pool_return) (pool, object);
+}
+#define hm_pool_return(pool, object) hm__pool_return_inline ((pool), (object))
+
+#endif /* !HM_NO_INLINE */
+#endif /* fast paths */
 
 #ifdef __cplusplus
 }

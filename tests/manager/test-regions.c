@@ -269,6 +269,72 @@ test_threads (void)
   g_free (workers);
 }
 
+typedef struct {
+  HmRegion *region;
+  guint count;
+} Exact;
+
+static gpointer
+allocate_48 (gpointer data)
+{
+  Exact *e = data;
+  for (guint i = 0; i < e->count; i++)
+    memset (hm_region_alloc (e->region, 48), 0x5a, 48);
+  return NULL;
+}
+
+/* Each thread bumps its own piece of the region; the pieces' unused ends
+ * (a thread that ended, a piece that could not fit the next object) are not
+ * counted as handed out. */
+static void
+test_threads_used_is_exact (void)
+{
+  HmRegion *region = hm_region_new ("exact");
+  GThread *threads[N_THREADS];
+  Exact e = { region, 10007 };
+
+  for (guint t = 0; t < N_THREADS; t++)
+    threads[t] = g_thread_new ("allocator", allocate_48, &e);
+  for (guint t = 0; t < N_THREADS; t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpuint (hm_region_used (region), ==, (gsize) N_THREADS * e.count * 48);
+  /* and this thread's own piece, half used */
+  e.count = 3;
+  allocate_48 (&e);
+  g_assert_cmpuint (hm_region_used (region), ==, (gsize) N_THREADS * 10007 * 48 + 3 * 48);
+  hm_region_reset (region);
+  g_assert_cmpuint (hm_region_used (region), ==, 0);
+  hm_region_free (region);
+}
+
+/* Two regions that share a thread's slot, taking turns: each object is
+ * still its own, and the second region's objects come from its chunk. */
+static void
+test_regions_taking_turns (void)
+{
+  HmRegion *regions[65];
+  guint64 *a[2000], *b[2000];
+
+  for (guint i = 0; i < G_N_ELEMENTS (regions); i++)
+    regions[i] = hm_region_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    {
+      a[i] = hm_region_alloc (regions[0], 16);
+      b[i] = hm_region_alloc (regions[64], 16);
+      *a[i] = i;
+      *b[i] = ~(guint64) i;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    {
+      g_assert_cmpuint (*a[i], ==, i);
+      g_assert_cmpuint (*b[i], ==, ~(guint64) i);
+    }
+  g_assert_cmpuint (hm_region_used (regions[0]), ==, 2000 * 16);
+  g_assert_cmpuint (hm_region_used (regions[64]), ==, 2000 * 16);
+  for (guint i = 0; i < G_N_ELEMENTS (regions); i++)
+    hm_region_free (regions[i]);
+}
+
 static void
 test_many_regions (void)
 {
@@ -449,6 +515,8 @@ main (int argc, char **argv)
   g_test_add_func ("/region/big-objects", test_big_objects);
   g_test_add_func ("/region/threads-share-one-region", test_threads);
   g_test_add_func ("/region/many-regions", test_many_regions);
+  g_test_add_func ("/region/threads-used-is-exact", test_threads_used_is_exact);
+  g_test_add_func ("/region/regions-taking-turns", test_regions_taking_turns);
   g_test_add_func ("/region/misuse-warns", test_misuse);
   g_test_add_func ("/region/misuse-quiet", test_quiet);
   g_test_add_func ("/region/heap-blocks-when-disabled", test_malloc_mode);

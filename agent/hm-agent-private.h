@@ -92,9 +92,12 @@ typedef struct {
   int pid;                   /* the traced process (a vfork or fork child is not it) */
   int exit_status;           /* from main's return or exit(); -1 unknown */
   int stack_depth;           /* frames kept per stack */
+  int drop_when_behind;      /* HM_DROP_WHEN_BEHIND=1: a full ring drops the new event
+                              * (counted) rather than wait for the writer */
 } HmAgent;
 
 extern HmAgent hm_agent HM_HIDDEN;
+extern int hm__fast_v1;        /* hm-agent.c: see hybridmem.h */
 void hm_agent_decide (void) HM_HIDDEN;
 extern __thread int hm_guard HM_TLS HM_HIDDEN;        /* >0: the agent is running: no events */
 extern __thread HmThread *hm_self HM_TLS HM_HIDDEN;
@@ -109,7 +112,8 @@ hm_now_ns (void)
 
 /* hm-thread-buffer.c */
 HmThread *hm_thread_register (void) HM_HIDDEN;
-void hm_thread_wait_for_room (HmThread *t, uint64_t need) HM_HIDDEN;
+/* false: drop the event (counted in hm_agent.dropped) */
+bool hm_thread_wait_for_room (HmThread *t, uint64_t need) HM_HIDDEN;
 void hm_thread_wake_writer (void) HM_HIDDEN;
 void hm_thread_open_block (HmThread *t, uint32_t pad) HM_HIDDEN;
 HmThread *hm_thread_list (void) HM_HIDDEN;
@@ -138,8 +142,9 @@ hm_ring_reserve (HmThread **out)
   uint32_t in_block = (uint32_t) head & (HM_RING_BLOCK - 1);
   uint32_t pad = HM_RING_BLOCK - in_block < HM_RING_MAX_EVENT ? HM_RING_BLOCK - in_block : 0;
   if (HM_UNLIKELY (head + pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT
-                   - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES))
-    hm_thread_wait_for_room (t, pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT);
+                   - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES)
+      && !hm_thread_wait_for_room (t, pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT))
+    return NULL;
   if (HM_UNLIKELY (pad != 0 || in_block == 0))
     hm_thread_open_block (t, pad);
   *out = t;
@@ -432,6 +437,10 @@ void hm_agent_exec_failed (void) HM_HIDDEN;
 /* The options in force; reads the environment the first time if hm_init()
  * was not called. */
 const HmOptions *hm_manager_options (void) HM_HIDDEN;
+/* HM_QUIET=1: the agent prints nothing of its own. */
+bool hm_quiet (void) HM_HIDDEN;
+/* One line on stderr, "hybridmem: " first, unless quiet; no allocation. */
+void hm_notice (const char *format, ...) __attribute__ ((format (printf, 1, 2))) HM_HIDDEN;
 /* 1|true|yes|on and 0|false|no|off, as every HM_* switch reads; returns 0
  * (leaving *out) for anything else. */
 int hm_parse_bool (const char *value, int *out) HM_HIDDEN;

@@ -177,6 +177,9 @@ hm_agent_decide (void)
           int d = atoi (depth);
           hm_agent.stack_depth = d < 1 ? 1 : d > 64 ? 64 : d;
         }
+      int drop = 0;
+      if (hm_parse_bool (getenv ("HM_DROP_WHEN_BEHIND"), &drop))
+        hm_agent.drop_when_behind = drop;
       hm_agent.start_ns = hm_now_ns ();
       hm_agent.start_tsc = hm_tsc ();
       hm_agent_find_own_text ();

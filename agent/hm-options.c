@@ -196,22 +196,45 @@ hm_get_options (void)
   return hm_manager_options ();
 }
 
-static void
-vwarn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, uint32_t stack,
-       uint32_t alloc_stack, uint32_t free_stack, const char *format, va_list args)
+bool
+hm_quiet (void)
 {
   static int quiet = -1;
-  char line[512];
-  int n;
-
-  if (hm_agent.tracing)
-    hm_emit_warning (kind, (uintptr_t) addr, size, stack, alloc_stack, free_stack, object);
   if (quiet < 0)
     {
       const char *q = getenv ("HM_QUIET");
       quiet = q != NULL && strcmp (q, "1") == 0;
     }
-  if (!quiet)
+  return quiet;
+}
+
+void
+hm_notice (const char *format, ...)
+{
+  char line[512];
+  va_list args;
+  int n;
+
+  if (hm_quiet ())
+    return;
+  n = snprintf (line, sizeof line, "hybridmem: ");
+  va_start (args, format);
+  vsnprintf (line + n, sizeof line - (size_t) n - 1, format, args);
+  va_end (args);
+  strcat (line, "\n");
+  say (line);
+}
+
+static void
+vwarn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, uint32_t stack,
+       uint32_t alloc_stack, uint32_t free_stack, const char *format, va_list args)
+{
+  char line[512];
+  int n;
+
+  if (hm_agent.tracing)
+    hm_emit_warning (kind, (uintptr_t) addr, size, stack, alloc_stack, free_stack, object);
+  if (!hm_quiet ())
     {
       n = snprintf (line, sizeof line, "hybridmem: warning: ");
       vsnprintf (line + n, sizeof line - (size_t) n - 1, format, args);

@@ -135,14 +135,21 @@ discard_unwritten (HmThread *t)
   return n;
 }
 
-/* The ring is full: the default policy never loses events, so wait for the
- * writer.  It never waits for us, so this cannot deadlock. */
-void
+/* The ring is full.  The default policy never loses events, so wait for the
+ * writer; it never waits for us, so this cannot deadlock.  With
+ * HM_DROP_WHEN_BEHIND=1 memory and the program's speed come first: the new
+ * event is dropped and counted, and the trace says how many were. */
+bool
 hm_thread_wait_for_room (HmThread *t, uint64_t need)
 {
   unsigned spins = 0;
 
   hm_thread_wake_writer ();
+  if (hm_agent.drop_when_behind && hm_agent.writer_started && hm_agent.tracing)
+    {
+      __atomic_add_fetch (&hm_agent.dropped, 1, __ATOMIC_RELAXED);
+      return false;
+    }
   while (t->head + need - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES)
     {
       if (!hm_agent.writer_started)
@@ -167,6 +174,7 @@ hm_thread_wait_for_room (HmThread *t, uint64_t need)
           nanosleep (&pause, NULL);
         }
     }
+  return true;
 }
 
 /* Pads the rest of the block and opens the next with the absolute state. */

@@ -65,6 +65,54 @@ internal_realloc (void *p, size_t bytes)
 
 /* --- output ------------------------------------------------------------------- */
 
+/* writev to a pipe whose reader is gone raises SIGPIPE in the calling
+ * thread, which would kill the program (the final flush runs on the
+ * program's own thread).  Blocked around the write, and a SIGPIPE that the
+ * write raised is taken back, so the program sees nothing. */
+static ssize_t
+writev_no_sigpipe (int fd, const struct iovec *iov, int n)
+{
+  sigset_t pipe_only, old, pending;
+  ssize_t done;
+  int saved;
+
+  sigemptyset (&pipe_only);
+  sigaddset (&pipe_only, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_only, &old);
+  sigpending (&pending);
+  int was_pending = sigismember (&pending, SIGPIPE);
+  done = writev (fd, iov, n);
+  saved = errno;
+  if (done < 0 && saved == EPIPE && !was_pending)
+    {
+      const struct timespec now = { 0, 0 };
+      while (sigtimedwait (&pipe_only, NULL, &now) < 0 && errno == EINTR)
+        ;
+    }
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return done;
+}
+
+/* The trace cannot be written any more: stop tracing, say so once.  The
+ * program goes on untraced and at full speed; the trace ends at its last
+ * whole chunk, and its reader says it was cut there. */
+static void
+give_up_writing (int error)
+{
+  write_failed = 1;
+  __atomic_store_n (&hm_agent.tracing, 0, __ATOMIC_RELEASE);
+  __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
+  /* not strerror: it may translate, and so allocate, on this thread */
+  const char *why = error == EPIPE ? "its reader went away"
+                    : error == ENOSPC ? "no space left on the device"
+                    : error == EFBIG ? "the file size limit was reached"
+                    : error == EDQUOT ? "the disk quota was reached"
+                    : error == EIO ? "an input/output error" : "a write error";
+  hm_notice ("the trace cannot be written (%s, errno %d); tracing stopped, the program "
+             "goes on", why, error);
+}
+
 static void
 write_iov (struct iovec *iov, int n)
 {
@@ -79,14 +127,18 @@ write_iov (struct iovec *iov, int n)
           done = sendmsg (hm_agent.trace_fd, &msg, MSG_NOSIGNAL);
         }
       else
-        done = writev (hm_agent.trace_fd, iov, n);
+        done = writev_no_sigpipe (hm_agent.trace_fd, iov, n);
       if (done < 0)
         {
           if (errno == EINTR)
             continue;
-          /* A full disk, a reader that went away: the program goes on, the
-           * trace ends at its last whole chunk. */
-          write_failed = 1;
+          /* A full disk, a reader that went away. */
+          give_up_writing (errno);
+          return;
+        }
+      if (done == 0)
+        {
+          give_up_writing (ENOSPC);
           return;
         }
       while (n > 0 && (size_t) done >= iov->iov_len)
@@ -314,6 +366,10 @@ write_thread_chunk (HmThread *t, uint64_t from, uint64_t to, uint64_t base_tsc,
   write_iov (iov, 2);
 }
 
+#define HM_THREAD_CHUNK_MAX (64u * 1024u)
+_Static_assert (HM_THREAD_CHUNK_MAX % HM_RING_BLOCK == 0
+                && HM_THREAD_CHUNK_MAX <= HM_RING_BYTES, "thread chunks end at block boundaries");
+
 /* Writes the ring's bytes [tail, upto) and frees their room. */
 static void
 drain_ring (HmThread *t, uint64_t upto)
@@ -326,6 +382,12 @@ drain_ring (HmThread *t, uint64_t upto)
        * and the block after it opens with a SYNC */
       uint64_t ring_end = (tail | (HM_RING_BYTES - 1)) + 1;
       uint64_t to = upto < ring_end ? upto : ring_end;
+      /* and at most HM_THREAD_CHUNK_MAX, cut at a block boundary (each block
+       * opens with a SYNC): a trace cut by a full disk or a kill loses at
+       * most that much of a thread's events */
+      uint64_t cap = (tail & ~(uint64_t) (HM_RING_BLOCK - 1)) + HM_THREAD_CHUNK_MAX;
+      if (to > cap)
+        to = cap;
       uint64_t last_block = (to - 1) & ~(uint64_t) (HM_RING_BLOCK - 1);
 
       write_thread_chunk (t, tail, to, t->read_tsc, t->read_addr);
@@ -482,6 +544,8 @@ hm_writer_start (int fd)
     PUT (hm_chunk_put_info (&meta, "exe", exe));
     PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
+    PUT (hm_chunk_put_info (&meta, "when-behind",
+                            hm_agent.drop_when_behind ? "drop events" : "wait"));
     PUT (hm_chunk_put_clock (&meta, hm_agent.start_tsc, 0));
     PUT (hm_chunk_put_clock (&meta, hm_agent.calib_tsc, hm_agent.calib_ns));
     meta_flush ();

@@ -123,11 +123,15 @@ hmtrace_record_main (int argc, char **argv)
 {
   g_autofree char *output = NULL;
   gboolean quiet = FALSE;
+  gboolean drop_when_behind = FALSE;
   g_auto(GStrv) program_argv = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       N_("Write the trace to FILE (default: hmtrace.PROGRAM.PID.hmt)"), N_("FILE") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print nothing of our own"), NULL },
+    { "drop-when-behind", 0, 0, G_OPTION_ARG_NONE, &drop_when_behind,
+      N_("When the disk is slower than the program, drop events (the trace counts them) "
+         "rather than slow the program down"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &program_argv, NULL,
       N_("-- PROGRAM [ARGS…]") },
     { NULL }
@@ -224,6 +228,8 @@ hmtrace_record_main (int argc, char **argv)
       fd_text = g_strdup_printf ("%d", trace_fd);
       g_setenv ("LD_PRELOAD", preload, TRUE);
       g_setenv ("HM_TRACE_FD", fd_text, TRUE);
+      if (drop_when_behind)
+        g_setenv ("HM_DROP_WHEN_BEHIND", "1", TRUE);
       g_unsetenv ("HM_TRACE");
       execv (program, program_argv);
       fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, g_strerror (errno));

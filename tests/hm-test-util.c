@@ -381,6 +381,7 @@ hm_test_sum_sites (json_t *report, const gchar *function,
       sums->allocations += hm_test_json_uint (site, "allocations");
       sums->bytes += hm_test_json_uint (site, "bytes");
       sums->leaked_bytes += hm_test_json_uint (site, "leaked_bytes");
+      sums->leaked_blocks += hm_test_json_uint (site, "leaked_blocks");
       sums->peak_live_bytes += hm_test_json_uint (site, "peak_live_bytes");
     }
 }

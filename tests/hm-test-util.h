@@ -53,6 +53,7 @@ typedef struct
   guint64 allocations;
   guint64 bytes;
   guint64 leaked_bytes;
+  guint64 leaked_blocks;
   guint64 peak_live_bytes;  /* meaningful when n_sites == 1 */
 } HmSiteSums;
 

@@ -89,6 +89,9 @@ open_trace (void)
       long n = strtol (fd_text, &end, 10);
       if (*end == '\0' && n >= 0 && n < 1 << 20 && fcntl ((int) n, F_GETFD) >= 0)
         fd = (int) n;
+      else
+        hm_notice ("HM_TRACE_FD=%s is not an open file descriptor; the program runs untraced",
+                   fd_text);
     }
   else if (path != NULL && *path != '\0')
     {
@@ -112,6 +115,15 @@ open_trace (void)
       expanded[o] = '\0';
       /* Never through a symlink someone planted; replace a regular file. */
       fd = open (expanded, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0)
+        {
+          int error = errno;
+          hm_notice ("cannot write the trace to %s (%s); the program runs untraced", expanded,
+                     error == ELOOP ? "it is a symbolic link, which is never followed"
+                     : error == EACCES ? "permission denied"
+                     : error == ENOENT ? "no such directory"
+                     : error == EISDIR ? "it is a directory" : "could not open it");
+        }
     }
   if (fd >= 0)
     fcntl (fd, F_SETFD, FD_CLOEXEC);

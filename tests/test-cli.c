@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* core/hm-trace-format.h: a 64-byte header, the major version at bytes 8..9. */
 #define TRACE_HEADER_SIZE 64
@@ -103,6 +104,40 @@ test_record_not_executable (void)
   const gchar *argv[] = { hm_test_hmtrace_path (), "record", "-o", trace, "--", script, NULL };
   hm_test_spawn (argv, NULL, &run);
   hm_test_assert_clean_failure (&run, "not-executable.sh");
+}
+
+/* A symlink planted where the trace goes is never followed: neither by
+ * hmtrace record nor by the agent given HM_TRACE, and what it points to is
+ * left as it was. */
+static void
+test_trace_never_through_symlink (void)
+{
+  g_autofree gchar *target = tmp_path ("precious.txt");
+  g_autofree gchar *link = tmp_path ("planted.hmt");
+  g_autofree gchar *program = hm_test_program_path ("single");
+  g_autofree gchar *content = NULL;
+  g_auto(HmTestRun) run = { 0 };
+  g_auto(HmTestRun) preloaded = { 0 };
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  g_assert_true (g_file_set_contents (target, "keep me\n", -1, NULL));
+  g_assert_no_errno (symlink (target, link));
+
+  const gchar *argv[] = { hm_test_hmtrace_path (), "record", "-o", link, "--", program, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  hm_test_assert_clean_failure (&run, link);
+
+  g_autofree gchar *preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  g_autofree gchar *trace = g_strdup_printf ("HM_TRACE=%s", link);
+  const gchar *env[] = { preload, trace, NULL };
+  const gchar *plain[] = { program, NULL };
+  hm_test_spawn (plain, env, &preloaded);
+  g_assert_true (WIFEXITED (preloaded.exit_status) && WEXITSTATUS (preloaded.exit_status) == 0);
+  g_assert_nonnull (strstr (preloaded.stderr_text, "symbolic link"));
+
+  g_assert_true (g_file_get_contents (target, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "keep me\n");
 }
 
 static void
@@ -403,6 +438,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/record/missing-program", test_record_missing_program);
   g_test_add_func ("/cli/record/not-executable", test_record_not_executable);
   g_test_add_func ("/cli/record/unwritable-output", test_record_unwritable_output);
+  g_test_add_func ("/cli/record/never-through-symlink", test_trace_never_through_symlink);
   g_test_add_func ("/cli/record/no-program", test_record_no_program);
   g_test_add_data_func ("/cli/record/static-program", "static-exit3",
                         test_record_static_program);

@@ -81,6 +81,53 @@ test_every_event_kept (void)
   g_assert_cmpuint (sums.leaked_bytes, ==, held.bytes);
 }
 
+/* A real trace of the sixteen threads, cut at random points (as a kill or
+ * a full disk would cut it): each prefix reads, to its cut, and a longer
+ * prefix never holds fewer allocations. */
+static void
+test_random_cuts (void)
+{
+  g_autofree gchar *program = hm_test_program_path ("load");
+  g_autofree gchar *trace = g_build_filename (tmp_dir, "to-cut.hmt", NULL);
+  g_autofree gchar *cut_path = g_build_filename (tmp_dir, "cut.hmt", NULL);
+  g_autofree gchar *bytes = NULL;
+  const gchar *argv[] = { hm_test_hmtrace_path (), "record", "-o", trace, "--", program,
+                          "3000", NULL };
+  g_auto(HmTestRun) run = { 0 };
+  gsize length = 0, n_cuts = 40;
+  gsize cuts[40];
+  guint64 previous = 0;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  hm_test_spawn (argv, NULL, &run);
+  g_assert_true (WIFEXITED (run.exit_status) && WEXITSTATUS (run.exit_status) == 0);
+  g_assert_true (g_file_get_contents (trace, &bytes, &length, NULL));
+  for (gsize i = 0; i < n_cuts; i++)
+    cuts[i] = 64 + (gsize) g_test_rand_int_range (0, (gint32) (length - 64));
+  /* in increasing order, to check that longer prefixes hold more */
+  for (gsize i = 1; i < n_cuts; i++)
+    for (gsize j = i; j > 0 && cuts[j - 1] > cuts[j]; j--)
+      {
+        gsize tmp = cuts[j];
+        cuts[j] = cuts[j - 1];
+        cuts[j - 1] = tmp;
+      }
+  for (gsize i = 0; i < n_cuts; i++)
+    {
+      g_autoptr(json_t) report = NULL;
+      g_assert_true (g_file_set_contents (cut_path, bytes, (gssize) cuts[i], NULL));
+      report = hm_test_report_json (cut_path);
+      g_assert_nonnull (report);
+      /* (a cut that falls exactly between two chunks reads as whole) */
+      guint64 allocations = hm_test_json_uint (report, "allocations");
+      g_assert_cmpuint (allocations, >=, previous);
+      previous = allocations;
+    }
+  hm_test_message ("cut: a %" G_GSIZE_FORMAT "-byte trace of %d threads cut at %" G_GSIZE_FORMAT
+                   " random points, each read to its cut", length, N_THREADS, n_cuts);
+}
+
 /* --- the program with the agent writing into a pipe the test holds ----------- */
 
 typedef struct {
@@ -297,6 +344,7 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
   tmp_dir = hm_test_make_tmp_dir ();
   g_test_add_func ("/load/sixteen-threads-every-event-kept", test_every_event_kept);
+  g_test_add_func ("/load/random-cuts-read-to-the-cut", test_random_cuts);
   g_test_add_func ("/load/drop-when-behind", test_drop_when_behind);
   g_test_add_func ("/load/reader-gone", test_reader_gone);
   g_test_add_func ("/load/disk-full", test_disk_full);

@@ -259,6 +259,8 @@ test_cut_at_every_byte (void)
       read_result_clear (&r);
     }
   g_assert_cmpuint (previous_allocs, ==, b.n_allocs);
+  g_test_message ("cut: a two-thread trace cut at each of its %u bytes, each read to the cut",
+                  b.bytes->len);
   builder_clear (&b);
 }
 

@@ -51,7 +51,13 @@ run_sanitizer_build
 
 # ---- fuzzing: a short run of every libFuzzer target (clang) -----------------
 rm -rf "${build}-fuzz"
-bash tests/fuzz/run-fuzzers.sh "$build" "${HM_FUZZ_SECONDS:-30}"
+bash tests/fuzz/run-fuzzers.sh "$build" "${HM_FUZZ_SECONDS:-60}" | tee "$build/fuzz-summary.txt"
+
+# ---- what the robustness checks showed (issue 8), in a few lines --------------
+echo "run-all: robustness summary"
+grep -h '^fuzz: ' "$build/fuzz-summary.txt" | sed 's/^/  /' || true
+grep -h -E '^# (load|drop policy|reader gone|file size limit|cut): ' \
+  "$build/meson-logs/testlog.txt" | sed 's/^# /  /' | cut -c1-200 || true
 
 # The closing line CI reads: meson's own results, one per test.
 passed=$(grep -c '"result": "OK"' "$build/meson-logs/testlog.json" || true)

@@ -253,7 +253,7 @@ hm_heap_model_new (void)
   model->sites = g_array_new (FALSE, TRUE, sizeof (HmSiteStats));
   model->modules = g_ptr_array_new_with_free_func (module_free);
   model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);  /* ThreadState */
   model->regions = g_ptr_array_new_with_free_func (region_free);
   model->regions_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pools = g_ptr_array_new_with_free_func (pool_free);
@@ -305,16 +305,34 @@ site_for (HmHeapModel *model, guint64 stack)
   return site;
 }
 
-static void
+guint
+hm_histogram_bucket (guint64 value)
+{
+  return value == 0 ? 0 : (guint) (64 - __builtin_clzll (value)) - (value >> 63 != 0);
+}
+
+/* What the model keeps per thread: the key of model->threads. */
+typedef struct {
+  guint64 tid;             /* first: hashed as a guint64 */
+  guint64 last_alloc;      /* address of its latest allocation, 0 once freed */
+} ThreadState;
+
+static ThreadState *
 note_thread (HmHeapModel *model, guint64 tid)
 {
-  if (tid != 0 && !g_hash_table_contains (model->threads, &tid))
+  ThreadState *state;
+
+  if (tid == 0)
+    return NULL;
+  state = g_hash_table_lookup (model->threads, &tid);
+  if (state == NULL)
     {
-      guint64 *key = g_new (guint64, 1);
-      *key = tid;
-      g_hash_table_add (model->threads, key);
+      state = g_new0 (ThreadState, 1);
+      state->tid = tid;
+      g_hash_table_add (model->threads, state);
       model->totals.n_threads = g_hash_table_size (model->threads);
     }
+  return state;
 }
 
 static guint64
@@ -327,7 +345,8 @@ node_of_stack (HmHeapModel *model, guint64 stack)
 }
 
 static void
-live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gboolean freed)
+live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gboolean freed,
+                     gboolean temporary)
 {
   HmHeapTotals *t = &model->totals;
   HmSiteStats *site = site_for (model, block->stack);
@@ -336,8 +355,15 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
   site->live_blocks--;
   if (freed)
     {
+      guint64 lifetime = ts >= block->ts ? ts - block->ts : 0;
       site->frees++;
-      site->lifetime_ns_sum += ts >= block->ts ? ts - block->ts : 0;
+      site->lifetime_ns_sum += lifetime;
+      t->lifetime_histogram[hm_histogram_bucket (lifetime)]++;
+    }
+  if (temporary)
+    {
+      site->temporary++;
+      t->temporary++;
     }
   t->live_bytes -= block->size;
   t->live_blocks--;
@@ -371,6 +397,7 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
 
   t->allocations++;
   t->bytes_allocated += size;
+  t->size_histogram[hm_histogram_bucket (size)]++;
   t->live_bytes += size;
   t->live_blocks++;
   if (t->live_bytes > t->peak_bytes)
@@ -387,10 +414,14 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
   strategy_add (model, strategy, size, TRUE);
 }
 
-/* Returns FALSE when the address was not live. */
+/* Returns FALSE when the address was not live.  thread: the freeing
+ * thread's state, to tell a temporary allocation (may be NULL). */
 static gboolean
-record_free (HmHeapModel *model, guint64 addr, guint64 ts)
+record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
 {
+  gboolean temporary = thread != NULL && thread->last_alloc == addr && addr != 0;
+  if (thread != NULL)
+    thread->last_alloc = 0;
   LiveBlock *block = live_find (&model->live, addr);
 
   /* A free older than the live block belongs to a displaced one. */
@@ -408,7 +439,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts)
         {
           LiveBlock d = g_array_index (model->displaced, LiveBlock, best);
           g_array_remove_index_fast (model->displaced, best);
-          live_account_remove (model, &d, ts, TRUE);
+          live_account_remove (model, &d, ts, TRUE, FALSE);
           return TRUE;
         }
       if (block == NULL)
@@ -417,7 +448,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts)
           return FALSE;
         }
     }
-  live_account_remove (model, block, ts, TRUE);
+  live_account_remove (model, block, ts, TRUE, temporary);
   live_remove (&model->live, block);
   return TRUE;
 }
@@ -644,6 +675,7 @@ void
 hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
 {
   HmHeapTotals *t = &model->totals;
+  ThreadState *thread;
 
   g_return_if_fail (model != NULL);
   g_return_if_fail (e != NULL);
@@ -654,8 +686,10 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
   switch (e->kind)
     {
     case HM_EV_ALLOC:
-      note_thread (model, e->tid);
+      thread = note_thread (model, e->tid);
       record_alloc (model, e->addr, e->size, e->stack, e->ts, strategy_of_fn (e->fn));
+      if (thread != NULL)
+        thread->last_alloc = e->addr;
       if (e->fn == HM_FN_GC_ALLOC)
         {
           model->gc.allocations++;
@@ -663,16 +697,19 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
         }
       break;
     case HM_EV_FREE:
-      note_thread (model, e->tid);
-      if (record_free (model, e->addr, e->ts))
+      thread = note_thread (model, e->tid);
+      if (record_free (model, e->addr, e->ts, thread))
         t->frees++;
       break;
     case HM_EV_REALLOC:
-      note_thread (model, e->tid);
-      /* A realloc is one allocation call; the old block just ends. */
+      thread = note_thread (model, e->tid);
+      /* A realloc is one allocation call; the old block just ends (and is
+       * not a temporary allocation: it lives on in the new one). */
       if (e->old_addr != 0)
-        record_free (model, e->old_addr, e->ts);
+        record_free (model, e->old_addr, e->ts, NULL);
       record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_MALLOC);
+      if (thread != NULL)
+        thread->last_alloc = e->addr;
       break;
     case HM_EV_REGION_CREATE:
     case HM_EV_REGION_ALLOC:

@@ -38,7 +38,12 @@ typedef struct {
   guint64 live_blocks;
   guint64 peak_live_bytes;
   guint64 lifetime_ns_sum; /* over freed blocks */
+  guint64 temporary;       /* blocks freed by their thread before it allocated again */
 } HmSiteStats;
+
+/* Histogram buckets: bucket 0 holds 0, bucket i > 0 holds [2^(i-1), 2^i). */
+#define HM_HISTOGRAM_BUCKETS 64
+guint hm_histogram_bucket (guint64 value);
 
 typedef struct {
   guint64 allocations;     /* successful calls of allocation functions, realloc included */
@@ -52,6 +57,12 @@ typedef struct {
   guint64 unknown_frees;   /* frees of addresses the trace never saw allocated */
   guint64 dropped_events;
   guint n_threads;
+  /* Temporary allocations, as heaptrack defines them and per thread, so that
+   * threads do not blur it: a block freed by the thread that allocated it
+   * before that thread allocated anything else. */
+  guint64 temporary;
+  guint64 size_histogram[HM_HISTOGRAM_BUCKETS];      /* allocations by size in bytes */
+  guint64 lifetime_histogram[HM_HISTOGRAM_BUCKETS];  /* freed blocks by lifetime in ns */
 } HmHeapTotals;
 
 /* The strategies memory can come from, for the per-strategy accounting. */

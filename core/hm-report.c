@@ -151,7 +151,7 @@ site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
   for (guint i = 0; i < frames->len; i++)
     json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, i)));
 
-  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                     "stack_id", (json_int_t) site->stack,
                     "stack", stack,
                     "allocations", json_uint (site->allocations),
@@ -159,7 +159,27 @@ site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
                     "peak_live_bytes", json_uint (site->peak_live_bytes),
                     "leaked_bytes", json_uint (site->live_bytes),
                     "leaked_blocks", json_uint (site->live_blocks),
-                    "frees", json_uint (site->frees));
+                    "frees", json_uint (site->frees),
+                    "temporary", json_uint (site->temporary));
+}
+
+/* The non-empty buckets of a histogram, as [{"from", "to", "count"}]:
+ * values in [from, to). */
+static json_t *
+histogram_to_json (const guint64 *buckets)
+{
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < HM_HISTOGRAM_BUCKETS; i++)
+    if (buckets[i] > 0)
+      {
+        guint64 from = i == 0 ? 0 : (guint64) 1 << (i - 1);
+        guint64 to = i == 0 ? 1 : i >= 64 ? G_MAXUINT64 : (guint64) 1 << i;
+        json_array_append_new (array, json_pack ("{s:o, s:o, s:o}", "from", json_uint (from),
+                                                 "to", json_uint (to),
+                                                 "count", json_uint (buckets[i])));
+      }
+  return array;
 }
 
 static json_t *
@@ -320,6 +340,11 @@ hm_report_to_json (HmHeapModel *model,
   json_object_set_new (report, "threads", json_uint (totals->n_threads));
   json_object_set_new (report, "unknown_frees", json_uint (totals->unknown_frees));
   json_object_set_new (report, "dropped_events", json_uint (totals->dropped_events));
+  json_object_set_new (report, "temporary_allocations", json_uint (totals->temporary));
+  json_object_set_new (report, "histograms",
+                       json_pack ("{s:o, s:o}",
+                                  "size_bytes", histogram_to_json (totals->size_histogram),
+                                  "lifetime_ns", histogram_to_json (totals->lifetime_histogram)));
   json_object_set_new (report, "truncated", json_boolean (hm_heap_model_is_truncated (model)));
   if (hm_heap_model_is_truncated (model))
     json_object_set_new (report, "truncated_at", json_uint (hm_heap_model_get_truncated_offset (model)));
@@ -455,6 +480,13 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
                                       "%s in %" PRIu64 " blocks", totals->live_blocks),
                          leaked, totals->live_blocks);
   print_summary_row (out, _("leaked"), row);
+  g_clear_pointer (&row, g_free);
+
+  row = g_strdup_printf (_("%" PRIu64 " (%.1f%% of allocations; freed by their thread before "
+                           "it allocated again)"), totals->temporary,
+                         totals->allocations ? 100.0 * (double) totals->temporary
+                                               / (double) totals->allocations : 0.0);
+  print_summary_row (out, _("temporary"), row);
   g_clear_pointer (&row, g_free);
 
   row = g_strdup_printf ("%u", totals->n_threads);

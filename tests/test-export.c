@@ -1,0 +1,220 @@
+/* test-export.c — `hmtrace export` read back by the tools it writes for.
+ *
+ * demo.c is recorded once; its export in each format must agree with
+ * `hmtrace report --json` of the same trace:
+ *   collapsed  the values sum to the report's totals, for each cost
+ *   pprof      decoded by protoc with the documented profile.proto: one
+ *              sample per site, alloc_space summing to bytes_allocated
+ *   massif     ms_print reads it, and its detailed snapshot names the
+ *              functions that leak
+ */
+#include "hm-test-util.h"
+
+#include <string.h>
+#include <sys/wait.h>
+
+static gchar *tmp_dir;
+static gchar *trace;
+static json_t *report;
+
+static gboolean
+have (const gchar *program)
+{
+  g_autofree gchar *path = g_find_program_in_path (program);
+  return path != NULL;
+}
+
+static gchar *
+export (const gchar *format, const gchar *cost, const gchar *output)
+{
+  g_auto(HmTestRun) run = { 0 };
+  const gchar *argv[] = { hm_test_hmtrace_path (), "export", "--format", format,
+                          "--cost", cost ? cost : "bytes", output ? "-o" : trace,
+                          output ? output : NULL, output ? trace : NULL, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  if (!WIFEXITED (run.exit_status) || WEXITSTATUS (run.exit_status) != 0)
+    g_error ("hmtrace export --format %s failed: %s", format, run.stderr_text);
+  return g_steal_pointer (&run.stdout_text);
+}
+
+static guint64
+sum_sites (const gchar *key)
+{
+  guint64 sum = 0;
+  json_t *sites = json_object_get (report, "sites");
+  for (gsize i = 0; i < json_array_size (sites); i++)
+    sum += hm_test_json_uint (json_array_get (sites, i), key);
+  return sum;
+}
+
+static void
+test_collapsed (void)
+{
+  static const struct { const char *cost; const char *site_key; } costs[] = {
+    { "bytes", "bytes" }, { "allocations", "allocations" }, { "leaked", "leaked_bytes" },
+    { "peak", "peak_live_bytes" }, { "temporary", "temporary" },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (costs); c++)
+    {
+      g_autofree gchar *text = export ("collapsed", costs[c].cost, NULL);
+      g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+      guint64 sum = 0;
+      guint n = 0;
+      gboolean leaker_seen = FALSE;
+      for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+        {
+          const gchar *space = strrchr (lines[i], ' ');
+          g_assert_nonnull (space);
+          sum += g_ascii_strtoull (space + 1, NULL, 10);
+          /* outermost first: the allocating function ends the stack */
+          g_assert_true (g_str_has_prefix (lines[i], "_start;") || strstr (lines[i], "main"));
+          leaker_seen |= strstr (lines[i], "main;sort_words_by_count ") != NULL;
+          n++;
+        }
+      g_assert_cmpuint (sum, ==, sum_sites (costs[c].site_key));
+      if (g_str_equal (costs[c].cost, "leaked"))
+        {
+          g_assert_cmpuint (sum, ==, hm_test_json_uint (report, "leaked_bytes"));
+          g_assert_true (leaker_seen);
+        }
+      if (g_str_equal (costs[c].cost, "bytes"))
+        g_assert_cmpuint (sum, ==, hm_test_json_uint (report, "bytes_allocated"));
+      hm_test_message ("collapsed, %s: %u stacks summing to %" G_GUINT64_FORMAT, costs[c].cost,
+                       n, sum);
+    }
+}
+
+static void
+test_pprof (void)
+{
+  g_autofree gchar *profile = g_build_filename (tmp_dir, "demo.pb.gz", NULL);
+  g_autofree gchar *source_dir = g_path_get_dirname (g_getenv ("HM_TEST_EXPORT_PROTO"));
+  g_autofree gchar *command = NULL;
+  g_autofree gchar *decoded = NULL, *errors = NULL;
+  g_autoptr(GError) error = NULL;
+  gint status = 0;
+
+  if (!have ("protoc") || !have ("gzip"))
+    {
+      g_test_skip ("protoc (protobuf-compiler) is not installed");
+      return;
+    }
+  g_free (export ("pprof", NULL, profile));
+  command = g_strdup_printf ("sh -c 'gzip -dc \"%s\" | protoc --decode=hybridmem.test.Profile "
+                             "-I \"%s\" \"%s\"'", profile, source_dir,
+                             g_getenv ("HM_TEST_EXPORT_PROTO"));
+  g_assert_true (g_spawn_command_line_sync (command, &decoded, &errors, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+
+  /* sample { ... value: a value: b ... }: five values, alloc_space second */
+  guint n_samples = 0, value_index = 0;
+  guint64 alloc_space = 0, inuse_space = 0;
+  g_auto(GStrv) lines = g_strsplit (decoded, "\n", -1);
+  gboolean in_sample = FALSE;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const gchar *l = g_strstrip (lines[i]);
+      if (g_str_equal (l, "sample {"))
+        {
+          in_sample = TRUE;
+          value_index = 0;
+          n_samples++;
+        }
+      else if (in_sample && g_str_has_prefix (l, "value: "))
+        {
+          guint64 v = g_ascii_strtoull (l + 7, NULL, 10);
+          if (value_index == 1)
+            alloc_space += v;
+          if (value_index == 3)
+            inuse_space += v;
+          value_index++;
+        }
+      else if (g_str_equal (l, "}"))
+        in_sample = FALSE;
+    }
+  g_assert_cmpuint (n_samples, ==, json_array_size (json_object_get (report, "sites")));
+  g_assert_cmpuint (alloc_space, ==, hm_test_json_uint (report, "bytes_allocated"));
+  g_assert_cmpuint (inuse_space, ==, hm_test_json_uint (report, "leaked_bytes"));
+  g_assert_nonnull (strstr (decoded, "string_table: \"alloc_space\""));
+  g_assert_nonnull (strstr (decoded, "string_table: \"sort_words_by_count\""));
+  hm_test_message ("pprof: protoc decoded %u samples, alloc_space %" G_GUINT64_FORMAT
+                   ", inuse_space %" G_GUINT64_FORMAT, n_samples, alloc_space, inuse_space);
+}
+
+static void
+test_massif (void)
+{
+  g_autofree gchar *file = g_build_filename (tmp_dir, "demo.massif", NULL);
+  g_autofree gchar *printed = NULL, *errors = NULL;
+  g_autoptr(GError) error = NULL;
+  gint status = 0;
+
+  if (!have ("ms_print"))
+    {
+      g_test_skip ("ms_print (valgrind) is not installed");
+      return;
+    }
+  g_free (export ("massif", NULL, file));
+  const gchar *argv[] = { "ms_print", file, NULL };
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &printed, &errors, &status, &error));
+  g_assert_no_error (error);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    g_error ("ms_print failed: %s", errors);
+  /* the leaked bytes are the detailed snapshot's total, and the leakers are in it */
+  g_autofree gchar *leaked = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                              hm_test_json_uint (report, "leaked_bytes"));
+  g_assert_nonnull (strstr (printed, "sort_words_by_count"));
+  g_assert_nonnull (strstr (printed, "summarize_top_words"));
+  g_assert_nonnull (strstr (printed, "Detailed snapshots"));
+  hm_test_message ("massif: ms_print read %zu bytes of output; leaked %s bytes",
+                   strlen (printed), leaked);
+}
+
+static void
+test_bad_input (void)
+{
+  g_auto(HmTestRun) run = { 0 };
+  g_auto(HmTestRun) unknown = { 0 };
+  g_autofree gchar *not_a_trace = g_build_filename (tmp_dir, "not-a-trace", NULL);
+
+  g_assert_true (g_file_set_contents (not_a_trace, "hello\n", -1, NULL));
+  const gchar *argv[] = { hm_test_hmtrace_path (), "export", "--format", "collapsed",
+                          not_a_trace, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  hm_test_assert_clean_failure (&run, "not-a-trace");
+  const gchar *bad_format[] = { hm_test_hmtrace_path (), "export", "--format", "svg", trace,
+                                NULL };
+  hm_test_spawn (bad_format, NULL, &unknown);
+  g_assert_true (WIFEXITED (unknown.exit_status) && WEXITSTATUS (unknown.exit_status) == 2);
+  g_assert_nonnull (strstr (unknown.stderr_text, "unknown format"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree gchar *program = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmp_dir = hm_test_make_tmp_dir ();
+  trace = g_build_filename (tmp_dir, "demo.hmt", NULL);
+  program = hm_test_program_path ("demo");
+  if (hm_test_require_hmtrace ())
+    {
+      const gchar *record[] = { program, NULL };
+      if (!hm_test_record (trace, record, 0) || (report = hm_test_report_json (trace)) == NULL)
+        g_error ("could not record demo");
+    }
+  g_test_add_func ("/export/collapsed", test_collapsed);
+  g_test_add_func ("/export/pprof-decoded-by-protoc", test_pprof);
+  g_test_add_func ("/export/massif-read-by-ms_print", test_massif);
+  g_test_add_func ("/export/bad-input", test_bad_input);
+  status = g_test_run ();
+  json_decref (report);
+  hm_test_remove_dir (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}

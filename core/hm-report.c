@@ -4,6 +4,7 @@
  * the text report; the numbers all come from the heap model.
  */
 #include "hm-report.h"
+#include "hm-diff.h"
 
 #include <glib/gi18n.h>
 #include <inttypes.h>
@@ -728,4 +729,149 @@ hm_report_print_text (FILE *out,
   print_sites (out, model, symbolizer, options);
   print_regions_and_pools (out, model);
   print_warnings (out, model, symbolizer, options);
+}
+
+/* ---- two recordings ------------------------------------------------------ */
+
+static json_t *
+diff_stats_to_json (const HmSiteStats *s)
+{
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "allocations", json_uint (s->allocations),
+                    "bytes", json_uint (s->bytes),
+                    "frees", json_uint (s->frees),
+                    "peak_live_bytes", json_uint (s->peak_live_bytes),
+                    "leaked_bytes", json_uint (s->live_bytes),
+                    "leaked_blocks", json_uint (s->live_blocks),
+                    "temporary", json_uint (s->temporary));
+}
+
+static json_t *
+json_delta (guint64 a, guint64 b)
+{
+  return json_integer ((json_int_t) b - (json_int_t) a);
+}
+
+static json_t *
+diff_totals_to_json (HmHeapModel *model)
+{
+  const HmHeapTotals *t = hm_heap_model_get_totals (model);
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "allocations", json_uint (t->allocations),
+                    "bytes_allocated", json_uint (t->bytes_allocated),
+                    "peak_bytes", json_uint (t->peak_bytes),
+                    "leaked_bytes", json_uint (t->live_bytes),
+                    "leaked_blocks", json_uint (t->live_blocks),
+                    "temporary_allocations", json_uint (t->temporary));
+}
+
+json_t *
+hm_report_diff_to_json (HmHeapModel *a, HmSymbolizer *symbolizer_a,
+                        HmHeapModel *b, HmSymbolizer *symbolizer_b)
+{
+  g_autoptr(GPtrArray) sites = hm_diff_sites (a, symbolizer_a, b, symbolizer_b);
+  json_t *report = json_object ();
+  json_t *changed = json_array ();
+  guint unchanged = 0;
+
+  json_object_set_new (report, "a", diff_totals_to_json (a));
+  json_object_set_new (report, "b", diff_totals_to_json (b));
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmDiffSite *d = g_ptr_array_index (sites, i);
+      if (!hm_diff_site_changed (d))
+        {
+          unchanged++;
+          continue;
+        }
+      json_t *stack = json_array ();
+      for (guint f = 0; f < d->frames->len; f++)
+        json_array_append_new (stack, frame_to_json (g_ptr_array_index (d->frames, f)));
+      json_array_append_new (changed, json_pack (
+        "{s:o, s:b, s:b, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}}",
+        "stack", stack, "in_a", d->in_a, "in_b", d->in_b,
+        "a", diff_stats_to_json (&d->a), "b", diff_stats_to_json (&d->b),
+        "delta",
+          "allocations", json_delta (d->a.allocations, d->b.allocations),
+          "bytes", json_delta (d->a.bytes, d->b.bytes),
+          "peak_live_bytes", json_delta (d->a.peak_live_bytes, d->b.peak_live_bytes),
+          "leaked_bytes", json_delta (d->a.live_bytes, d->b.live_bytes),
+          "leaked_blocks", json_delta (d->a.live_blocks, d->b.live_blocks)));
+    }
+  json_object_set_new (report, "changed_sites", changed);
+  json_object_set_new (report, "unchanged_sites", json_integer (unchanged));
+  return report;
+}
+
+static char *
+format_size_delta (guint64 a, guint64 b)
+{
+  g_autofree char *size = hm_report_format_size (a > b ? a - b : b - a);
+  return a == b ? g_strdup ("=") : g_strdup_printf ("%s%s", b > a ? "+" : "−", size);
+}
+
+static char *
+format_count_delta (guint64 a, guint64 b)
+{
+  return a == b ? g_strdup ("=") : g_strdup_printf ("%s%" PRIu64, b > a ? "+" : "−",
+                                                   a > b ? a - b : b - a);
+}
+
+void
+hm_report_print_diff_text (FILE *out, const char *name_a, HmHeapModel *a,
+                           HmSymbolizer *symbolizer_a, const char *name_b, HmHeapModel *b,
+                           HmSymbolizer *symbolizer_b, const HmReportOptions *options)
+{
+  g_autoptr(GPtrArray) sites = hm_diff_sites (a, symbolizer_a, b, symbolizer_b);
+  const HmHeapTotals *ta = hm_heap_model_get_totals (a), *tb = hm_heap_model_get_totals (b);
+  guint n_changed = 0, shown = 0;
+  HmReportOptions defaults;
+
+  if (options == NULL)
+    {
+      hm_report_options_init (&defaults);
+      options = &defaults;
+    }
+  fprintf (out, _("Difference from A to B\n  A  %s\n  B  %s\n\n"), name_a, name_b);
+  {
+    g_autofree char *d_alloc = format_count_delta (ta->allocations, tb->allocations);
+    g_autofree char *d_bytes = format_size_delta (ta->bytes_allocated, tb->bytes_allocated);
+    g_autofree char *d_peak = format_size_delta (ta->peak_bytes, tb->peak_bytes);
+    g_autofree char *d_leak = format_size_delta (ta->live_bytes, tb->live_bytes);
+    print_summary_row (out, _("allocations"), d_alloc);
+    print_summary_row (out, _("bytes allocated"), d_bytes);
+    print_summary_row (out, _("peak heap"), d_peak);
+    print_summary_row (out, _("leaked"), d_leak);
+  }
+  for (guint i = 0; i < sites->len; i++)
+    n_changed += hm_diff_site_changed (g_ptr_array_index (sites, i));
+  fprintf (out, "\n");
+  fprintf (out, g_dngettext (NULL, "%u of %u sites changed:\n", "%u of %u sites changed:\n",
+                             n_changed), n_changed, sites->len);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmDiffSite *d = g_ptr_array_index (sites, i);
+      if (!hm_diff_site_changed (d))
+        continue;
+      if (options->top_sites > 0 && shown == options->top_sites)
+        {
+          fprintf (out, _("  … and %u more\n"), n_changed - shown);
+          break;
+        }
+      shown++;
+      g_autofree char *d_bytes = format_size_delta (d->a.bytes, d->b.bytes);
+      g_autofree char *d_calls = format_count_delta (d->a.allocations, d->b.allocations);
+      g_autofree char *d_peak = format_size_delta (d->a.peak_live_bytes, d->b.peak_live_bytes);
+      g_autofree char *d_leak = format_size_delta (d->a.live_bytes, d->b.live_bytes);
+      fprintf (out, _("\n  %s%sallocated %s, calls %s, peak live %s, leaked %s\n"),
+               !d->in_a ? _("new: ") : "", !d->in_b ? _("gone: ") : "", d_bytes, d_calls,
+               d_peak, d_leak);
+      guint n = options->frames_per_site > 0 ? MIN (options->frames_per_site, d->frames->len)
+                                             : d->frames->len;
+      for (guint f = 0; f < n; f++)
+        {
+          g_autofree char *text = describe_frame (g_ptr_array_index (d->frames, f));
+          fprintf (out, "      %s\n", text);
+        }
+    }
 }

@@ -45,4 +45,13 @@ char *hm_report_format_size (guint64 bytes);
 /* "850 ns", "12.5 µs", "3.2 ms", "1.25 s".  Free with g_free(). */
 char *hm_report_format_duration (guint64 ns);
 
+/* Two recordings (see hm-diff.h): the totals of each, and every site that
+ * changed with its counts in A and B and the differences (B - A). */
+json_t *hm_report_diff_to_json (HmHeapModel *a, HmSymbolizer *symbolizer_a,
+                                HmHeapModel *b, HmSymbolizer *symbolizer_b);
+void hm_report_print_diff_text (FILE *out, const char *name_a, HmHeapModel *a,
+                                HmSymbolizer *symbolizer_a, const char *name_b,
+                                HmHeapModel *b, HmSymbolizer *symbolizer_b,
+                                const HmReportOptions *options);
+
 G_END_DECLS

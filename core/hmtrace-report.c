@@ -26,15 +26,76 @@ print_error (const char *path, const GError *error)
     fprintf (stderr, "hmtrace: %s: %s\n", path, error->message);
 }
 
+static HmHeapModel *
+load_or_say (const char *path, int *status)
+{
+  g_autoptr(GError) error = NULL;
+  HmHeapModel *model = hm_heap_model_load_file (path, &error);
+
+  if (model == NULL)
+    {
+      print_error (path, error);
+      *status = 1;
+    }
+  else if (error != NULL)
+    {
+      /* damage in the middle: compare what came before it */
+      print_error (path, error);
+      *status = 1;
+    }
+  return model;
+}
+
+/* hmtrace report --diff A B */
+static int
+report_diff (char **files, gboolean as_json, int top)
+{
+  g_autoptr(HmHeapModel) a = NULL;
+  g_autoptr(HmHeapModel) b = NULL;
+  g_autoptr(HmSymbolizer) symbolizer_a = NULL;
+  g_autoptr(HmSymbolizer) symbolizer_b = NULL;
+  HmReportOptions options;
+  int status = 0;
+
+  if (files == NULL || files[0] == NULL || files[1] == NULL || files[2] != NULL)
+    {
+      fprintf (stderr, _("hmtrace report: --diff compares two traces; usage: hmtrace report "
+                         "--diff [--json] A B\n"));
+      return 2;
+    }
+  if ((a = load_or_say (files[0], &status)) == NULL || (b = load_or_say (files[1], &status)) == NULL)
+    return 1;
+  symbolizer_a = hm_symbolizer_new_for_model (a);
+  symbolizer_b = hm_symbolizer_new_for_model (b);
+  hm_report_options_init (&options);
+  options.top_sites = (guint) MAX (top, 0);
+  if (as_json)
+    {
+      json_t *report = hm_report_diff_to_json (a, symbolizer_a, b, symbolizer_b);
+      json_dumpf (report, stdout, JSON_INDENT (2));
+      fputc ('\n', stdout);
+      json_decref (report);
+    }
+  else
+    hm_report_print_diff_text (stdout, files[0], a, symbolizer_a, files[1], b, symbolizer_b,
+                               &options);
+  fflush (stdout);
+  return status;
+}
+
 int
 hmtrace_report_main (int argc, char **argv)
 {
   gboolean as_json = FALSE;
+  gboolean diff = FALSE;
   int top = 10;
   g_auto(GStrv) files = NULL;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json,
       N_("Print the report as JSON (all sites)"), NULL },
+    { "diff", 0, 0, G_OPTION_ARG_NONE, &diff,
+      N_("Compare two traces A B: the sites that changed, matched by function, file and line"),
+      NULL },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top,
       N_("List the N biggest allocation sites (default 10, 0 for all)"), N_("N") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
@@ -58,6 +119,8 @@ hmtrace_report_main (int argc, char **argv)
       fprintf (stderr, "hmtrace report: %s\n", error->message);
       return 2;
     }
+  if (diff)
+    return report_diff (files, as_json, top);
   if (files == NULL || files[0] == NULL || files[1] != NULL)
     {
       fprintf (stderr, _("hmtrace report: give one trace file; usage: hmtrace report [--json] [--top N] FILE\n"));

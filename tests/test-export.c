@@ -173,6 +173,60 @@ test_massif (void)
                    strlen (printed), leaked);
 }
 
+static json_t *
+diff_json (const gchar *a, const gchar *b)
+{
+  g_auto(HmTestRun) run = { 0 };
+  json_error_t json_error;
+  const gchar *argv[] = { hm_test_hmtrace_path (), "report", "--diff", "--json", a, b, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  g_assert_true (WIFEXITED (run.exit_status) && WEXITSTATUS (run.exit_status) == 0);
+  json_t *diff = json_loads (run.stdout_text, 0, &json_error);
+  g_assert_nonnull (diff);
+  return diff;
+}
+
+/* Two builds of demo.c, before and after its 'z' leak is fixed (two
+ * executables, so every address differs): the diff shows exactly the fixed
+ * site, and a trace against itself shows nothing. */
+static void
+test_diff_before_and_after_a_fix (void)
+{
+  g_autofree gchar *before = g_build_filename (tmp_dir, "before.hmt", NULL);
+  g_autofree gchar *after = g_build_filename (tmp_dir, "after.hmt", NULL);
+  g_autofree gchar *program = hm_test_program_path ("demo");
+  g_autofree gchar *fixed = hm_test_program_path ("demo-fixed");
+  const gchar *argv_before[] = { program, "300000", NULL };
+  const gchar *argv_after[] = { fixed, "300000", NULL };
+  g_autoptr(json_t) diff = NULL;
+  g_autoptr(json_t) same = NULL;
+
+  if (!hm_test_record (before, argv_before, 0) || !hm_test_record (after, argv_after, 0))
+    return;
+  diff = diff_json (before, after);
+  json_t *changed = json_object_get (diff, "changed_sites");
+  g_assert_cmpuint (json_array_size (changed), ==, 1);
+  json_t *site = json_array_get (changed, 0);
+  json_t *leaf = json_array_get (json_object_get (site, "stack"), 0);
+  g_assert_cmpstr (json_string_value (json_object_get (leaf, "function")), ==,
+                   "sort_words_by_count");
+  guint64 leaked_before = hm_test_json_uint (json_object_get (site, "a"), "leaked_bytes");
+  g_assert_cmpuint (leaked_before, >, 0);
+  g_assert_cmpuint (hm_test_json_uint (json_object_get (site, "b"), "leaked_bytes"), ==, 0);
+  g_assert_cmpint (json_integer_value (json_object_get (json_object_get (site, "delta"),
+                                                        "leaked_bytes")),
+                   ==, -(json_int_t) leaked_before);
+  g_assert_cmpint (json_integer_value (json_object_get (json_object_get (site, "delta"),
+                                                        "bytes")), ==, 0);
+  hm_test_message ("diff: 1 changed site of %" G_GINT64_FORMAT "+1, sort_words_by_count, "
+                   "leaked %" G_GUINT64_FORMAT " -> 0 bytes",
+                   (gint64) json_integer_value (json_object_get (diff, "unchanged_sites")),
+                   leaked_before);
+
+  same = diff_json (before, before);
+  g_assert_cmpuint (json_array_size (json_object_get (same, "changed_sites")), ==, 0);
+}
+
 static void
 test_bad_input (void)
 {
@@ -212,6 +266,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/pprof-decoded-by-protoc", test_pprof);
   g_test_add_func ("/export/massif-read-by-ms_print", test_massif);
   g_test_add_func ("/export/bad-input", test_bad_input);
+  g_test_add_func ("/diff/before-and-after-a-fix", test_diff_before_and_after_a_fix);
   status = g_test_run ();
   json_decref (report);
   hm_test_remove_dir (tmp_dir);

@@ -103,6 +103,45 @@ hm_report_get_sorted_sites (HmHeapModel *model)
   return sites;
 }
 
+/* ---- suppressions ------------------------------------------------------- */
+
+/* Matches every leaking site against the suppressions: fills site stack ->
+ * rule (if by_site) and the rules' counts, returns what they hid. */
+static void
+apply_suppressions (HmHeapModel *model, HmSymbolizer *symbolizer,
+                    HmSuppressions *suppressions, GHashTable *by_site,
+                    guint64 *blocks, guint64 *bytes)
+{
+  g_autoptr(GPtrArray) sites = NULL;
+  GPtrArray *rules;
+
+  *blocks = *bytes = 0;
+  if (suppressions == NULL)
+    return;
+  rules = hm_suppressions_get_rules (suppressions);
+  for (guint r = 0; r < rules->len; r++)
+    {
+      HmSuppression *rule = g_ptr_array_index (rules, r);
+      rule->sites = rule->blocks = rule->bytes = 0;
+    }
+  sites = hm_heap_model_get_sites (model);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      if (site->live_blocks == 0)
+        continue;
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+      HmSuppression *rule = hm_suppressions_match (suppressions, frames, site->live_blocks,
+                                                   site->live_bytes);
+      if (rule == NULL)
+        continue;
+      *blocks += site->live_blocks;
+      *bytes += site->live_bytes;
+      if (by_site != NULL)
+        g_hash_table_insert (by_site, GSIZE_TO_POINTER (site->stack), rule);
+    }
+}
+
 /* ---- JSON -------------------------------------------------------------- */
 
 static json_t *
@@ -354,11 +393,49 @@ hm_report_to_json (HmHeapModel *model,
                                                     "reason", end_reason_name (reason),
                                                     "status", (json_int_t) status));
 
-  site_array = json_array ();
-  sites = hm_report_get_sorted_sites (model);
-  for (guint i = 0; i < sites->len; i++)
-    json_array_append_new (site_array, site_to_json (g_ptr_array_index (sites, i), symbolizer));
-  json_object_set_new (report, "sites", site_array);
+  /* leaks, less what the suppressions hide (leaked_* above count everything) */
+  {
+    g_autoptr(GHashTable) suppressed_sites = g_hash_table_new (NULL, NULL);
+    guint64 hidden_blocks, hidden_bytes;
+    json_t *rules_json = json_array ();
+
+    apply_suppressions (model, symbolizer, options ? options->suppressions : NULL,
+                        suppressed_sites, &hidden_blocks, &hidden_bytes);
+    if (options != NULL && options->suppressions != NULL)
+      {
+        GPtrArray *rules = hm_suppressions_get_rules (options->suppressions);
+        for (guint r = 0; r < rules->len; r++)
+          {
+            const HmSuppression *rule = g_ptr_array_index (rules, r);
+            json_array_append_new (rules_json, json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+                                   "pattern", json_string_or_null (rule->pattern),
+                                   "source", json_string_or_null (rule->source),
+                                   "sites", json_uint (rule->sites),
+                                   "blocks", json_uint (rule->blocks),
+                                   "bytes", json_uint (rule->bytes)));
+          }
+      }
+    json_object_set_new (report, "leaks", json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+                         "bytes", json_uint (totals->live_bytes - hidden_bytes),
+                         "blocks", json_uint (totals->live_blocks - hidden_blocks),
+                         "suppressed_bytes", json_uint (hidden_bytes),
+                         "suppressed_blocks", json_uint (hidden_blocks),
+                         "suppressions", rules_json));
+
+    site_array = json_array ();
+    sites = hm_report_get_sorted_sites (model);
+    for (guint i = 0; i < sites->len; i++)
+      {
+        const HmSiteStats *site = g_ptr_array_index (sites, i);
+        json_t *o = site_to_json (site, symbolizer);
+        const HmSuppression *rule = g_hash_table_lookup (suppressed_sites,
+                                                         GSIZE_TO_POINTER (site->stack));
+        if (rule != NULL)
+          json_object_set_new (o, "suppressed_by", json_string_or_null (rule->pattern));
+        json_array_append_new (site_array, o);
+      }
+    json_object_set_new (report, "sites", site_array);
+  }
 
   json_object_set_new (report, "strategies", strategies_to_json (model));
   json_object_set_new (report, "regions", regions_to_json (model, symbolizer));
@@ -607,6 +684,34 @@ print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
     }
 }
 
+/* What the suppressions hid, rule by rule, when they hid anything. */
+static void
+print_suppressed (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+                  const HmReportOptions *options)
+{
+  guint64 blocks, bytes;
+
+  if (options->suppressions == NULL)
+    return;
+  apply_suppressions (model, symbolizer, options->suppressions, NULL, &blocks, &bytes);
+  if (blocks == 0)
+    return;
+  g_autofree char *total = hm_report_format_size (bytes);
+  fprintf (out, g_dngettext (NULL, "\nSuppressed leaks: %s in %" PRIu64 " block\n",
+                             "\nSuppressed leaks: %s in %" PRIu64 " blocks\n", blocks),
+           total, blocks);
+  GPtrArray *rules = hm_suppressions_get_rules (options->suppressions);
+  for (guint r = 0; r < rules->len; r++)
+    {
+      const HmSuppression *rule = g_ptr_array_index (rules, r);
+      if (rule->blocks == 0)
+        continue;
+      g_autofree char *size = hm_report_format_size (rule->bytes);
+      fprintf (out, "  leak:%-28s %10s in %" PRIu64 " blocks, %" PRIu64 " sites  (%s)\n",
+               rule->pattern, size, rule->blocks, rule->sites, rule->source);
+    }
+}
+
 /* Bytes and peak per strategy, when more than plain malloc was used. */
 static void
 print_strategies (FILE *out, HmHeapModel *model)
@@ -727,6 +832,7 @@ hm_report_print_text (FILE *out,
   print_summary (out, model, options);
   print_strategies (out, model);
   print_sites (out, model, symbolizer, options);
+  print_suppressed (out, model, symbolizer, options);
   print_regions_and_pools (out, model);
   print_warnings (out, model, symbolizer, options);
 }

@@ -12,6 +12,7 @@
 
 #include "hm-heap-model.h"
 #include "hm-symbolizer.h"
+#include "hm-suppressions.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,7 @@ typedef struct {
   guint top_sites;         /* text: sites listed, biggest first (0: all); JSON lists all */
   guint frames_per_site;   /* text: frames shown under each site (0: all) */
   const char *trace_name;  /* text: the trace named in the heading; may be NULL */
+  HmSuppressions *suppressions;  /* leaks not to count as leaks; NULL: none */
 } HmReportOptions;
 
 /* The defaults: 10 sites, 5 frames each. */

@@ -88,6 +88,9 @@ hmtrace_report_main (int argc, char **argv)
 {
   gboolean as_json = FALSE;
   gboolean diff = FALSE;
+  gboolean no_builtin = FALSE;
+  g_auto(GStrv) suppression_files = NULL;
+  g_autoptr(HmSuppressions) suppressions = NULL;
   int top = 10;
   g_auto(GStrv) files = NULL;
   const GOptionEntry entries[] = {
@@ -96,6 +99,11 @@ hmtrace_report_main (int argc, char **argv)
     { "diff", 0, 0, G_OPTION_ARG_NONE, &diff,
       N_("Compare two traces A B: the sites that changed, matched by function, file and line"),
       NULL },
+    { "suppressions", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &suppression_files,
+      N_("Leaks not to count, in LeakSanitizer's leak:PATTERN format (may be repeated)"),
+      N_("FILE") },
+    { "no-builtin-suppressions", 0, 0, G_OPTION_ARG_NONE, &no_builtin,
+      N_("Count as leaks what the C library keeps until exit on purpose"), NULL },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top,
       N_("List the N biggest allocation sites (default 10, 0 for all)"), N_("N") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
@@ -121,6 +129,13 @@ hmtrace_report_main (int argc, char **argv)
     }
   if (diff)
     return report_diff (files, as_json, top);
+  suppressions = hm_suppressions_new (!no_builtin);
+  for (guint i = 0; suppression_files != NULL && suppression_files[i] != NULL; i++)
+    if (!hm_suppressions_load_file (suppressions, suppression_files[i], &error))
+      {
+        fprintf (stderr, "hmtrace report: %s\n", error->message);
+        return 2;
+      }
   if (files == NULL || files[0] == NULL || files[1] != NULL)
     {
       fprintf (stderr, _("hmtrace report: give one trace file; usage: hmtrace report [--json] [--top N] FILE\n"));
@@ -143,6 +158,7 @@ hmtrace_report_main (int argc, char **argv)
   hm_report_options_init (&options);
   options.top_sites = (guint) top;
   options.trace_name = path;
+  options.suppressions = suppressions;
   symbolizer = hm_symbolizer_new_for_model (model);
 
   if (as_json)

@@ -227,6 +227,45 @@ test_diff_before_and_after_a_fix (void)
   g_assert_cmpuint (json_array_size (json_object_get (same, "changed_sites")), ==, 0);
 }
 
+/* hmtrace report --suppressions: a suppressed leak leaves "leaks" and says
+ * which rule hid it; leaked_bytes still counts everything. */
+static void
+test_suppressed_report (void)
+{
+  g_autofree gchar *file = g_build_filename (tmp_dir, "demo.supp", NULL);
+  g_auto(HmTestRun) run = { 0 };
+  json_error_t json_error;
+
+  g_assert_true (g_file_set_contents (file, "# ours to fix later\nleak:^summarize_top_words$\n",
+                                      -1, NULL));
+  const gchar *argv[] = { hm_test_hmtrace_path (), "report", "--json",
+                          "--no-builtin-suppressions", "--suppressions", file, trace, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  g_assert_true (WIFEXITED (run.exit_status) && WEXITSTATUS (run.exit_status) == 0);
+  g_autoptr(json_t) r = json_loads (run.stdout_text, 0, &json_error);
+  g_assert_nonnull (r);
+  guint64 hidden = 0;
+  json_t *sites = json_object_get (r, "sites");
+  for (gsize i = 0; i < json_array_size (sites); i++)
+    {
+      json_t *site = json_array_get (sites, i);
+      const char *by = json_string_value (json_object_get (site, "suppressed_by"));
+      const char *leaf = json_string_value (json_object_get (
+        json_array_get (json_object_get (site, "stack"), 0), "function"));
+      g_assert_cmpint (by != NULL, ==, g_strcmp0 (leaf, "summarize_top_words") == 0);
+      if (by != NULL)
+        hidden += hm_test_json_uint (site, "leaked_bytes");
+    }
+  json_t *leaks = json_object_get (r, "leaks");
+  g_assert_cmpuint (hidden, >, 0);
+  g_assert_cmpuint (hm_test_json_uint (leaks, "suppressed_bytes"), ==, hidden);
+  g_assert_cmpuint (hm_test_json_uint (leaks, "bytes"), ==,
+                    hm_test_json_uint (r, "leaked_bytes") - hidden);
+  json_t *rule = json_array_get (json_object_get (leaks, "suppressions"), 0);
+  g_assert_true (g_str_has_suffix (json_string_value (json_object_get (rule, "source")), ":2"));
+  g_assert_cmpuint (hm_test_json_uint (rule, "bytes"), ==, hidden);
+}
+
 static void
 test_bad_input (void)
 {
@@ -267,6 +306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/massif-read-by-ms_print", test_massif);
   g_test_add_func ("/export/bad-input", test_bad_input);
   g_test_add_func ("/diff/before-and-after-a-fix", test_diff_before_and_after_a_fix);
+  g_test_add_func ("/suppressions/report", test_suppressed_report);
   status = g_test_run ();
   json_decref (report);
   hm_test_remove_dir (tmp_dir);

@@ -212,6 +212,46 @@ const HmTimelineBucket *hm_heap_model_get_timeline (HmHeapModel *model, guint *n
 /* Markers (HmMarker), in time order; at most a million are kept. */
 GArray *hm_heap_model_get_markers (HmHeapModel *model);
 
+/* --- any moment: what was live then ----------------------------------------
+ *
+ * While it reads, the model keeps, for each bucket of the timeline, the
+ * counts of every site, region and pool that changed in it (as they stood
+ * at the bucket's end), so that what was live at any moment, or what
+ * happened between two moments, is worked out from those snapshots —
+ * bounded work, without reading the trace again.  The resolution is the
+ * timeline's: a moment means the end of the bucket that holds it. */
+
+typedef enum {
+  HM_BREAKDOWN_SITE = 0,   /* id: the site's stack node (HmSiteStats.stack) */
+  HM_BREAKDOWN_REGION,     /* id: the region's id */
+  HM_BREAKDOWN_POOL,       /* id: the pool's id */
+} HmBreakdownKind;
+
+typedef struct {
+  HmBreakdownKind kind;
+  guint64 id;
+  guint64 live_bytes;      /* at the end of the range */
+  guint64 live_count;      /* blocks, or pool objects, or region allocations */
+  guint64 allocations;     /* in the range (from the start for a moment) */
+  guint64 bytes;           /* allocated in the range */
+} HmBreakdownEntry;
+
+typedef struct {
+  guint64 from_ns;         /* the range as resolved: bucket boundaries */
+  guint64 to_ns;
+  guint64 bucket_ns;       /* the resolution */
+  guint64 live_bytes[HM_STRATEGY_KIND_N];    /* at to_ns */
+  GArray *entries;         /* HmBreakdownEntry: everything live at to_ns, and everything
+                            * that allocated in the range; sorted by kind then id */
+} HmBreakdown;
+
+/* What was live at the end of the bucket holding to_ns, and what was
+ * allocated from the start of the bucket holding from_ns (from_ns = 0: the
+ * start of the trace).  Free with hm_breakdown_free(). */
+HmBreakdown *hm_heap_model_get_breakdown (HmHeapModel *model, guint64 from_ns, guint64 to_ns);
+void hm_breakdown_free (HmBreakdown *breakdown);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmBreakdown, hm_breakdown_free)
+
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);
 /* The module mapped at addr at time ts, or NULL. */

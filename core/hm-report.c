@@ -981,3 +981,194 @@ hm_report_print_diff_text (FILE *out, const char *name_a, HmHeapModel *a,
         }
     }
 }
+
+/* ---- any moment, any range ------------------------------------------------ */
+
+static const char *
+object_name (HmHeapModel *model, HmBreakdownKind kind, guint64 id)
+{
+  GPtrArray *objects = kind == HM_BREAKDOWN_REGION ? hm_heap_model_get_regions (model)
+                                                   : hm_heap_model_get_pools (model);
+  for (guint i = 0; i < objects->len; i++)
+    {
+      if (kind == HM_BREAKDOWN_REGION)
+        {
+          const HmRegionStats *r = g_ptr_array_index (objects, i);
+          if (r->id == id)
+            return r->name;
+        }
+      else
+        {
+          const HmPoolStats *p = g_ptr_array_index (objects, i);
+          if (p->id == id)
+            return p->name;
+        }
+    }
+  return NULL;
+}
+
+static gint
+compare_by_live_then_bytes (gconstpointer a, gconstpointer b)
+{
+  const HmBreakdownEntry *x = *(HmBreakdownEntry *const *) a, *y = *(HmBreakdownEntry *const *) b;
+  if (x->live_bytes != y->live_bytes)
+    return x->live_bytes > y->live_bytes ? -1 : 1;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static gint
+compare_by_bytes_then_live (gconstpointer a, gconstpointer b)
+{
+  const HmBreakdownEntry *x = *(HmBreakdownEntry *const *) a, *y = *(HmBreakdownEntry *const *) b;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  return compare_by_live_then_bytes (a, b);
+}
+
+/* The entries of one kind, biggest first (by live bytes for a moment, by
+ * bytes allocated for a range). */
+static GPtrArray *
+entries_of (const HmBreakdown *b, HmBreakdownKind kind, gboolean range)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < b->entries->len; i++)
+    {
+      HmBreakdownEntry *e = &g_array_index (b->entries, HmBreakdownEntry, i);
+      if (e->kind == kind)
+        g_ptr_array_add (out, e);
+    }
+  g_ptr_array_sort (out, range ? compare_by_bytes_then_live : compare_by_live_then_bytes);
+  return out;
+}
+
+json_t *
+hm_report_breakdown_to_json (HmHeapModel *model, HmSymbolizer *symbolizer,
+                             const HmBreakdown *b, gboolean range)
+{
+  json_t *o = json_object ();
+  json_t *strategies = json_object ();
+  static const struct { HmBreakdownKind kind; const char *key; } kinds[] = {
+    { HM_BREAKDOWN_SITE, "sites" }, { HM_BREAKDOWN_REGION, "regions" },
+    { HM_BREAKDOWN_POOL, "pools" },
+  };
+
+  json_object_set_new (o, "from_ns", json_uint (b->from_ns));
+  json_object_set_new (o, "to_ns", json_uint (b->to_ns));
+  json_object_set_new (o, "resolution_ns", json_uint (b->bucket_ns));
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    json_object_set_new (strategies, hm_strategy_kind_name (k), json_uint (b->live_bytes[k]));
+  json_object_set_new (o, "live_bytes_by_strategy", strategies);
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autoptr(GPtrArray) entries = entries_of (b, kinds[k].kind, range);
+      json_t *array = json_array ();
+      for (guint i = 0; i < entries->len; i++)
+        {
+          const HmBreakdownEntry *e = g_ptr_array_index (entries, i);
+          json_t *item = json_pack ("{s:o, s:o, s:o, s:o}",
+                                    "live_bytes", json_uint (e->live_bytes),
+                                    "live_count", json_uint (e->live_count),
+                                    "allocations", json_uint (e->allocations),
+                                    "bytes", json_uint (e->bytes));
+          if (e->kind == HM_BREAKDOWN_SITE)
+            {
+              g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, e->id);
+              json_t *stack = json_array ();
+              for (guint f = 0; f < frames->len; f++)
+                json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, f)));
+              json_object_set_new (item, "stack", stack);
+            }
+          else
+            {
+              json_object_set_new (item, "id", json_uint (e->id));
+              json_object_set_new (item, "name",
+                                   json_string_or_null (object_name (model, e->kind, e->id)));
+            }
+          json_array_append_new (array, item);
+        }
+      json_object_set_new (o, kinds[k].key, array);
+    }
+  return o;
+}
+
+void
+hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+                                const HmBreakdown *b, gboolean range,
+                                const HmReportOptions *options)
+{
+  g_autofree char *from = hm_report_format_duration (b->from_ns);
+  g_autofree char *to = hm_report_format_duration (b->to_ns);
+  g_autoptr(GPtrArray) sites = entries_of (b, HM_BREAKDOWN_SITE, range);
+  guint64 total = 0;
+  guint shown = 0;
+
+  g_autofree char *resolution = hm_report_format_duration (b->bucket_ns);
+  if (range)
+    fprintf (out, _("Between %s and %s (to the timeline's resolution, %s):\n\n"), from, to,
+             resolution);
+  else
+    fprintf (out, _("Live at %s (to the timeline's resolution, %s):\n\n"), to, resolution);
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    total += b->live_bytes[k];
+  {
+    g_autofree char *t = hm_report_format_size (total);
+    fprintf (out, _("  heap at %s: %s"), to, t);
+  }
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    if (b->live_bytes[k] > 0)
+      {
+        g_autofree char *v = hm_report_format_size (b->live_bytes[k]);
+        fprintf (out, "  %s %s", hm_strategy_kind_name (k), v);
+      }
+  fprintf (out, "\n\n");
+  fprintf (out, range ? _("Sites by bytes allocated in the range:\n")
+                      : _("Sites by bytes live then:\n"));
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmBreakdownEntry *e = g_ptr_array_index (sites, i);
+      if ((range ? e->bytes : e->live_bytes) == 0)
+        continue;
+      if (options->top_sites > 0 && shown == options->top_sites)
+        break;
+      shown++;
+      g_autofree char *live = hm_report_format_size (e->live_bytes);
+      g_autofree char *bytes = hm_report_format_size (e->bytes);
+      if (range)
+        fprintf (out, _("\n  %s in %" PRIu64 " allocations; live at the end %s in %" PRIu64
+                        " blocks\n"), bytes, e->allocations, live, e->live_count);
+      else
+        fprintf (out, _("\n  %s in %" PRIu64 " blocks\n"), live, e->live_count);
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, e->id);
+      guint n = options->frames_per_site > 0 ? MIN (options->frames_per_site, frames->len)
+                                             : frames->len;
+      for (guint f = 0; f < n; f++)
+        {
+          g_autofree char *text = describe_frame (g_ptr_array_index (frames, f));
+          fprintf (out, "      %s\n", text);
+        }
+    }
+  if (shown == 0)
+    fprintf (out, _("  (none)\n"));
+  for (HmBreakdownKind kind = HM_BREAKDOWN_REGION; kind <= HM_BREAKDOWN_POOL; kind++)
+    {
+      g_autoptr(GPtrArray) objects = entries_of (b, kind, range);
+      gboolean any = FALSE;
+      for (guint i = 0; i < objects->len; i++)
+        {
+          const HmBreakdownEntry *e = g_ptr_array_index (objects, i);
+          if (e->live_bytes == 0 && !range)
+            continue;
+          if (!any)
+            fprintf (out, kind == HM_BREAKDOWN_REGION ? _("\nRegions:\n") : _("\nPools:\n"));
+          any = TRUE;
+          g_autofree char *live = hm_report_format_size (e->live_bytes);
+          const char *name = object_name (model, kind, e->id);
+          fprintf (out, "  %-24s %10s live", name ? name : "?", live);
+          if (range)
+            fprintf (out, _(", %" PRIu64 " allocations in the range"), e->allocations);
+          fprintf (out, "\n");
+        }
+    }
+}

@@ -56,4 +56,12 @@ void hm_report_print_diff_text (FILE *out, const char *name_a, HmHeapModel *a,
                                 HmHeapModel *b, HmSymbolizer *symbolizer_b,
                                 const HmReportOptions *options);
 
+/* What was live at a moment (range FALSE), or allocated in a range, from
+ * hm_heap_model_get_breakdown(). */
+json_t *hm_report_breakdown_to_json (HmHeapModel *model, HmSymbolizer *symbolizer,
+                                     const HmBreakdown *breakdown, gboolean range);
+void hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+                                     const HmBreakdown *breakdown, gboolean range,
+                                     const HmReportOptions *options);
+
 G_END_DECLS

@@ -26,6 +26,32 @@ print_error (const char *path, const GError *error)
     fprintf (stderr, "hmtrace: %s: %s\n", path, error->message);
 }
 
+/* "1.5s", "250ms", "40us", "40µs", "1000ns", or seconds. */
+static gboolean
+parse_time (const char *text, guint64 *ns)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+  double scale = 1e9;
+
+  if (end == text || v < 0 || v != v)
+    return FALSE;
+  if (*end == '\0' || g_str_equal (end, "s"))
+    scale = 1e9;
+  else if (g_str_equal (end, "ms"))
+    scale = 1e6;
+  else if (g_str_equal (end, "us") || g_str_equal (end, "µs"))
+    scale = 1e3;
+  else if (g_str_equal (end, "ns"))
+    scale = 1;
+  else
+    return FALSE;
+  if (v * scale > 1.8e19)
+    return FALSE;
+  *ns = (guint64) (v * scale);
+  return TRUE;
+}
+
 static HmHeapModel *
 load_or_say (const char *path, int *status)
 {
@@ -89,6 +115,7 @@ hmtrace_report_main (int argc, char **argv)
   gboolean as_json = FALSE;
   gboolean diff = FALSE;
   gboolean no_builtin = FALSE;
+  g_autofree char *at_text = NULL, *from_text = NULL, *to_text = NULL;
   g_auto(GStrv) suppression_files = NULL;
   g_autoptr(HmSuppressions) suppressions = NULL;
   int top = 10;
@@ -104,6 +131,11 @@ hmtrace_report_main (int argc, char **argv)
       N_("FILE") },
     { "no-builtin-suppressions", 0, 0, G_OPTION_ARG_NONE, &no_builtin,
       N_("Count as leaks what the C library keeps until exit on purpose"), NULL },
+    { "at", 0, 0, G_OPTION_ARG_STRING, &at_text,
+      N_("What was live at time T since the start (e.g. 1.5s, 250ms, 40us)"), N_("T") },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &from_text,
+      N_("With --to: what was allocated between A and B"), N_("A") },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &to_text, N_("The end of the range"), N_("B") },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top,
       N_("List the N biggest allocation sites (default 10, 0 for all)"), N_("N") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
@@ -161,7 +193,34 @@ hmtrace_report_main (int argc, char **argv)
   options.suppressions = suppressions;
   symbolizer = hm_symbolizer_new_for_model (model);
 
-  if (as_json)
+  if (at_text != NULL || from_text != NULL || to_text != NULL)
+    {
+      guint64 from = 0, to = 0;
+      gboolean range = from_text != NULL || to_text != NULL;
+      if ((at_text != NULL && range) || (range && (from_text == NULL || to_text == NULL))
+          || (at_text != NULL && !parse_time (at_text, &to))
+          || (from_text != NULL && !parse_time (from_text, &from))
+          || (to_text != NULL && !parse_time (to_text, &to)) || from > to)
+        {
+          fprintf (stderr, _("hmtrace report: give --at T, or --from A --to B with A <= B; "
+                             "times like 1.5s, 250ms, 40us\n"));
+          return 2;
+        }
+      if (!range)
+        from = to;
+      g_autoptr(HmBreakdown) breakdown = hm_heap_model_get_breakdown (model, range ? from : 0,
+                                                                      to);
+      if (as_json)
+        {
+          json_t *report = hm_report_breakdown_to_json (model, symbolizer, breakdown, range);
+          json_dumpf (report, stdout, JSON_INDENT (2));
+          fputc ('\n', stdout);
+          json_decref (report);
+        }
+      else
+        hm_report_print_breakdown_text (stdout, model, symbolizer, breakdown, range, &options);
+    }
+  else if (as_json)
     {
       json_t *report = hm_report_to_json (model, symbolizer, &options);
 

@@ -821,6 +821,72 @@ test_sites (void)
   close_window (window);
 }
 
+/* Selecting a range on the timeline makes the sites view count that range:
+ * each row's allocations are those in it, and together they are exactly the
+ * allocations the timeline's buckets in the range hold (a separate count). */
+static void
+test_sites_in_range (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  HmDbgSitesView *sites_view = HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "sites_view"));
+  GtkLabel *range_label = GTK_LABEL (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                     "range_label"));
+  GtkSelectionModel *selection = hm_dbg_sites_view_get_model (sites_view);
+  GListModel *rows = G_LIST_MODEL (selection);
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  guint64 duration = hm_dbg_trace_get_duration (hm_dbg_window_get_trace (window));
+  guint n_buckets = 0;
+  guint64 bucket_ns = 0, in_rows = 0, in_buckets = 0, whole = 0;
+  const HmTimelineBucket *buckets = hm_heap_model_get_timeline (model, &n_buckets, &bucket_ns);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  wait_for_lists (selection);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      whole += hm_dbg_site_get_allocations (site);
+    }
+
+  /* a range on bucket boundaries: the second quarter of the trace */
+  guint64 first = n_buckets / 4, last = n_buckets / 2;
+  hm_dbg_timeline_view_set_selection (timeline, first * bucket_ns, last * bucket_ns + 1);
+  run_loop_for (200);
+  wait_for_lists (selection);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      in_rows += hm_dbg_site_get_allocations (site);
+    }
+  for (guint64 b = first; b <= last && b < n_buckets; b++)
+    in_buckets += buckets[b].allocations;
+  g_test_message ("range %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                   " ns: %" G_GUINT64_FORMAT " allocations in the rows, %" G_GUINT64_FORMAT
+                   " in the buckets, %" G_GUINT64_FORMAT " in all", first * bucket_ns,
+                   (last + 1) * bucket_ns, duration, in_rows, in_buckets, whole);
+  g_assert_cmpuint (in_rows, >, 0);
+  g_assert_cmpuint (in_rows, <, whole);
+  g_assert_cmpuint (in_rows, ==, in_buckets);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (range_label)));
+  g_assert_nonnull (strstr (gtk_label_get_text (range_label), "selected range"));
+  save_screenshot (GTK_WIDGET (window), "debugger-sites-range.png");
+
+  /* clearing the range gives the whole trace back */
+  hm_dbg_timeline_view_clear_selection (timeline);
+  run_loop_for (200);
+  wait_for_lists (selection);
+  in_rows = 0;
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      in_rows += hm_dbg_site_get_allocations (site);
+    }
+  g_assert_cmpuint (in_rows, ==, whole);
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -1437,6 +1503,7 @@ main (int   argc,
   g_test_add_func ("/gui/timeline/drag-selects-scroll-pans", test_timeline_pointer);
   g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);
   g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
+  g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);

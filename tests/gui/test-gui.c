@@ -25,6 +25,7 @@
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-site.h"
 #include "hm-dbg-sites-view.h"
+#include "hm-dbg-flame-view.h"
 #include "hm-dbg-stack-view.h"
 #include "hm-dbg-timeline-view.h"
 #include "hm-dbg-warning-item.h"
@@ -887,6 +888,98 @@ test_sites_in_range (void)
   close_window (window);
 }
 
+static GtkWidget *
+find_descendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The flame graph of the demo: the whole is the bytes allocated; a box is
+ * as wide as its function's share; a search says what share it matched; a
+ * click zooms into a box and Escape (or a click outside) zooms out. */
+static void
+test_flame_graph (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  GtkStack *view_stack = GTK_STACK (template_child (window, HM_DBG_TYPE_WINDOW, "view_stack"));
+  HmDbgFlameView *flame = HM_DBG_FLAME_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                             "flame_view"));
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  HmSymbolizer *symbolizer = hm_dbg_trace_get_symbolizer (hm_dbg_window_get_trace (window));
+  g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
+  guint64 total = hm_heap_model_get_totals (model)->bytes_allocated, word_table = 0, grow = 0;
+  graphene_rect_t whole, box;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "flame"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (view_stack), ==, "flame");
+  run_loop_for (300);
+  g_assert_cmpuint (hm_dbg_flame_view_get_total_cost (flame), ==, total);
+
+  /* what the model says word_table_* and word_table_grow hold */
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+      gboolean in_word_table = FALSE, in_grow = FALSE;
+      for (guint f = 0; f < frames->len; f++)
+        {
+          const HmFrameInfo *frame = g_ptr_array_index (frames, f);
+          in_word_table |= frame->function && g_str_has_prefix (frame->function, "word_table");
+          in_grow |= frame->function && g_str_equal (frame->function, "word_table_grow");
+        }
+      word_table += in_word_table ? site->bytes : 0;
+      grow += in_grow ? site->bytes : 0;
+    }
+  g_assert_cmpuint (grow, >, 0);
+
+  /* widths are shares: "main" spans what main allocated, word_table_grow its part */
+  g_assert_true (hm_dbg_flame_view_get_box (flame, "main", &whole));
+  g_assert_true (hm_dbg_flame_view_get_box (flame, "word_table_grow", &box));
+  double expected = (double) grow / (double) total;
+  g_test_message ("flame: word_table_grow %.1f px of %.1f px, expected share %.4f", box.size.width,
+                  whole.size.width, expected);
+  g_assert_cmpfloat (fabs (box.size.width / whole.size.width - expected), <, 0.01);
+
+  /* search: the share matched, counting nested matches once */
+  hm_dbg_flame_view_set_search (flame, "word_TABLE");
+  g_assert_cmpfloat (fabs (hm_dbg_flame_view_get_matched_share (flame)
+                           - (double) word_table / (double) total), <, 1e-9);
+  save_screenshot (GTK_WIDGET (window), "debugger-flame-search.png");
+  hm_dbg_flame_view_set_search (flame, "");
+
+  /* a click on word_table_grow zooms into it; Escape zooms out */
+  GtkWidget *canvas = find_descendant (GTK_WIDGET (flame), GTK_TYPE_DRAWING_AREA);
+  g_assert_nonnull (canvas);
+  GtkEventController *click = find_controller (canvas, GTK_TYPE_GESTURE_CLICK, 0);
+  graphene_point_t centre = GRAPHENE_POINT_INIT (box.origin.x + box.size.width / 2,
+                                                 box.origin.y + box.size.height / 2), in_canvas;
+  g_assert_true (gtk_widget_compute_point (GTK_WIDGET (flame), canvas, &centre, &in_canvas));
+  g_signal_emit_by_name (click, "pressed", 1, (double) in_canvas.x, (double) in_canvas.y);
+  g_assert_cmpstr (hm_dbg_flame_view_get_zoom_function (flame), ==, "word_table_grow");
+  g_assert_cmpuint (hm_dbg_flame_view_get_zoom_cost (flame), ==, grow);
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-flame-zoomed.png");
+  g_signal_emit_by_name (click, "pressed", 1, 1.0, 1.0);
+  g_assert_null (hm_dbg_flame_view_get_zoom_function (flame));
+
+  /* another cost: the leaked bytes */
+  hm_dbg_flame_view_set_cost (flame, HM_COST_LEAKED);
+  g_assert_cmpuint (hm_dbg_flame_view_get_total_cost (flame), ==,
+                    hm_heap_model_get_totals (model)->live_bytes);
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-flame-leaked.png");
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -1504,6 +1597,7 @@ main (int   argc,
   g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);
   g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
   g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
+  g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);

@@ -11,22 +11,14 @@
 
 #include "hm-dbg-flame-view.h"
 #include "hm-dbg-format.h"
+#include "hm-call-tree.h"
 
 #define ROW_HEIGHT 18.0
 #define LIVE_REBUILD_US G_USEC_PER_SEC
 
-typedef struct FlameNode FlameNode;
-struct FlameNode {
-  const char *function;      /* belongs to the trace's symbolizer; "all" for the root */
-  guint64 cost;
-  FlameNode *parent;
-  GPtrArray *children;       /* FlameNode *, or NULL */
-  guint depth;
-};
-
 typedef struct {
   graphene_rect_t rect;      /* in the canvas' coordinates */
-  FlameNode *node;
+  HmCallNode *node;
   gboolean ancestor;         /* drawn full width below the zoomed box */
 } Box;
 
@@ -50,8 +42,8 @@ struct _HmDbgFlameView
   gboolean icicle;
   gboolean merge_recursion;
   char *search;              /* casefolded, or NULL */
-  FlameNode *root;
-  FlameNode *zoom;           /* the box shown full width; the root when not zoomed */
+  HmCallNode *root;
+  HmCallNode *zoom;           /* the box shown full width; the root when not zoomed */
   guint max_depth;
   GArray *boxes;             /* Box, as last drawn */
 };
@@ -60,49 +52,28 @@ G_DEFINE_FINAL_TYPE (HmDbgFlameView, hm_dbg_flame_view, GTK_TYPE_WIDGET)
 
 /* ---- the tree ---------------------------------------------------------- */
 
-static void
-node_free (FlameNode *node)
+static guint64
+cost_of (HmDbgFlameView *self, const HmCallNode *node)
 {
-  if (node->children != NULL)
-    g_ptr_array_unref (node->children);
-  g_free (node);
-}
-
-static FlameNode *
-node_child (FlameNode *parent, const char *function)
-{
-  if (parent->children == NULL)
-    parent->children = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
-  for (guint i = 0; i < parent->children->len; i++)
+  switch (self->cost)
     {
-      FlameNode *c = g_ptr_array_index (parent->children, i);
-      if (c->function == function || g_str_equal (c->function, function))
-        return c;
+    case HM_COST_BYTES: return node->bytes;
+    case HM_COST_ALLOCATIONS: return node->allocations;
+    case HM_COST_PEAK: return node->peak_bytes;
+    case HM_COST_LEAKED: return node->leaked_bytes;
+    case HM_COST_TEMPORARY: return node->temporary;
     }
-  FlameNode *c = g_new0 (FlameNode, 1);
-  c->function = function;
-  c->parent = parent;
-  c->depth = parent->depth + 1;
-  g_ptr_array_add (parent->children, c);
-  return c;
+  return 0;
 }
 
-static gint
-compare_children (gconstpointer a, gconstpointer b)
+/* The depth of the deepest node with a cost. */
+static guint
+deepest (HmDbgFlameView *self, const HmCallNode *node)
 {
-  const FlameNode *x = *(FlameNode *const *) a, *y = *(FlameNode *const *) b;
-  /* by name, as flame graphs are: the same function stays in its place */
-  return g_strcmp0 (x->function, y->function);
-}
-
-static void
-sort_tree (FlameNode *node)
-{
-  if (node->children == NULL)
-    return;
-  g_ptr_array_sort (node->children, compare_children);
-  for (guint i = 0; i < node->children->len; i++)
-    sort_tree (g_ptr_array_index (node->children, i));
+  guint depth = cost_of (self, node) > 0 ? node->depth : 0;
+  for (guint i = 0; node->children != NULL && i < node->children->len; i++)
+    depth = MAX (depth, deepest (self, g_ptr_array_index (node->children, i)));
+  return depth;
 }
 
 static void
@@ -110,42 +81,18 @@ rebuild (HmDbgFlameView *self)
 {
   HmHeapModel *model = self->trace ? hm_dbg_trace_get_model (self->trace) : NULL;
   HmSymbolizer *symbolizer = self->trace ? hm_dbg_trace_get_symbolizer (self->trace) : NULL;
-  g_autofree char *zoom_path = NULL;
+  HmCallTreeOptions options = { HM_CALL_TREE_TOP_DOWN, self->merge_recursion, NULL };
 
   g_clear_handle_id (&self->rebuild_source, g_source_remove);
   self->last_build_us = g_get_monotonic_time ();
-  g_clear_pointer (&self->root, node_free);
-  self->zoom = NULL;
-  self->max_depth = 0;
-  self->root = g_new0 (FlameNode, 1);
+  g_clear_pointer (&self->root, hm_call_node_free);
+  if (model != NULL && symbolizer != NULL)
+    self->root = hm_call_tree_build (model, symbolizer, &options);
+  else
+    self->root = g_new0 (HmCallNode, 1);
   self->root->function = _("all");
   self->zoom = self->root;
-  if (model != NULL && symbolizer != NULL)
-    {
-      g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
-      for (guint i = 0; i < sites->len; i++)
-        {
-          const HmSiteStats *site = g_ptr_array_index (sites, i);
-          guint64 cost = hm_site_cost (site, self->cost);
-          if (cost == 0)
-            continue;
-          g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
-          FlameNode *node = self->root;
-          node->cost += cost;
-          for (guint f = frames->len; f > 0; f--)
-            {
-              const HmFrameInfo *frame = g_ptr_array_index (frames, f - 1);
-              const char *function = frame->function ? frame->function : "??";
-              if (self->merge_recursion && node != self->root
-                  && g_str_equal (node->function, function))
-                continue;
-              node = node_child (node, function);
-              node->cost += cost;
-              self->max_depth = MAX (self->max_depth, node->depth);
-            }
-        }
-      sort_tree (self->root);
-    }
+  self->max_depth = deepest (self, self->root);
   g_array_set_size (self->boxes, 0);
   gtk_drawing_area_set_content_height (self->canvas,
                                        (int) ((self->max_depth + 1) * ROW_HEIGHT) + 4);
@@ -176,7 +123,7 @@ trace_changed_cb (HmDbgFlameView *self)
 /* ---- search -------------------------------------------------------------- */
 
 static gboolean
-matches (HmDbgFlameView *self, const FlameNode *node)
+matches (HmDbgFlameView *self, const HmCallNode *node)
 {
   if (self->search == NULL || node == self->root)
     return FALSE;
@@ -185,10 +132,10 @@ matches (HmDbgFlameView *self, const FlameNode *node)
 }
 
 static guint64
-matched_cost (HmDbgFlameView *self, const FlameNode *node)
+matched_cost (HmDbgFlameView *self, const HmCallNode *node)
 {
   if (matches (self, node))
-    return node->cost;
+    return cost_of (self, node);
   guint64 sum = 0;
   for (guint i = 0; node->children != NULL && i < node->children->len; i++)
     sum += matched_cost (self, g_ptr_array_index (node->children, i));
@@ -199,9 +146,9 @@ double
 hm_dbg_flame_view_get_matched_share (HmDbgFlameView *self)
 {
   g_return_val_if_fail (HM_DBG_IS_FLAME_VIEW (self), 0);
-  if (self->root == NULL || self->root->cost == 0 || self->search == NULL)
+  if (self->root == NULL || cost_of (self, self->root) == 0 || self->search == NULL)
     return 0;
-  return (double) matched_cost (self, self->root) / (double) self->root->cost;
+  return (double) matched_cost (self, self->root) / (double) cost_of (self, self->root);
 }
 
 static void
@@ -220,7 +167,7 @@ update_matched_label (HmDbgFlameView *self)
 /* ---- drawing ------------------------------------------------------------- */
 
 static void
-color_of (HmDbgFlameView *self, const FlameNode *node, gboolean ancestor, GdkRGBA *rgba)
+color_of (HmDbgFlameView *self, const HmCallNode *node, gboolean ancestor, GdkRGBA *rgba)
 {
   /* warm hues, stable per function name */
   guint h = g_str_hash (node->function);
@@ -254,7 +201,7 @@ row_y (HmDbgFlameView *self, guint row, int height)
 }
 
 static void
-add_box (HmDbgFlameView *self, FlameNode *node, double x, double width, guint row, int height,
+add_box (HmDbgFlameView *self, HmCallNode *node, double x, double width, guint row, int height,
          gboolean ancestor)
 {
   Box box = { GRAPHENE_RECT_INIT ((float) x, (float) row_y (self, row, height), (float) width,
@@ -263,16 +210,16 @@ add_box (HmDbgFlameView *self, FlameNode *node, double x, double width, guint ro
 }
 
 static void
-layout_children (HmDbgFlameView *self, FlameNode *node, double x, double width, guint row,
+layout_children (HmDbgFlameView *self, HmCallNode *node, double x, double width, guint row,
                  int height)
 {
-  if (node->children == NULL || node->cost == 0)
+  if (node->children == NULL || cost_of (self, node) == 0)
     return;
-  double scale = width / (double) node->cost;
+  double scale = width / (double) cost_of (self, node);
   for (guint i = 0; i < node->children->len; i++)
     {
-      FlameNode *c = g_ptr_array_index (node->children, i);
-      double w = (double) c->cost * scale;
+      HmCallNode *c = g_ptr_array_index (node->children, i);
+      double w = (double) cost_of (self, c) * scale;
       if (w >= 1.0)
         {
           add_box (self, c, x, w, row, height, FALSE);
@@ -291,7 +238,7 @@ layout (HmDbgFlameView *self, int width, int height)
   /* the zoomed box's callers: full width, one row each */
   guint row = 0;
   g_autoptr(GPtrArray) chain = g_ptr_array_new ();
-  for (FlameNode *n = self->zoom; n != NULL; n = n->parent)
+  for (HmCallNode *n = self->zoom; n != NULL; n = n->parent)
     g_ptr_array_insert (chain, 0, n);
   for (guint i = 0; i < chain->len; i++)
     add_box (self, g_ptr_array_index (chain, i), 0, width, row++, height,
@@ -342,7 +289,7 @@ box_at (HmDbgFlameView *self, double x, double y)
 }
 
 static void
-zoom_to (HmDbgFlameView *self, FlameNode *node)
+zoom_to (HmDbgFlameView *self, HmCallNode *node)
 {
   self->zoom = node != NULL ? node : self->root;
   gtk_widget_queue_draw (GTK_WIDGET (self->canvas));
@@ -360,14 +307,14 @@ query_tooltip_cb (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
                   HmDbgFlameView *self)
 {
   const Box *b = box_at (self, x, y);
-  if (b == NULL || self->root == NULL || self->root->cost == 0)
+  if (b == NULL || self->root == NULL || cost_of (self, self->root) == 0)
     return FALSE;
   g_autofree char *value = self->cost == HM_COST_ALLOCATIONS || self->cost == HM_COST_TEMPORARY
-                             ? hm_dbg_format_count (b->node->cost)
-                             : hm_dbg_format_size (b->node->cost, FALSE);
+                             ? hm_dbg_format_count (cost_of (self, b->node))
+                             : hm_dbg_format_size (cost_of (self, b->node), FALSE);
   g_autofree char *text = g_strdup_printf ("%s\n%s (%.1f%%)", b->node->function, value,
-                                           100.0 * (double) b->node->cost
-                                           / (double) self->root->cost);
+                                           100.0 * (double) cost_of (self, b->node)
+                                           / (double) cost_of (self, self->root));
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
 }
@@ -493,14 +440,14 @@ guint64
 hm_dbg_flame_view_get_total_cost (HmDbgFlameView *self)
 {
   g_return_val_if_fail (HM_DBG_IS_FLAME_VIEW (self), 0);
-  return self->root ? self->root->cost : 0;
+  return self->root ? cost_of (self, self->root) : 0;
 }
 
 guint64
 hm_dbg_flame_view_get_zoom_cost (HmDbgFlameView *self)
 {
   g_return_val_if_fail (HM_DBG_IS_FLAME_VIEW (self), 0);
-  return self->zoom ? self->zoom->cost : 0;
+  return self->zoom ? cost_of (self, self->zoom) : 0;
 }
 
 const char *
@@ -558,7 +505,7 @@ hm_dbg_flame_view_finalize (GObject *object)
 {
   HmDbgFlameView *self = HM_DBG_FLAME_VIEW (object);
 
-  g_clear_pointer (&self->root, node_free);
+  g_clear_pointer (&self->root, hm_call_node_free);
   g_clear_pointer (&self->boxes, g_array_unref);
   g_free (self->search);
   G_OBJECT_CLASS (hm_dbg_flame_view_parent_class)->finalize (object);
@@ -640,7 +587,7 @@ hm_dbg_flame_view_init (HmDbgFlameView *self)
   g_signal_connect (self->icicle_button, "toggled", G_CALLBACK (icicle_toggled_cb), self);
   g_signal_connect (self->recursion_check, "toggled", G_CALLBACK (recursion_toggled_cb), self);
 
-  self->root = g_new0 (FlameNode, 1);
+  self->root = g_new0 (HmCallNode, 1);
   self->root->function = _("all");
   self->zoom = self->root;
 }

@@ -26,6 +26,7 @@
 #include "hm-dbg-site.h"
 #include "hm-dbg-sites-view.h"
 #include "hm-dbg-flame-view.h"
+#include "hm-dbg-tree-view.h"
 #include "hm-dbg-stack-view.h"
 #include "hm-dbg-timeline-view.h"
 #include "hm-dbg-warning-item.h"
@@ -980,6 +981,71 @@ test_flame_graph (void)
   close_window (window);
 }
 
+static const HmCallNode *
+tree_row_node (GListModel *rows, guint i)
+{
+  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+  return hm_dbg_tree_view_row_node (row);
+}
+
+/* The call tree of the demo: bottom-up, the allocating functions at the top
+ * level sum to everything allocated, biggest first, and expanding one shows
+ * its callers; top-down starts at _start; the filter keeps only the stacks
+ * through a function. */
+static void
+test_call_tree (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTreeView *tree = HM_DBG_TREE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                          "tree_view"));
+  GListModel *rows = hm_dbg_tree_view_get_rows (tree);
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  guint64 total = hm_heap_model_get_totals (model)->bytes_allocated, sum = 0;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "tree"));
+  hm_dbg_tree_view_set_direction (tree, HM_CALL_TREE_BOTTOM_UP);
+  run_loop_for (200);
+  guint n = g_list_model_get_n_items (rows);
+  g_assert_cmpuint (n, >=, 5);
+  for (guint i = 0; i < n; i++)
+    {
+      const HmCallNode *node = tree_row_node (rows, i);
+      g_assert_cmpuint (node->depth, ==, 1);
+      sum += node->bytes;
+      if (i > 0)
+        g_assert_cmpuint (tree_row_node (rows, i - 1)->bytes, >=, node->bytes);
+    }
+  g_assert_cmpuint (sum, ==, total);
+  g_assert_cmpstr (tree_row_node (rows, 0)->function, ==, "main");
+
+  /* expanding word_table_grow shows who called it */
+  for (guint i = 0; i < n; i++)
+    if (g_str_equal (tree_row_node (rows, i)->function, "word_table_grow"))
+      {
+        g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+        gtk_tree_list_row_set_expanded (row, TRUE);
+        run_loop_for (100);
+        g_assert_cmpuint (g_list_model_get_n_items (rows), ==, n + 1);
+        g_assert_cmpstr (tree_row_node (rows, i + 1)->function, ==, "word_table_count");
+        g_assert_cmpuint (tree_row_node (rows, i + 1)->bytes, ==, tree_row_node (rows, i)->bytes);
+        break;
+      }
+  save_screenshot (GTK_WIDGET (window), "debugger-call-tree.png");
+
+  /* only the stacks through sort_words_by_count */
+  hm_dbg_tree_view_set_filter (tree, "sort_words");
+  run_loop_for (100);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 1);
+  g_assert_cmpstr (tree_row_node (rows, 0)->function, ==, "sort_words_by_count");
+  hm_dbg_tree_view_set_filter (tree, NULL);
+
+  hm_dbg_tree_view_set_direction (tree, HM_CALL_TREE_TOP_DOWN);
+  run_loop_for (100);
+  g_assert_cmpstr (tree_row_node (rows, 0)->function, ==, "_start");
+  g_assert_cmpuint (tree_row_node (rows, 0)->bytes, ==, total);
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -1598,6 +1664,7 @@ main (int   argc,
   g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
   g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
+  g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);

@@ -5,6 +5,7 @@
  */
 #include "hm-report.h"
 #include "hm-diff.h"
+#include "hm-call-tree.h"
 
 #include <glib/gi18n.h>
 #include <inttypes.h>
@@ -1171,4 +1172,83 @@ hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *sym
           fprintf (out, "\n");
         }
     }
+}
+
+/* ---- call trees --------------------------------------------------------- */
+
+static gint
+compare_nodes_by_bytes (gconstpointer a, gconstpointer b)
+{
+  const HmCallNode *x = *(HmCallNode *const *) a, *y = *(HmCallNode *const *) b;
+  return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : g_strcmp0 (x->function, y->function);
+}
+
+/* Children worth showing: at least min_bytes, biggest first. */
+static GPtrArray *
+shown_children (const HmCallNode *node, guint64 min_bytes)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; node->children != NULL && i < node->children->len; i++)
+    {
+      HmCallNode *c = g_ptr_array_index (node->children, i);
+      if (c->bytes >= min_bytes && c->bytes > 0)
+        g_ptr_array_add (out, c);
+    }
+  g_ptr_array_sort (out, compare_nodes_by_bytes);
+  return out;
+}
+
+static json_t *
+call_node_to_json (const HmCallNode *node, guint64 min_bytes)
+{
+  g_autoptr(GPtrArray) children = shown_children (node, min_bytes);
+  json_t *array = json_array ();
+  for (guint i = 0; i < children->len; i++)
+    json_array_append_new (array, call_node_to_json (g_ptr_array_index (children, i), min_bytes));
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "function", json_string_or_null (node->function),
+                    "file", json_string_or_null (node->file),
+                    "module", json_string_or_null (node->module),
+                    "bytes", json_uint (node->bytes),
+                    "allocations", json_uint (node->allocations),
+                    "peak_bytes", json_uint (node->peak_bytes),
+                    "leaked_bytes", json_uint (node->leaked_bytes),
+                    "temporary", json_uint (node->temporary),
+                    "children", array);
+}
+
+json_t *
+hm_report_call_tree_to_json (const HmCallNode *root, double min_share)
+{
+  return call_node_to_json (root, (guint64) (min_share * (double) root->bytes));
+}
+
+static void
+print_call_node (FILE *out, const HmCallNode *node, guint64 min_bytes, guint indent)
+{
+  g_autoptr(GPtrArray) children = shown_children (node, min_bytes);
+  for (guint i = 0; i < children->len; i++)
+    {
+      const HmCallNode *c = g_ptr_array_index (children, i);
+      g_autofree char *bytes = hm_report_format_size (c->bytes);
+      g_autofree char *leaked = hm_report_format_size (c->leaked_bytes);
+      g_autofree char *base = c->file ? g_path_get_basename (c->file) : NULL;
+      fprintf (out, "%10s %9" PRIu64 " %10s  %*s%s%s%s%s\n", bytes, c->allocations,
+               c->leaked_bytes ? leaked : "-", (int) indent * 2, "", c->function,
+               base ? " (" : "", base ? base : "", base ? ")" : "");
+      print_call_node (out, c, min_bytes, indent + 1);
+    }
+}
+
+void
+hm_report_print_call_tree (FILE *out, const HmCallNode *root, gboolean bottom_up,
+                           double min_share)
+{
+  fprintf (out, bottom_up ? _("Bottom-up: the allocating functions, then their callers\n")
+                          : _("Top-down: from the outermost callers to the allocating "
+                              "functions\n"));
+  fprintf (out, _("(branches under %.1f%% of the bytes allocated are left out)\n\n"),
+           min_share * 100);
+  fprintf (out, "%10s %9s %10s  %s\n", _("allocated"), _("calls"), _("leaked"), _("function"));
+  print_call_node (out, root, (guint64) (min_share * (double) root->bytes), 0);
 }

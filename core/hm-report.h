@@ -13,6 +13,7 @@
 #include "hm-heap-model.h"
 #include "hm-symbolizer.h"
 #include "hm-suppressions.h"
+#include "hm-call-tree.h"
 
 G_BEGIN_DECLS
 
@@ -63,5 +64,11 @@ json_t *hm_report_breakdown_to_json (HmHeapModel *model, HmSymbolizer *symbolize
 void hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
                                      const HmBreakdown *breakdown, gboolean range,
                                      const HmReportOptions *options);
+
+/* A call tree (hm-call-tree.h), leaving out branches under min_share of
+ * the bytes allocated; children biggest first. */
+json_t *hm_report_call_tree_to_json (const HmCallNode *root, double min_share);
+void hm_report_print_call_tree (FILE *out, const HmCallNode *root, gboolean bottom_up,
+                                double min_share);
 
 G_END_DECLS

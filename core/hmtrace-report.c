@@ -116,6 +116,7 @@ hmtrace_report_main (int argc, char **argv)
   gboolean diff = FALSE;
   gboolean no_builtin = FALSE;
   g_autofree char *at_text = NULL, *from_text = NULL, *to_text = NULL;
+  g_autofree char *tree_text = NULL, *filter_text = NULL;
   g_auto(GStrv) suppression_files = NULL;
   g_autoptr(HmSuppressions) suppressions = NULL;
   int top = 10;
@@ -131,6 +132,12 @@ hmtrace_report_main (int argc, char **argv)
       N_("FILE") },
     { "no-builtin-suppressions", 0, 0, G_OPTION_ARG_NONE, &no_builtin,
       N_("Count as leaks what the C library keeps until exit on purpose"), NULL },
+    { "tree", 0, 0, G_OPTION_ARG_STRING, &tree_text,
+      N_("The call tree: top-down (from main) or bottom-up (from the allocating functions)"),
+      N_("DIRECTION") },
+    { "filter", 0, 0, G_OPTION_ARG_STRING, &filter_text,
+      N_("With --tree: only stacks through a function, file or module containing TEXT"),
+      N_("TEXT") },
     { "at", 0, 0, G_OPTION_ARG_STRING, &at_text,
       N_("What was live at time T since the start (e.g. 1.5s, 250ms, 40us)"), N_("T") },
     { "from", 0, 0, G_OPTION_ARG_STRING, &from_text,
@@ -193,7 +200,28 @@ hmtrace_report_main (int argc, char **argv)
   options.suppressions = suppressions;
   symbolizer = hm_symbolizer_new_for_model (model);
 
-  if (at_text != NULL || from_text != NULL || to_text != NULL)
+  if (tree_text != NULL)
+    {
+      gboolean bottom_up = g_str_equal (tree_text, "bottom-up");
+      if (!bottom_up && !g_str_equal (tree_text, "top-down"))
+        {
+          fprintf (stderr, _("hmtrace report: --tree is top-down or bottom-up\n"));
+          return 2;
+        }
+      HmCallTreeOptions tree_options = { bottom_up ? HM_CALL_TREE_BOTTOM_UP
+                                                   : HM_CALL_TREE_TOP_DOWN, FALSE, filter_text };
+      g_autoptr(HmCallNode) root = hm_call_tree_build (model, symbolizer, &tree_options);
+      if (as_json)
+        {
+          json_t *report = hm_report_call_tree_to_json (root, 0.001);
+          json_dumpf (report, stdout, JSON_INDENT (2));
+          fputc ('\n', stdout);
+          json_decref (report);
+        }
+      else
+        hm_report_print_call_tree (stdout, root, bottom_up, 0.01);
+    }
+  else if (at_text != NULL || from_text != NULL || to_text != NULL)
     {
       guint64 from = 0, to = 0;
       gboolean range = from_text != NULL || to_text != NULL;

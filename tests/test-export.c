@@ -266,6 +266,50 @@ test_suppressed_report (void)
   g_assert_cmpuint (hm_test_json_uint (rule, "bytes"), ==, hidden);
 }
 
+/* hmtrace report --tree: bottom-up, the top level sums to what was
+ * allocated; the filter keeps only the stacks through a function. */
+static void
+test_call_tree (void)
+{
+  g_auto(HmTestRun) run = { 0 };
+  g_auto(HmTestRun) filtered = { 0 };
+  json_error_t json_error;
+  const gchar *argv[] = { hm_test_hmtrace_path (), "report", "--json", "--tree", "bottom-up",
+                          trace, NULL };
+  const gchar *filter_argv[] = { hm_test_hmtrace_path (), "report", "--json", "--tree",
+                                 "top-down", "--filter", "SORT_WORDS", trace, NULL };
+
+  hm_test_spawn (argv, NULL, &run);
+  g_assert_true (WIFEXITED (run.exit_status) && WEXITSTATUS (run.exit_status) == 0);
+  g_autoptr(json_t) root = json_loads (run.stdout_text, 0, &json_error);
+  g_assert_nonnull (root);
+  g_assert_cmpuint (hm_test_json_uint (root, "bytes"), ==,
+                    hm_test_json_uint (report, "bytes_allocated"));
+  json_t *children = json_object_get (root, "children");
+  guint64 sum = 0;
+  for (gsize i = 0; i < json_array_size (children); i++)
+    sum += hm_test_json_uint (json_array_get (children, i), "bytes");
+  /* every allocating function is above the 0.1% cut in the demo */
+  g_assert_cmpuint (sum, ==, hm_test_json_uint (report, "bytes_allocated"));
+
+  hm_test_spawn (filter_argv, NULL, &filtered);
+  g_assert_true (WIFEXITED (filtered.exit_status) && WEXITSTATUS (filtered.exit_status) == 0);
+  g_autoptr(json_t) only = json_loads (filtered.stdout_text, 0, &json_error);
+  g_assert_nonnull (only);
+  guint64 site_bytes = 0;
+  json_t *sites = json_object_get (report, "sites");
+  for (gsize i = 0; i < json_array_size (sites); i++)
+    {
+      json_t *site = json_array_get (sites, i);
+      json_t *leaf = json_array_get (json_object_get (site, "stack"), 0);
+      if (g_strcmp0 (json_string_value (json_object_get (leaf, "function")),
+                     "sort_words_by_count") == 0)
+        site_bytes += hm_test_json_uint (site, "bytes");
+    }
+  g_assert_cmpuint (site_bytes, >, 0);
+  g_assert_cmpuint (hm_test_json_uint (only, "bytes"), ==, site_bytes);
+}
+
 static void
 test_bad_input (void)
 {
@@ -307,6 +351,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/bad-input", test_bad_input);
   g_test_add_func ("/diff/before-and-after-a-fix", test_diff_before_and_after_a_fix);
   g_test_add_func ("/suppressions/report", test_suppressed_report);
+  g_test_add_func ("/tree/bottom-up-and-filter", test_call_tree);
   status = g_test_run ();
   json_decref (report);
   hm_test_remove_dir (tmp_dir);

@@ -43,6 +43,8 @@ struct _HmHeapModel {
   GPtrArray *modules;      /* HmModule * */
   GHashTable *info;        /* char * -> char * */
   GHashTable *threads;     /* tid set */
+  GHashTable *site_threads; /* (node << 24) ^ tid of every site's threads */
+  guint64 current_tid;     /* of the event being added */
   HmStrategyStats strategies[HM_STRATEGY_KIND_N];
   GPtrArray *regions;      /* HmRegionStats * */
   GHashTable *regions_by_id;
@@ -254,6 +256,7 @@ hm_heap_model_new (void)
   model->modules = g_ptr_array_new_with_free_func (module_free);
   model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  model->site_threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   model->regions = g_ptr_array_new_with_free_func (region_free);
   model->regions_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pools = g_ptr_array_new_with_free_func (pool_free);
@@ -279,6 +282,7 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->modules);
   g_hash_table_unref (model->info);
   g_hash_table_destroy (model->threads);
+  g_hash_table_destroy (model->site_threads);
   g_hash_table_destroy (model->regions_by_id);
   g_ptr_array_unref (model->regions);
   g_hash_table_destroy (model->pools_by_id);
@@ -336,8 +340,10 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
   site->live_blocks--;
   if (freed)
     {
+      guint64 lifetime = ts >= block->ts ? ts - block->ts : 0;
       site->frees++;
-      site->lifetime_ns_sum += ts >= block->ts ? ts - block->ts : 0;
+      site->lifetime_ns_sum += lifetime;
+      site->lifetime_histogram[hm_profile_bucket (lifetime, HM_PROFILE_LIFETIME_BUCKETS)]++;
     }
   t->live_bytes -= block->size;
   t->live_blocks--;
@@ -378,12 +384,29 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
       t->peak_bytes = t->live_bytes;
       t->peak_ts = ts;
     }
+  if (site->allocations == 0 || size < site->min_size)
+    site->min_size = size;
+  if (size > site->max_size)
+    site->max_size = size;
   site->allocations++;
   site->bytes += size;
+  site->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)]++;
   site->live_bytes += size;
   site->live_blocks++;
   if (site->live_bytes > site->peak_live_bytes)
     site->peak_live_bytes = site->live_bytes;
+  if (site->live_blocks > site->peak_live_blocks)
+    site->peak_live_blocks = site->live_blocks;
+  if (model->current_tid != 0 && model->current_tid != site->last_tid)
+    {
+      guint64 key = (site->stack << 24) ^ model->current_tid;
+      site->last_tid = model->current_tid;
+      if (!g_hash_table_contains (model->site_threads, &key))
+        {
+          g_hash_table_add (model->site_threads, g_memdup2 (&key, sizeof key));
+          site->n_threads++;
+        }
+    }
   strategy_add (model, strategy, size, TRUE);
 }
 
@@ -650,6 +673,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
 
   if (e->ts > t->last_ts)
     t->last_ts = e->ts;
+  model->current_tid = e->tid;
 
   switch (e->kind)
     {

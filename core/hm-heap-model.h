@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "hm-profile-format.h"
 #include "hm-trace-reader.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,13 @@ typedef struct {
   guint64 live_blocks;
   guint64 peak_live_bytes;
   guint64 lifetime_ns_sum; /* over freed blocks */
+  guint64 min_size;        /* of one allocation */
+  guint64 max_size;
+  guint64 peak_live_blocks;
+  guint64 n_threads;       /* threads that allocated here */
+  guint64 last_tid;
+  guint64 size_histogram[HM_PROFILE_SIZE_BUCKETS];         /* power-of-two buckets */
+  guint64 lifetime_histogram[HM_PROFILE_LIFETIME_BUCKETS]; /* ns, of freed blocks */
 } HmSiteStats;
 
 typedef struct {

@@ -5,3 +5,4 @@
  * returns the process exit status. */
 int hmtrace_record_main (int argc, char **argv);
 int hmtrace_report_main (int argc, char **argv);
+int hmtrace_profile_main (int argc, char **argv);

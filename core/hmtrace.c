@@ -19,6 +19,7 @@ typedef struct {
 static const Command commands[] = {
   { "record", hmtrace_record_main, N_("Run a program and record its memory use to a trace") },
   { "report", hmtrace_report_main, N_("Print what a trace says: totals, top sites, warnings") },
+  { "profile", hmtrace_profile_main, N_("Validate, show, compare, edit or build memory_profile.json") },
 };
 
 static void

@@ -1,0 +1,58 @@
+/* profile-sites.c — allocation sites with known statistics, for the profile
+ * tests (tests/test-profile.c encodes the same numbers).
+ *
+ *   function      calls            size   live at once   freed
+ *   make_nodes    3000 malloc      48     at most 100    all, oldest first
+ *   make_buffers  7 malloc         4096   7              none before exit
+ *   make_mixed    200 malloc       8..207 1              all, at once
+ *
+ * With an argument N, make_nodes makes N nodes instead (the agent's sampling
+ * is exercised past a site's first 256 allocations).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+static void *buffers[7];
+
+static void
+make_nodes (long n)
+{
+  void *queue[100] = { 0 };
+  for (long i = 0; i < n; i++)
+    {
+      free (queue[i % 100]);
+      queue[i % 100] = malloc (48);   /* SITE: nodes */
+      memset (queue[i % 100], 1, 48);
+    }
+  for (int i = 0; i < 100; i++)
+    free (queue[i]);
+}
+
+static void
+make_buffers (void)
+{
+  for (int i = 0; i < 7; i++)
+    buffers[i] = malloc (4096);   /* SITE: buffers */
+}
+
+static void
+make_mixed (void)
+{
+  for (int i = 0; i < 200; i++)
+    {
+      char *p = malloc (8 + (size_t) i);   /* SITE: mixed */
+      p[0] = 1;
+      free (p);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  make_nodes (argc > 1 ? atol (argv[1]) : 3000);
+  make_buffers ();
+  make_mixed ();
+  for (int i = 0; i < 7; i++)
+    free (buffers[i]);
+  return 0;
+}

@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-profile-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -67,6 +68,7 @@ struct HmPool {
   uint32_t magic;
   uint8_t pooling;
   uint8_t strategy;
+  uint8_t serves_malloc;      /* made by a profile: free() and realloc() take its objects */
   /* the rest under lock */
   pthread_mutex_t lock __attribute__ ((aligned (64)));
   size_t object_size;
@@ -1028,6 +1030,28 @@ hm_pool_live_objects (const HmPool *pool)
     }
   pthread_mutex_unlock (&threads_lock);
   return cached > live ? 0 : live - cached;
+}
+
+/* A pool that serves a malloc site (hm-profile-apply.c): its objects are
+ * freed with free(), so free asks here first.  Two loads from the slab map
+ * when p is not a pool object. */
+HmPool *
+hm_pool_new_for_malloc (const char *name, size_t object_size, size_t capacity)
+{
+  HmPool *pool = hm_pool_new (name, object_size, capacity);
+  if (pool != NULL)
+    pool->serves_malloc = 1;
+  return pool;
+}
+
+HmPool *
+hm_pool_serving_malloc (const void *p)
+{
+  HmSlab *s = slab_lookup ((uintptr_t) p);
+  if (HM_LIKELY (s == NULL))
+    return NULL;
+  HmPool *pool = s->pool;
+  return pool != NULL && pool->serves_malloc ? pool : NULL;
 }
 
 /* For lifetime analysis: free() of a pool object is a mismatched free. */

@@ -53,6 +53,7 @@ struct _HmHeapModel {
   GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
+  GPtrArray *decisions;    /* HmProfileDecision * */
   HmTimelineBucket *timeline;   /* HM_TIMELINE_MAX_BUCKETS */
   guint n_buckets;
   guint64 bucket_ns;
@@ -240,6 +241,8 @@ strategy_sub (HmHeapModel *model, HmStrategyKind kind, guint64 bytes)
   s->live_bytes = s->live_bytes >= bytes ? s->live_bytes - bytes : 0;
 }
 
+static void decision_free (gpointer data);
+
 HmHeapModel *
 hm_heap_model_new (void)
 {
@@ -256,6 +259,7 @@ hm_heap_model_new (void)
   model->modules = g_ptr_array_new_with_free_func (module_free);
   model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  model->decisions = g_ptr_array_new_with_free_func (decision_free);
   model->site_threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   model->regions = g_ptr_array_new_with_free_func (region_free);
   model->regions_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -283,6 +287,7 @@ hm_heap_model_free (HmHeapModel *model)
   g_hash_table_unref (model->info);
   g_hash_table_destroy (model->threads);
   g_hash_table_destroy (model->site_threads);
+  g_ptr_array_unref (model->decisions);
   g_hash_table_destroy (model->regions_by_id);
   g_ptr_array_unref (model->regions);
   g_hash_table_destroy (model->pools_by_id);
@@ -292,6 +297,28 @@ hm_heap_model_free (HmHeapModel *model)
   g_free (model->timeline);
   g_array_unref (model->markers);
   g_free (model);
+}
+
+static void
+decision_free (gpointer data)
+{
+  HmProfileDecision *d = data;
+  g_free (d->site);
+  g_free (d->why);
+  g_free (d);
+}
+
+const char *
+hm_profile_choice_name (HmProfileChoice choice)
+{
+  return choice < HM_PROFILE_CHOICE_N ? hm_profile_choice_names[choice] : "unknown";
+}
+
+GPtrArray *
+hm_heap_model_get_profile_decisions (HmHeapModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->decisions;
 }
 
 static HmSiteStats *
@@ -719,6 +746,18 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       model->gc.total_pause_ns += e->pause_ns;
       model->gc.max_pause_ns = MAX (model->gc.max_pause_ns, e->pause_ns);
       model->gc.live_bytes_after_last = e->live_bytes;
+      break;
+    case HM_EV_PROFILE_DECISION:
+      if (model->decisions->len < 1000000)
+        {
+          HmProfileDecision *d = g_new0 (HmProfileDecision, 1);
+          d->ts = e->ts;
+          d->choice = e->count < HM_PROFILE_CHOICE_N ? (HmProfileChoice) e->count
+                                                     : HM_PROFILE_CHOICE_DEFAULT;
+          d->site = g_utf8_make_valid (e->key ? e->key : "", -1);
+          d->why = g_utf8_make_valid (e->text ? e->text : "", -1);
+          g_ptr_array_add (model->decisions, d);
+        }
       break;
     case HM_EV_WARNING:
       if (model->warnings->len < 1000000)

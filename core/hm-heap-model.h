@@ -134,6 +134,16 @@ typedef struct {
 
 const char *hm_warning_kind_name (HmWarningKind kind);
 
+/* What an applied profile chose for one site (a PROFILE_DECISION event). */
+typedef struct {
+  guint64 ts;
+  HmProfileChoice choice;
+  char *site;              /* "module+0x1a2b" as the profile names it */
+  char *why;
+} HmProfileDecision;
+
+const char *hm_profile_choice_name (HmProfileChoice choice);
+
 /* One bucket of the heap timeline: the live bytes per strategy at the end
  * of the bucket and the highest total seen inside it. */
 typedef struct {
@@ -208,6 +218,9 @@ const HmTimelineBucket *hm_heap_model_get_timeline (HmHeapModel *model, guint *n
                                                     guint64 *bucket_ns);
 /* Markers (HmMarker), in time order; at most a million are kept. */
 GArray *hm_heap_model_get_markers (HmHeapModel *model);
+
+/* The applied profile's decisions (HmProfileDecision *), in order. */
+GPtrArray *hm_heap_model_get_profile_decisions (HmHeapModel *model);
 
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);

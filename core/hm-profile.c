@@ -545,7 +545,7 @@ hm_profile_to_string (HmProfile *profile)
 }
 
 gboolean
-hm_profile_save (HmProfile *profile, const char *path, GError **error)
+hm_profile_write_file (HmProfile *profile, const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   g_autoptr(GError) local = NULL;

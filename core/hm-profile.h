@@ -67,7 +67,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmProfile, hm_profile_free)
 
 /* Writes the profile to path atomically: a temporary file in the same
  * directory, flushed, then renamed over path. */
-gboolean hm_profile_save (HmProfile *profile, const char *path, GError **error);
+gboolean hm_profile_write_file (HmProfile *profile, const char *path, GError **error);
 /* The profile as text (indented JSON, keys in their order), g_free() it. */
 char *hm_profile_to_string (HmProfile *profile);
 

@@ -124,7 +124,7 @@ cmd_set (int argc, char **argv)
     }
   g_autofree char *key = g_strndup (argv[3], (gsize) (eq - argv[3]));
   if (!hm_profile_set (profile, index, key, eq + 1, &error)
-      || !hm_profile_save (profile, argv[1], &error))
+      || !hm_profile_write_file (profile, argv[1], &error))
     {
       fprintf (stderr, "hmtrace profile: %s: %s\n", argv[1], error->message);
       return 1;
@@ -170,7 +170,7 @@ cmd_from_trace (int argc, char **argv)
   g_autoptr(HmSymbolizer) symbolizer = hm_symbolizer_new_for_model (model);
   g_autoptr(HmProfile) profile = hm_profile_new_from_model (model, symbolizer);
   g_clear_error (&error);
-  if (!hm_profile_save (profile, output, &error))
+  if (!hm_profile_write_file (profile, output, &error))
     {
       fprintf (stderr, "hmtrace profile: %s\n", error->message);
       return 1;

@@ -162,7 +162,7 @@ test_set_keeps_unknown_fields (void)
   g_assert_false (hm_profile_set (profile, 0, "count", "5", &error));
   g_assert_nonnull (strstr (error->message, "measured"));
   g_clear_error (&error);
-  g_assert_true (hm_profile_save (profile, path, &error));
+  g_assert_true (hm_profile_write_file (profile, path, &error));
 
   g_autoptr(HmProfile) again = hm_profile_load (path, &error);
   g_assert_no_error (error);

@@ -7,10 +7,17 @@
  *   make_mixed    200 malloc       8..207 1              all, at once
  *
  * With an argument N, make_nodes makes N nodes instead (the agent's sampling
- * is exercised past a site's first 256 allocations).
+ * is exercised past a site's first 256 allocations).  With a second argument
+ * "usable", it prints malloc_usable_size() of its last node (48 when a pool
+ * of the applied profile serves the site, more from the C library) — the one
+ * thing it ever prints.
  */
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static size_t last_node_usable;
 
 static void *buffers[7];
 
@@ -24,6 +31,7 @@ make_nodes (long n)
       queue[i % 100] = malloc (48);   /* SITE: nodes */
       memset (queue[i % 100], 1, 48);
     }
+  last_node_usable = malloc_usable_size (queue[(n - 1) % 100]);
   for (int i = 0; i < 100; i++)
     free (queue[i]);
 }
@@ -54,5 +62,7 @@ main (int argc, char **argv)
   make_mixed ();
   for (int i = 0; i < 7; i++)
     free (buffers[i]);
+  if (argc > 2 && strcmp (argv[2], "usable") == 0)
+    printf ("%zu\n", last_node_usable);
   return 0;
 }

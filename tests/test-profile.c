@@ -6,6 +6,8 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -327,6 +329,282 @@ test_cli_from_trace (void)
   g_assert_true (seen_nodes && seen_buffers && seen_mixed);
 }
 
+/* ---- the agent: recording and applying ---- */
+
+static void
+run_program (HmTestRun *run, const gchar *const *extra_env, const gchar *a, const gchar *b)
+{
+  g_autofree gchar *program = hm_test_program_path ("profile-sites");
+  const gchar *argv[] = { program, a, b, NULL };
+  g_autofree gchar *preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  g_autoptr(GPtrArray) env = g_ptr_array_new ();
+
+  g_ptr_array_add (env, preload);
+  for (guint i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
+    g_ptr_array_add (env, (gpointer) extra_env[i]);
+  g_ptr_array_add (env, NULL);
+  hm_test_spawn (argv, (const gchar *const *) env->pdata, run);
+}
+
+/* The site of profile-sites.c at function: by module offset, as a profile
+ * built from a trace names it (so the agent's identity is checked too). */
+static gint64
+offset_from_trace (const gchar *function)
+{
+  static HmProfile *from_trace;
+  g_autoptr(GError) error = NULL;
+
+  if (from_trace == NULL)
+    {
+      g_autofree gchar *program = hm_test_program_path ("profile-sites");
+      g_autofree gchar *trace = g_build_filename (tmp_dir, "identity.hmt", NULL);
+      g_autofree gchar *out = g_build_filename (tmp_dir, "identity.json", NULL);
+      const gchar *argv[] = { program, NULL };
+      g_auto(HmTestRun) run = { 0 };
+      if (!hm_test_record (trace, argv, 0))
+        return -1;
+      run_profile (&run, "from-trace", trace, "-o", out);
+      from_trace = hm_profile_load (out, &error);
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < hm_profile_get_n_sites (from_trace); i++)
+    {
+      HmProfileSite s;
+      hm_profile_get_site (from_trace, i, &s);
+      if (s.symbol != NULL && strcmp (s.symbol, function) == 0)
+        return s.module_offset;
+    }
+  return -1;
+}
+
+static gboolean
+find_site (HmProfile *profile, gint64 module_offset, HmProfileSite *site)
+{
+  for (guint i = 0; i < hm_profile_get_n_sites (profile); i++)
+    {
+      hm_profile_get_site (profile, i, site);
+      if (site->module_offset == module_offset && g_strcmp0 (site->module, "profile-sites") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_agent_records (void)
+{
+  g_autofree gchar *path = g_build_filename (tmp_dir, "recorded.json", NULL);
+  g_autofree gchar *path_env = g_strdup_printf ("HM_PROFILE_PATH=%s", path);
+  const gchar *env[] = { "HM_ENABLE_PROFILING=1", path_env, NULL };
+  g_auto(HmTestRun) run = { 0 };
+  g_autoptr(GError) error = NULL;
+  HmProfileSite nodes, buffers, mixed;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  run_program (&run, env, "20000", NULL);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_assert_cmpstr (run.stderr_text, ==, "");
+  /* the program's own file, and no temporary file left beside it */
+  g_autoptr(HmProfile) profile = hm_profile_load (path, &error);
+  g_assert_no_error (error);
+  g_autofree gchar *tmp = g_strdup_printf ("%s.tmp.", path);
+  g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
+  for (const gchar *name; (name = g_dir_read_name (dir)) != NULL;)
+    g_assert_null (strstr (name, ".tmp."));
+
+  g_assert_true (find_site (profile, offset_from_trace ("make_nodes"), &nodes));
+  g_assert_cmpint (nodes.count, ==, 20000);
+  g_assert_cmpint (nodes.bytes, ==, 20000 * 48);
+  g_assert_cmpint (nodes.min_size, ==, 48);
+  g_assert_cmpint (nodes.max_size, ==, 48);
+  g_assert_cmpint (nodes.threads, ==, 1);
+  /* sampled past the first 256: an estimate, within one sample's weight */
+  g_assert_cmpint (nodes.peak_live_count, >=, 100 - 64);
+  g_assert_cmpint (nodes.peak_live_count, <=, 100 + 128);
+  g_assert_cmpint (nodes.lifetime_median_ns, >, 0);
+  g_assert_true (find_site (profile, offset_from_trace ("make_buffers"), &buffers));
+  g_assert_cmpint (buffers.count, ==, 7);
+  g_assert_cmpint (buffers.peak_live_count, ==, 7);
+  g_assert_cmpint (buffers.peak_live_bytes, ==, 7 * 4096);
+  g_assert_true (find_site (profile, offset_from_trace ("make_mixed"), &mixed));
+  g_assert_cmpint (mixed.count, ==, 200);
+  g_assert_cmpint (mixed.bytes, ==, 200 * 8 + 199 * 200 / 2);
+  g_assert_cmpint (mixed.min_size, ==, 8);
+  g_assert_cmpint (mixed.max_size, ==, 207);
+  g_assert_cmpint (mixed.peak_live_count, ==, 1);
+  json_t *histogram = json_object_get (json_array_get (json_object_get (hm_profile_get_json (profile), "sites"), 0), "size_histogram");
+  g_assert_true (json_is_array (histogram));
+}
+
+/* A profile that says adaptive makes the hot 48-byte site a pool: its
+ * blocks are then pool objects of exactly 48 bytes (the C library's have
+ * more), the trace says so, and edits to the file survive the next
+ * recording. */
+static void
+test_agent_applies (void)
+{
+  g_autofree gchar *path = g_build_filename (tmp_dir, "applied.json", NULL);
+  g_autofree gchar *path_env = g_strdup_printf ("HM_PROFILE_PATH=%s", path);
+  g_autofree gchar *trace = g_build_filename (tmp_dir, "applied.hmt", NULL);
+  const gchar *record_env[] = { "HM_ENABLE_PROFILING=1", path_env, NULL };
+  const gchar *apply_env[] = { path_env, NULL };
+  const gchar *none_env[] = { "HM_PROFILE_PATH=/nonexistent/p.json", NULL };
+  g_auto(HmTestRun) first = { 0 };
+  g_auto(HmTestRun) plain = { 0 };
+  g_auto(HmTestRun) applied = { 0 };
+  g_auto(HmTestRun) set = { 0 };
+  g_auto(HmTestRun) again = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  run_program (&first, record_env, "3000", NULL);
+  g_assert_cmpint (first.exit_status, ==, 0);
+  run_profile (&set, "set", path, "global", "strategy=adaptive");
+  g_assert_cmpint (set.exit_status, ==, 0);
+  g_autofree gchar *key = g_strdup_printf ("profile-sites+0x%" G_GINT64_MODIFIER "x",
+                                           offset_from_trace ("make_mixed"));
+  g_auto(HmTestRun) set_mixed = { 0 };
+  run_profile (&set_mixed, "set", path, key, "pool_capacity=33");
+  g_assert_cmpint (set_mixed.exit_status, ==, 0);
+
+  run_program (&plain, none_env, "3000", "usable");
+  g_assert_cmpint (plain.exit_status, ==, 0);
+  g_assert_cmpint (atoi (plain.stdout_text), >, 48);
+  run_program (&applied, apply_env, "3000", "usable");
+  g_assert_cmpint (applied.exit_status, ==, 0);
+  g_assert_cmpstr (applied.stderr_text, ==, "");
+  g_assert_cmpint (atoi (applied.stdout_text), ==, 48);
+
+  /* the decisions, in the trace of a run that applies it */
+  g_autofree gchar *program = hm_test_program_path ("profile-sites");
+  const gchar *argv[] = { hm_test_hmtrace_path (), "record", "-q", "-o", trace, "--", program, NULL };
+  g_auto(HmTestRun) recorded = { 0 };
+  hm_test_spawn (argv, apply_env, &recorded);
+  g_assert_cmpint (recorded.exit_status, ==, 0);
+  g_autoptr(json_t) report = hm_test_report_json (trace);
+  json_t *decisions = json_object_get (report, "profile_decisions");
+  g_assert_cmpuint (json_array_size (decisions), ==, 3);
+  g_autofree gchar *nodes_key = g_strdup_printf ("profile-sites+0x%" G_GINT64_MODIFIER "x",
+                                                 offset_from_trace ("make_nodes"));
+  gboolean pool_seen = FALSE;
+  for (gsize i = 0; i < json_array_size (decisions); i++)
+    {
+      json_t *d = json_array_get (decisions, i);
+      const char *site = json_string_value (json_object_get (d, "site"));
+      const char *choice = json_string_value (json_object_get (d, "choice"));
+      if (g_strcmp0 (site, nodes_key) == 0)
+        {
+          g_assert_cmpstr (choice, ==, "pool");
+          g_assert_nonnull (strstr (json_string_value (json_object_get (d, "why")), "48 bytes"));
+          pool_seen = TRUE;
+        }
+      else
+        g_assert_cmpstr (choice, ==, "malloc");
+    }
+  g_assert_true (pool_seen);
+  /* every block of the program, pool-served or not, was freed */
+  g_assert_cmpint (hm_test_json_uint (report, "allocations") - hm_test_json_uint (report, "frees"),
+                   <=, 3);
+
+  /* recording again over the applied file keeps the person's edits */
+  run_program (&again, record_env, "3000", NULL);
+  g_assert_cmpint (again.exit_status, ==, 0);
+  g_autoptr(HmProfile) rewritten = hm_profile_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hm_profile_get_strategy (rewritten), ==, "adaptive");
+  HmProfileSite mixed;
+  g_assert_true (find_site (rewritten, offset_from_trace ("make_mixed"), &mixed));
+  g_assert_cmpint (mixed.pool_capacity, ==, 33);
+  g_assert_cmpint (mixed.count, ==, 200);
+}
+
+/* Whatever the file holds, the program runs as without it, after one line. */
+static void
+test_agent_refuses_hostile_profiles (void)
+{
+  static const struct { const char *name, *text, *mention; } cases[] = {
+    { "syntax.json", "{\"version\": 1,\n \"sites\": [}", "line 2, column 12" },
+    { "type.json", "{\"version\": 1, \"sites\": [{\"module\": 5}]}", "expected a string" },
+    { "newer.json", "{\"version\": 9, \"sites\": []}", "newer" },
+    { "huge.json", "{\"version\": 1, \"sites\": [{\"address\": \"0x1\", \"count\": 123456789012345678901234567890}]}", "too big" },
+    { "deep.json", NULL, "nested too deeply" },
+    { "empty.json", "", "expected '{'" },
+    { "capacity.json", "{\"version\": 1, \"sites\": [{\"address\": \"0x1\", \"pool_capacity\": 999999999}]}", "out of range" },
+  };
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  for (guint i = 0; i <= G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *path = NULL;
+      const char *mention = "directory";
+      if (i < G_N_ELEMENTS (cases))
+        {
+          g_autofree gchar *deep = NULL;
+          const char *text = cases[i].text;
+          if (text == NULL)
+            {
+              g_autofree gchar *brackets = g_strnfill (5000, '[');
+              deep = g_strdup_printf ("{\"version\": 1, \"x\": %s", brackets);
+              text = deep;
+            }
+          path = write_file (cases[i].name, text);
+          mention = cases[i].mention;
+        }
+      else
+        path = g_strdup (tmp_dir);
+      g_autofree gchar *path_env = g_strdup_printf ("HM_PROFILE_PATH=%s", path);
+      const gchar *env[] = { path_env, NULL };
+      g_auto(HmTestRun) run = { 0 };
+      run_program (&run, env, "3000", "usable");
+      g_assert_cmpint (run.exit_status, ==, 0);
+      g_assert_cmpint (atoi (run.stdout_text), >, 48);   /* defaults: no pool */
+      gchar **lines = g_strsplit (g_strchomp (run.stderr_text), "\n", -1);
+      g_assert_cmpuint (g_strv_length (lines), ==, 1);
+      if (strstr (lines[0], mention) == NULL || strstr (lines[0], "hybridmem: profile") == NULL)
+        hm_test_fail ("%s: stderr “%s” does not mention “%s”", path, lines[0], mention);
+      g_strfreev (lines);
+    }
+}
+
+/* A program killed while running leaves the last whole profile written by
+ * the periodic save, never half a file. */
+static void
+test_agent_saves_periodically (void)
+{
+  g_autofree gchar *path = g_build_filename (tmp_dir, "periodic.json", NULL);
+  g_autofree gchar *program = hm_test_program_path ("profile-sites");
+  g_autofree gchar *preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  g_autofree gchar *path_env = g_strdup_printf ("HM_PROFILE_PATH=%s", path);
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
+  envp = g_environ_setenv (envp, "HM_PROFILE_PATH", path, TRUE);
+  envp = g_environ_setenv (envp, "HM_ENABLE_PROFILING", "1", TRUE);
+  envp = g_environ_setenv (envp, "HM_PROFILE_SAVE_INTERVAL", "1", TRUE);
+  const gchar *argv[] = { program, "2000000000", NULL };
+  g_assert_true (g_spawn_async (NULL, (gchar **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &pid, &error));
+  g_assert_no_error (error);
+  /* two saves at least, then a kill in the middle of whatever it does */
+  for (int waited = 0; waited < 100 && !g_file_test (path, G_FILE_TEST_EXISTS); waited++)
+    g_usleep (50000);
+  g_usleep (1200000);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  g_spawn_close_pid (pid);
+  g_autoptr(HmProfile) profile = hm_profile_load (path, &error);
+  g_assert_no_error (error);
+  HmProfileSite nodes;
+  g_assert_true (find_site (profile, offset_from_trace ("make_nodes"), &nodes));
+  g_assert_cmpint (nodes.count, >, 1000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -342,6 +620,10 @@ main (int argc, char **argv)
   g_test_add_func ("/profile/cli/validate", test_cli_validate);
   g_test_add_func ("/profile/cli/set-show-diff", test_cli_set_show_diff);
   g_test_add_func ("/profile/cli/from-trace", test_cli_from_trace);
+  g_test_add_func ("/profile/agent/records-sites", test_agent_records);
+  g_test_add_func ("/profile/agent/applies-a-pool-and-says-so", test_agent_applies);
+  g_test_add_func ("/profile/agent/refuses-hostile-profiles", test_agent_refuses_hostile_profiles);
+  g_test_add_func ("/profile/agent/saves-periodically-and-atomically", test_agent_saves_periodically);
   status = g_test_run ();
   hm_test_remove_dir (tmp_dir);
   return status;

@@ -86,7 +86,7 @@ profiled_alloc (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
   HmProfileSiteInfo *g = &hm_profile_sites[site];
   if (g->pool != NULL && size <= g->pool_size && size != 0)
     {
-      p = hm_profile_pool_alloc (g);
+      p = hm_pool_malloc_get (g->pool);
       if (p != NULL && zero)
         memset (p, 0, size);
     }
@@ -113,15 +113,22 @@ profiled_free (void *p)
   HmProfileThread *t = hm_profile_self;
 
   if (hm_profile_recording)
-    hm_profile_note_free (t, p);
+    {
+      /* a thread that only frees still gets the lifetimes it ends */
+      if (HM_UNLIKELY (t == NULL))
+        {
+          hm_guard++;
+          t = hm_profile_thread_register ();
+          hm_guard--;
+        }
+      hm_profile_note_free (t, p);
+    }
   HmPool *pool = hm_profile_pools_active ? hm_pool_serving_malloc (p) : NULL;
   if (tracing_here () && !hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
     return;
   if (pool != NULL)
     {
-      hm_guard++;
-      hm_pool_return (pool, p);
-      hm_guard--;
+      hm_pool_malloc_return (pool, p);
       return;
     }
   if (hm_profile_trimming)
@@ -150,9 +157,7 @@ pool_realloc (HmPool *pool, void *old, size_t size)
       hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
       hm_guard--;
     }
-  hm_guard++;
-  hm_pool_return (pool, old);
-  hm_guard--;
+  hm_pool_malloc_return (pool, old);
   return p;
 }
 

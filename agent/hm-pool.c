@@ -1044,6 +1044,97 @@ hm_pool_new_for_malloc (const char *name, size_t object_size, size_t capacity)
   return pool;
 }
 
+/* The objects of a pool that serves malloc travel between threads (a
+ * producer's malloc, a consumer's free): get and return touch only the
+ * thread's cache, never the slab's per-object byte, whose cache line would
+ * go back and forth between the two at every object.  free() has already
+ * found the object in the slab map; a double free of such a block is the C
+ * library's business no more (see hm-profile-apply.c). */
+static __attribute__ ((noinline)) void *
+malloc_get_slow (HmPool *pool)
+{
+  HmPoolThread *t = thread_caches ();
+  void *object = NULL;
+
+  if (t == NULL)
+    {
+      pthread_mutex_lock (&pool->lock);
+      uint32_t got = take_free (pool, &object, 1);
+      pthread_mutex_unlock (&pool->lock);
+      return got ? object : NULL;
+    }
+  HmPoolCache *c = cache_for (t, pool);
+  if (c->count == 0)
+    {
+      pthread_mutex_lock (&pool->lock);
+      c->count = take_free (pool, c->objects, (pool->cache_max + 1) / 2);
+      pthread_mutex_unlock (&pool->lock);
+      if (c->count == 0)
+        return NULL;
+    }
+  return c->objects[--c->count];
+}
+
+void *
+hm_pool_malloc_get (HmPool *pool)
+{
+  HmPoolThread *t = pool_thread;
+  if (HM_LIKELY (t != NULL))
+    {
+      HmPoolCache *c = &t->caches[pool->cache_id & (HM_POOL_CACHE_SLOTS - 1)];
+      uint32_t count = c->count;
+      if (HM_LIKELY (c->id == pool->cache_id && count != 0))
+        {
+          __atomic_store_n (&c->count, count - 1, __ATOMIC_RELAXED);
+          return c->objects[count - 1];
+        }
+    }
+  return malloc_get_slow (pool);
+}
+
+static __attribute__ ((noinline)) void
+malloc_return_slow (HmPool *pool, void *object)
+{
+  HmPoolThread *t = thread_caches ();
+  if (t == NULL)
+    {
+      pthread_mutex_lock (&pool->lock);
+      put_free (pool, &object, 1);
+      pthread_mutex_unlock (&pool->lock);
+      return;
+    }
+  HmPoolCache *c = cache_for (t, pool);
+  if (c->count >= pool->cache_max)
+    {
+      uint32_t half = c->count / 2;
+      pthread_mutex_lock (&pool->lock);
+      put_free (pool, c->objects, half);
+      pthread_mutex_unlock (&pool->lock);
+      memmove (c->objects, c->objects + half, (c->count - half) * sizeof (void *));
+      c->count -= half;
+    }
+  c->objects[c->count] = object;
+  __atomic_store_n (&c->count, c->count + 1, __ATOMIC_RELAXED);
+}
+
+void
+hm_pool_malloc_return (HmPool *pool, void *object)
+{
+  HmPoolThread *t = pool_thread;
+  if (HM_LIKELY (t != NULL))
+    {
+      HmPoolCache *c = &t->caches[pool->cache_id & (HM_POOL_CACHE_SLOTS - 1)];
+      uint32_t count = c->count;
+      if (HM_LIKELY (c->id == pool->cache_id && count < pool->cache_max))
+        {
+          c->objects[count] = object;
+          __atomic_store_n (&c->count, count + 1, __ATOMIC_RELAXED);
+          return;
+        }
+    }
+  malloc_return_slow (pool, object);
+}
+
 HmPool *
 hm_pool_serving_malloc (const void *p)
 {

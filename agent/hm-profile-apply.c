@@ -925,12 +925,3 @@ hm_profile_start (const HmOptions *options)
   pthread_mutex_unlock (&start_lock);
   hm_guard--;
 }
-
-void *
-hm_profile_pool_alloc (HmProfileSiteInfo *g)
-{
-  hm_guard++;
-  void *p = hm_pool_get (g->pool);
-  hm_guard--;
-  return p;
-}

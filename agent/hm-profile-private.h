@@ -71,11 +71,12 @@ void hm_profile_write_loaded_stats (void *out, const HmLoadedSite *site) HM_HIDD
 void hm_profile_write_loaded_overrides (void *out, const HmLoadedSite *site) HM_HIDDEN;
 void hm_profile_say (const char *line) HM_HIDDEN;
 void hm_profile_trim_note_free (HmProfileThread *t, void *p) HM_HIDDEN;
-void *hm_profile_pool_alloc (HmProfileSiteInfo *g) HM_HIDDEN;
 
 /* hm-pool.c */
 HmPool *hm_pool_new_for_malloc (const char *name, size_t object_size, size_t capacity) HM_HIDDEN;
 HmPool *hm_pool_serving_malloc (const void *p) HM_HIDDEN;
+void *hm_pool_malloc_get (HmPool *pool) HM_HIDDEN;
+void hm_pool_malloc_return (HmPool *pool, void *object) HM_HIDDEN;
 
 struct HmLoadedSite {
   char module[256];
@@ -160,7 +161,10 @@ hm_profile_thread_site (HmProfileThread *t, uint32_t index)
   return hm_profile_thread_site_slow (t, index);
 }
 
-/* Counts one allocation; samples it (see hm-profiler.c) when its turn comes. */
+/* Counts one allocation; samples it (see hm-profiler.c) when its turn comes:
+ * its address hashes to 0, and (so that a program reusing one such address
+ * cannot make every allocation a sample) a few allocations came since the
+ * last sample. */
 static inline void
 hm_profile_note_alloc (HmProfileThread *t, uint32_t site, void *p, size_t size)
 {
@@ -175,7 +179,7 @@ hm_profile_note_alloc (HmProfileThread *t, uint32_t site, void *p, size_t size)
     ts->max_size = size;
   ts->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)]++;
   if (HM_UNLIKELY (count <= HM_PROFILE_SAMPLE_FULL_FIRST)
-      || (++ts->since_sample >= HM_PROFILE_SAMPLE_EVERY
+      || (++ts->since_sample >= HM_PROFILE_SAMPLE_EVERY / 8
           && HM_UNLIKELY ((hm_profile_hash_addr ((uintptr_t) p)
                            & (HM_PROFILE_SAMPLE_EVERY - 1)) == 0)))
     hm_profile_sample (ts, site, p, size, count);

@@ -7,8 +7,7 @@
  * What needs the block's free — lifetimes, live and peak counts — is kept
  * for sampled blocks only: every allocation of a site's first 256, then at
  * least HM_PROFILE_SAMPLE_EVERY allocations apart, a block whose address
- * hashes to 0 modulo HM_PROFILE_SAMPLE_EVERY, standing for the allocations
- * since the last sample.  So a free needs no memory access to know that its
+ * hashes to 0 modulo HM_PROFILE_SAMPLE_EVERY, standing for that many.  So a free needs no memory access to know that its
  * block was not sampled: the hash of its address says so (the blocks of the
  * first 256 are looked up while any is live, and given up on once the
  * program is hot, so long-lived early blocks do not tax every free).
@@ -365,7 +364,10 @@ hm_profile_sample (HmProfileThreadSite *ts, uint32_t site, void *p, size_t size,
     sample_add ((uintptr_t) p, site, 1, size);
   else
     {
-      sample_add ((uintptr_t) p, site, (uint32_t) ts->since_sample, size);
+      /* it stands for the 1 in HM_PROFILE_SAMPLE_EVERY addresses that hash to
+       * 0, not for the allocations since the last sample: a program cycling
+       * through few addresses would make that a huge weight at random */
+      sample_add ((uintptr_t) p, site, HM_PROFILE_SAMPLE_EVERY, size);
       ts->since_sample = 0;
       if (HM_UNLIKELY (__atomic_add_fetch (&n_late_samples, 1, __ATOMIC_RELAXED) >= 4096)
           && hm_profile_early_samples > 0)
@@ -533,6 +535,9 @@ write_site (Out *o, uint32_t index, int *first)
         continue;
       const HmProfileThreadSite *ts = &page[index % HM_PROFILE_PAGE_SITES];
       uint64_t count = __atomic_load_n (&ts->count, __ATOMIC_RELAXED);
+      /* lifetimes belong to the freeing thread, which may never allocate */
+      for (unsigned b = 0; b < HM_PROFILE_LIFETIME_BUCKETS; b++)
+        sum.lifetime_histogram[b] += ts->lifetime_histogram[b];
       if (count == 0)
         continue;
       threads++;
@@ -544,8 +549,6 @@ write_site (Out *o, uint32_t index, int *first)
       sum.bytes += ts->bytes;
       for (unsigned b = 0; b < HM_PROFILE_SIZE_BUCKETS; b++)
         sum.size_histogram[b] += ts->size_histogram[b];
-      for (unsigned b = 0; b < HM_PROFILE_LIFETIME_BUCKETS; b++)
-        sum.lifetime_histogram[b] += ts->lifetime_histogram[b];
     }
   /* a site of the applied profile that this run did not reach keeps its
    * numbers from the file: the next run still knows it */

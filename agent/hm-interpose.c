@@ -96,7 +96,7 @@ profiled_alloc (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
     return NULL;
   if (hm_profile_recording)
     hm_profile_note_alloc (t, site, p, size);
-  if (HM_UNLIKELY (hm_agent.tracing))
+  if (HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active))
     record_alloc (fn, p, size);
   return p;
 
@@ -107,22 +107,10 @@ plain:
   return p;
 }
 
+/* A free with a pool, trimming, tracing or lifetime analysis to see to. */
 static __attribute__ ((noinline)) void
-profiled_free (void *p)
+profiled_free_slow (void *p)
 {
-  HmProfileThread *t = hm_profile_self;
-
-  if (hm_profile_recording)
-    {
-      /* a thread that only frees still gets the lifetimes it ends */
-      if (HM_UNLIKELY (t == NULL))
-        {
-          hm_guard++;
-          t = hm_profile_thread_register ();
-          hm_guard--;
-        }
-      hm_profile_note_free (t, p);
-    }
   HmPool *pool = hm_profile_pools_active ? hm_pool_serving_malloc (p) : NULL;
   if (tracing_here () && !hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
     return;
@@ -132,7 +120,21 @@ profiled_free (void *p)
       return;
     }
   if (hm_profile_trimming)
-    hm_profile_trim_note_free (t, p);
+    hm_profile_trim_note_free (hm_profile_self, p);
+  __libc_free (p);
+}
+
+static __attribute__ ((noinline)) void
+profiled_free (void *p)
+{
+  if (hm_profile_recording)
+    hm_profile_note_free (hm_profile_self, p);
+  if (HM_UNLIKELY (hm_profile_pools_active | hm_profile_trimming | hm_agent.tracing
+                   | hm_lifetime_active))
+    {
+      profiled_free_slow (p);
+      return;
+    }
   __libc_free (p);
 }
 

@@ -378,8 +378,12 @@ hm_profile_sample (HmProfileThreadSite *ts, uint32_t site, void *p, size_t size,
 void
 hm_profile_sample_free (HmProfileThread *t, void *p)
 {
-  if (__atomic_load_n (&filter[filter_index ((uintptr_t) p)], __ATOMIC_RELAXED) != 0)
-    sample_remove (t, (uintptr_t) p);
+  if (__atomic_load_n (&filter[filter_index ((uintptr_t) p)], __ATOMIC_RELAXED) == 0)
+    return;
+  /* a thread that only frees still gets the lifetimes it ends */
+  if (t == NULL)
+    t = hm_profile_thread_register ();
+  sample_remove (t, (uintptr_t) p);
 }
 
 /* --- naming sites ------------------------------------------------------------------ */

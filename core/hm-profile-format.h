@@ -2,8 +2,9 @@
  * agent (which writes and reads it without GLib or jansson) and core/ (which
  * validates, shows and edits it) must agree on.
  *
- * The file itself is documented in data/memory-profile.schema.json and in
- * core/profile-format.md; keep the three in step.
+ * The file itself is documented in data/memory-profile.schema.json (and the
+ * README); keep them in step (tests/test-profile.c checks the schema's
+ * enums and limits against these).
  */
 #pragma once
 

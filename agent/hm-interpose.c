@@ -441,8 +441,9 @@ exit (int status)
 HM_EXPORT void
 _exit (int status)
 {
-  /* no destructors will run: write the trace now */
+  /* no destructors will run: write the trace and the profile now */
   hm_agent_note_exit (status);
+  hm_profile_save_at_exit ();
   if (hm_agent.tracing && getpid () == hm_agent.pid)
     {
       hm_writer_flush (HM_END_EXIT, status);

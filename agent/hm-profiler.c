@@ -739,8 +739,11 @@ extern int __cxa_atexit (void (*fn) (void *), void *arg, void *dso);
 static void
 save_at_exit (void *data)
 {
+  static int saved;
   (void) data;
-  if (hm_profile_recording && getpid () == profiled_pid)
+  /* once: exit() runs it, and _exit() (no exit handlers) too */
+  if (hm_profile_recording && getpid () == profiled_pid
+      && !__atomic_exchange_n (&saved, 1, __ATOMIC_ACQ_REL))
     {
       if (hm_profile_save (saved_path) != 0)
         {
@@ -806,7 +809,12 @@ hm_profile_tables_init (void)
 void
 hm_profile_recording_start (const char *path, unsigned interval)
 {
-  snprintf (saved_path, sizeof saved_path, "%s", path);
+  /* the file the program meant at start, even if it changes directory */
+  char cwd[2048];
+  if (path[0] != '/' && getcwd (cwd, sizeof cwd) != NULL)
+    snprintf (saved_path, sizeof saved_path, "%s/%.2000s", cwd, path);
+  else
+    snprintf (saved_path, sizeof saved_path, "%.4000s", path);
   save_interval = interval;
   profiled_pid = getpid ();
   __atomic_store_n (&hm_profile_recording, 1, __ATOMIC_RELEASE);

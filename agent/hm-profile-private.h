@@ -134,7 +134,8 @@ typedef struct {
 struct HmProfileThread {
   HmProfileCacheEntry cache[HM_PROFILE_CACHE_ENTRIES];  /* first: hm_profile_site reads it */
   HmProfileThreadSite *pages[HM_PROFILE_N_PAGES];
-  HmProfileThread *next;
+  HmProfileThread *next;      /* every table ever made, push-only */
+  int in_use;                 /* 0: its thread ended; the next new thread takes it */
 };
 
 HmProfileThreadSite *hm_profile_thread_site_slow (HmProfileThread *t, uint32_t index) HM_HIDDEN;

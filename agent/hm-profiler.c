@@ -143,17 +143,51 @@ arena_alloc (size_t bytes)
   return p;
 }
 
+static pthread_key_t thread_key;
+static int have_thread_key;
+
+/* A thread ended: its table is taken over by the next new thread (its
+ * counts go on adding up; only "threads" then counts the two as one), so a
+ * program that makes threads by the thousand does not grow us without end. */
+static void
+thread_ended (void *data)
+{
+  HmProfileThread *t = data;
+  hm_profile_self = NULL;
+  __atomic_store_n (&t->in_use, 0, __ATOMIC_RELEASE);
+}
+
 HmProfileThread *
 hm_profile_thread_register (void)
 {
-  HmProfileThread *t = arena_alloc (sizeof *t);
+  HmProfileThread *t;
+
+  for (t = __atomic_load_n (&all_threads, __ATOMIC_ACQUIRE); t != NULL; t = t->next)
+    {
+      int expected = 0;
+      if (__atomic_load_n (&t->in_use, __ATOMIC_RELAXED) == 0
+          && __atomic_compare_exchange_n (&t->in_use, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED))
+        break;
+    }
   if (t == NULL)
-    return NULL;
-  HmProfileThread *head = __atomic_load_n (&all_threads, __ATOMIC_ACQUIRE);
-  do
-    t->next = head;
-  while (!__atomic_compare_exchange_n (&all_threads, &head, t, true, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE));
+    {
+      t = arena_alloc (sizeof *t);
+      if (t == NULL)
+        return NULL;
+      t->in_use = 1;
+      HmProfileThread *head = __atomic_load_n (&all_threads, __ATOMIC_ACQUIRE);
+      do
+        t->next = head;
+      while (!__atomic_compare_exchange_n (&all_threads, &head, t, true, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE));
+    }
+  if (have_thread_key)
+    {
+      hm_guard++;
+      pthread_setspecific (thread_key, t);
+      hm_guard--;
+    }
   hm_profile_self = t;
   return t;
 }
@@ -797,6 +831,7 @@ hm_profile_tables_init (void)
   if (site_slots == NULL || hm_profile_sites == NULL || samples == NULL || filter == NULL)
     return -1;
   pthread_atfork (fork_prepare, fork_parent, fork_child);
+  have_thread_key = pthread_key_create (&thread_key, thread_ended) == 0;
   /* TSC ticks per microsecond, for lifetimes: measured over a millisecond */
   uint64_t ns0 = hm_now_ns (), t0 = hm_tsc (), ns1;
   while ((ns1 = hm_now_ns ()) - ns0 < 1000000u)

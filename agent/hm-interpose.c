@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-pool-private.h"
 #include "hm-profile-private.h"
 
 #include <dlfcn.h>
@@ -66,8 +67,9 @@ record_alloc (HmAllocFn fn, void *p, size_t size)
  * profile may have given the site a pool; its objects come back through free,
  * which tells them from the C library's blocks by the pools' slab map. */
 
+/* Everything but a pool's fast path: recording, tracing, the C library. */
 static __attribute__ ((noinline)) void *
-profiled_alloc (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
+profiled_alloc_general (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
 {
   HmProfileThread *t = hm_profile_self;
   void *p = NULL;
@@ -107,12 +109,40 @@ plain:
   return p;
 }
 
-/* A free with a pool, trimming, tracing or lifetime analysis to see to. */
+/* A site the profile gave a pool, with nothing to record: a cache look-up
+ * and the pool's own fast path, nothing else. */
+static inline void *
+profiled_alloc (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
+{
+  HmProfileThread *t = hm_profile_self;
+  if (HM_LIKELY (t != NULL) && hm_profile_pools_active
+      && !(hm_profile_recording | hm_agent.tracing | hm_lifetime_active))
+    {
+      const HmProfileCacheEntry *e = &((const HmProfileCacheEntry *) t)[hm_profile_cache_index (ret)];
+      if (HM_LIKELY (e->ip == ret))
+        {
+          HmProfileSiteInfo *g = &hm_profile_sites[e->index];
+          if (g->pool != NULL && size - 1 < g->pool_size)
+            {
+              void *p = hm_pool_malloc_get_inline (g->pool);
+              if (HM_LIKELY (p != NULL))
+                {
+                  if (zero)
+                    memset (p, 0, size);
+                  return p;
+                }
+            }
+        }
+    }
+  return profiled_alloc_general (fn, size, zero, ret);
+}
+
+/* A free with tracing or lifetime analysis to see to. */
 static __attribute__ ((noinline)) void
-profiled_free_slow (void *p)
+profiled_free_watched (void *p)
 {
   HmPool *pool = hm_profile_pools_active ? hm_pool_serving_malloc (p) : NULL;
-  if (tracing_here () && !hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
+  if (!hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
     return;
   if (pool != NULL)
     {
@@ -124,17 +154,20 @@ profiled_free_slow (void *p)
   __libc_free (p);
 }
 
-static __attribute__ ((noinline)) void
+static inline void
 profiled_free (void *p)
 {
   if (hm_profile_recording)
     hm_profile_note_free (hm_profile_self, p);
-  if (HM_UNLIKELY (hm_profile_pools_active | hm_profile_trimming | hm_agent.tracing
-                   | hm_lifetime_active))
+  if (HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active))
     {
-      profiled_free_slow (p);
+      profiled_free_watched (p);
       return;
     }
+  if (hm_profile_pools_active && hm_pool_malloc_free_inline (p))
+    return;
+  if (HM_UNLIKELY (hm_profile_trimming))
+    hm_profile_trim_note_free (hm_profile_self, p);
   __libc_free (p);
 }
 

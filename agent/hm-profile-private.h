@@ -75,8 +75,7 @@ void hm_profile_trim_note_free (HmProfileThread *t, void *p) HM_HIDDEN;
 /* hm-pool.c */
 HmPool *hm_pool_new_for_malloc (const char *name, size_t object_size, size_t capacity) HM_HIDDEN;
 HmPool *hm_pool_serving_malloc (const void *p) HM_HIDDEN;
-void *hm_pool_malloc_get (HmPool *pool) HM_HIDDEN;
-void hm_pool_malloc_return (HmPool *pool, void *object) HM_HIDDEN;
+
 
 struct HmLoadedSite {
   char module[256];

@@ -149,6 +149,25 @@ string (Parser *ps, char *out, size_t cap)
 }
 
 /* A whole number from 0 to 2^53. */
+/* A string that may be too long to keep: then it is kept as "" (a member
+ * name we do not know, a symbol too long to match by). */
+static int
+string_or_empty (Parser *ps, char *out, size_t cap)
+{
+  ws (ps);
+  const char *at = ps->p;
+  if (string (ps, out, cap))
+    return 1;
+  if (ps->error != NULL && strcmp (ps->error, "string too long") == 0)
+    {
+      ps->error = NULL;
+      ps->p = at;
+      out[0] = '\0';
+      return string (ps, NULL, 0);
+    }
+  return 0;
+}
+
 static int
 number (Parser *ps, uint64_t *out)
 {
@@ -305,6 +324,33 @@ histogram (Parser *ps, unsigned max_buckets, uint64_t *median)
   return 1;
 }
 
+static char *extras;
+static size_t extras_len, extras_cap;
+
+static int
+keep_extra (HmLoadedSite *s, const char *text, size_t n)
+{
+  if (s->extras_len == 0)
+    s->extras_start = extras_len;
+  if (extras_len + n + 8 > extras_cap)
+    {
+      size_t cap = extras_cap ? extras_cap * 2 : 1u << 16;
+      while (cap < extras_len + n + 8)
+        cap *= 2;
+      void *p = extras ? mremap (extras, extras_cap, cap, MREMAP_MAYMOVE)
+                       : mmap (NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED)
+        return 0;
+      extras = p;
+      extras_cap = cap;
+    }
+  memcpy (extras + extras_len, ", ", 2);
+  memcpy (extras + extras_len + 2, text, n);
+  extras_len += n + 2;
+  s->extras_len += n + 2;
+  return 1;
+}
+
 static int
 site (Parser *ps, HmLoadedSite *s)
 {
@@ -324,10 +370,10 @@ site (Parser *ps, HmLoadedSite *s)
     return failed (ps, "a site needs a \"module\" or an \"address\"", ps->p);
   for (;;)
     {
-      const char *at;
+      const char *at, *member;
       ws (ps);
-      at = ps->p;
-      if (!string (ps, key, sizeof key) && (ps->error = NULL, ps->p = at, !string (ps, NULL, 0)))
+      member = ps->p;
+      if (!string_or_empty (ps, key, sizeof key))
         return 0;
       if (!expect (ps, ':'))
         return 0;
@@ -337,12 +383,12 @@ site (Parser *ps, HmLoadedSite *s)
       else if (strcmp (key, name) == 0) { if (!number (ps, &v)) return 0; s->field = v; }
       if (strcmp (key, "module") == 0)
         {
-          if (!string (ps, s->module, sizeof s->module))
+          if (!string_or_empty (ps, s->module, sizeof s->module))
             return 0;
         }
       else if (strcmp (key, "symbol") == 0)
         {
-          if (!is_null (ps) && !string (ps, s->symbol, sizeof s->symbol))
+          if (!is_null (ps) && !string_or_empty (ps, s->symbol, sizeof s->symbol))
             return 0;
         }
       else if (strcmp (key, "module_offset") == 0)
@@ -408,8 +454,14 @@ site (Parser *ps, HmLoadedSite *s)
             return failed (ps, "pool_capacity is out of range (0 to 16777216)", at);
           s->has_pool_capacity = 1;
         }
-      else if (!skip_value (ps))
-        return 0;
+      else
+        {
+          if (!skip_value (ps))
+            return 0;
+          /* not ours to write: kept as it was for the rewrite */
+          if (!keep_extra (s, member, (size_t) (ps->p - member)))
+            return failed (ps, "out of memory", member);
+        }
 #undef NUMBER_FIELD
       ws (ps);
       if (ps->p < ps->end && *ps->p == ',')
@@ -457,7 +509,7 @@ profile (Parser *ps)
     {
       ws (ps);
       const char *member = ps->p;
-      if (!string (ps, key, sizeof key) && (ps->error = NULL, ps->p = member, !string (ps, NULL, 0)))
+      if (!string_or_empty (ps, key, sizeof key))
         return 0;
       if (!expect (ps, ':'))
         return 0;
@@ -769,6 +821,7 @@ apply (const HmOptions *options)
       else
         {
           HmProfileSiteInfo *g = &hm_profile_sites[index];
+          s->resolved = 1;
           g->loaded = s;
           if (choice == HM_PROFILE_CHOICE_POOL)
             {
@@ -841,25 +894,6 @@ hm_profile_write_loaded_top (void *out)
 }
 
 void
-hm_profile_write_loaded_stats (void *out, const HmLoadedSite *s)
-{
-  hm_profile_out_str (out, "\"count\": ");
-  hm_profile_out_uint (out, s->count);
-  hm_profile_out_str (out, ", \"bytes\": ");
-  hm_profile_out_uint (out, s->bytes);
-  hm_profile_out_str (out, ", \"min_size\": ");
-  hm_profile_out_uint (out, s->min_size);
-  hm_profile_out_str (out, ", \"max_size\": ");
-  hm_profile_out_uint (out, s->max_size);
-  hm_profile_out_str (out, ", \"peak_live_count\": ");
-  hm_profile_out_uint (out, s->peak_live_count);
-  hm_profile_out_str (out, ", \"peak_live_bytes\": ");
-  hm_profile_out_uint (out, s->peak_live_bytes);
-  hm_profile_out_str (out, ", \"threads\": ");
-  hm_profile_out_uint (out, s->threads);
-}
-
-void
 hm_profile_write_loaded_overrides (void *out, const HmLoadedSite *s)
 {
   if (s->strategy >= 0)
@@ -877,6 +911,25 @@ hm_profile_write_loaded_overrides (void *out, const HmLoadedSite *s)
       hm_profile_out_str (out, ", \"pool_capacity\": ");
       hm_profile_out_uint (out, s->pool_capacity);
     }
+  if (s->extras_len > 0)
+    {
+      hm_profile_out_str (out, ",\n     ");
+      /* the kept members, without the first separator */
+      hm_profile_out_raw (out, extras + s->extras_start + 2, s->extras_len - 2);
+    }
+}
+
+void
+hm_profile_write_unresolved (void *out, int *first)
+{
+  for (size_t i = 0; i < n_loaded; i++)
+    if (!loaded[i].resolved && loaded[i].text_len > 0)
+      {
+        hm_profile_out_str (out, *first ? "\n    {" : ",\n    {");
+        *first = 0;
+        hm_profile_out_raw (out, loaded[i].text, loaded[i].text_len);
+        hm_profile_out_str (out, "}");
+      }
 }
 
 /* --- start ------------------------------------------------------------------------- */

@@ -67,7 +67,6 @@ void hm_profile_out_raw (void *out, const char *s, size_t n) HM_HIDDEN;
 void hm_profile_start (const HmOptions *options) HM_HIDDEN;
 HmStrategy hm_profile_file_strategy (void) HM_HIDDEN;
 void hm_profile_write_loaded_top (void *out) HM_HIDDEN;
-void hm_profile_write_loaded_stats (void *out, const HmLoadedSite *site) HM_HIDDEN;
 void hm_profile_write_loaded_overrides (void *out, const HmLoadedSite *site) HM_HIDDEN;
 void hm_profile_say (const char *line) HM_HIDDEN;
 void hm_profile_trim_note_free (HmProfileThread *t, void *p) HM_HIDDEN;
@@ -91,10 +90,18 @@ struct HmLoadedSite {
   uint64_t pool_object_size;    /* 0: unset */
   uint64_t pool_capacity;       /* 0: unset */
   int has_pool_capacity;
-  /* the site's members as the file had them, for a rewrite */
+  /* the site's members as the file had them (between its braces), for a
+   * site this run never found; and those of its members the agent does not
+   * write itself (file, line, a person's notes), for one it did */
   const char *text;
   size_t text_len;
+  size_t extras_start, extras_len;   /* in the applier's extras buffer */
+  int resolved;                      /* found in this process */
 };
+
+/* Writes the sites of the applied file that this run never found, as the
+ * file had them (each preceded by ",\n    " or, first, "\n    "). */
+void hm_profile_write_unresolved (void *out, int *first) HM_HIDDEN;
 
 static inline uint32_t
 hm_profile_cache_index (uintptr_t ip)

@@ -588,10 +588,18 @@ write_site (Out *o, uint32_t index, int *first)
       for (unsigned b = 0; b < HM_PROFILE_SIZE_BUCKETS; b++)
         sum.size_histogram[b] += ts->size_histogram[b];
     }
-  /* a site of the applied profile that this run did not reach keeps its
-   * numbers from the file: the next run still knows it */
   if (sum.count == 0 && g->loaded == NULL)
     return;
+  /* a site of the applied profile that this run did not reach stays as the
+   * file had it: the next run still knows it */
+  if (sum.count == 0)
+    {
+      out_str (o, *first ? "\n    {" : ",\n    {");
+      *first = 0;
+      out_bytes (o, g->loaded->text, g->loaded->text_len);
+      out_str (o, "}");
+      return;
+    }
 
   const char *module = NULL, *symbol = NULL;
   uint64_t module_offset = 0, symbol_offset = 0;
@@ -612,6 +620,17 @@ write_site (Out *o, uint32_t index, int *first)
           out_str (o, ", \"symbol_offset\": ");
           out_uint (o, symbol_offset);
         }
+      else if (g->loaded != NULL && g->loaded->symbol[0] != '\0')
+        {
+          /* a name from the trace's symbols (not a dynamic symbol) */
+          out_str (o, ", \"symbol\": ");
+          out_json_string (o, g->loaded->symbol);
+          if (g->loaded->has_symbol_offset)
+            {
+              out_str (o, ", \"symbol_offset\": ");
+              out_uint (o, g->loaded->symbol_offset);
+            }
+        }
       out_str (o, ", ");
     }
   else if (g->loaded != NULL && g->loaded->module[0] != '\0')
@@ -627,9 +646,6 @@ write_site (Out *o, uint32_t index, int *first)
   out_str (o, "\"address\": \"");
   out_str (o, address);
   out_str (o, "\",\n     ");
-  if (sum.count == 0 && g->loaded != NULL)
-    hm_profile_write_loaded_stats (o, g->loaded);
-  else
     {
       out_str (o, "\"count\": ");
       out_uint (o, sum.count);
@@ -724,6 +740,7 @@ hm_profile_save (const char *path)
   uint32_t n = __atomic_load_n (&n_sites, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; i < n; i++)
     write_site (&o, i, &first);
+  hm_profile_write_unresolved (&o, &first);
   out_str (&o, first ? "]\n}\n" : "\n  ]\n}\n");
 
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());

@@ -507,7 +507,20 @@ test_agent_applies (void)
   g_assert_cmpint (hm_test_json_uint (report, "allocations") - hm_test_json_uint (report, "frees"),
                    <=, 3);
 
-  /* recording again over the applied file keeps the person's edits */
+  /* recording again over the applied file keeps the person's edits: an
+   * override, a note on a site, a site of a library this run never loads */
+  {
+    g_autoptr(HmProfile) edited = hm_profile_load (path, &error);
+    g_assert_no_error (error);
+    json_t *sites = json_object_get (hm_profile_get_json (edited), "sites");
+    HmProfileSite site;
+    for (gsize i = 0; i < json_array_size (sites); i++)
+      if (hm_profile_get_site (edited, (guint) i, &site) && site.module_offset == offset_from_trace ("make_nodes"))
+        json_object_set_new (json_array_get (sites, i), "owner", json_string ("ana"));
+    json_array_append_new (sites, json_pack ("{s:s, s:i, s:i, s:s}", "module", "libgone.so",
+                                             "module_offset", 4096, "count", 5, "note", "keep me"));
+    g_assert_true (hm_profile_write_file (edited, path, &error));
+  }
   run_program (&again, record_env, "3000", NULL);
   g_assert_cmpint (again.exit_status, ==, 0);
   g_autoptr(HmProfile) rewritten = hm_profile_load (path, &error);
@@ -517,6 +530,11 @@ test_agent_applies (void)
   g_assert_true (find_site (rewritten, offset_from_trace ("make_mixed"), &mixed));
   g_assert_cmpint (mixed.pool_capacity, ==, 33);
   g_assert_cmpint (mixed.count, ==, 200);
+  g_autofree gchar *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"owner\": \"ana\""));
+  g_assert_nonnull (strstr (text, "\"note\": \"keep me\""));
+  g_assert_cmpint (hm_profile_find_site (rewritten, "libgone.so+0x1000"), >=, 0);
 }
 
 /* Whatever the file holds, the program runs as without it, after one line. */

@@ -124,9 +124,11 @@ string (Parser *ps, char *out, size_t cap)
             case 'f': c = '\f'; break;
             case '"': case '\\': case '/': c = e; break;
             case 'u':
-              for (int i = 0; i < 4; i++)
-                if (ps->p >= ps->end || !strchr ("0123456789abcdefABCDEF", *ps->p++))
-                  return failed (ps, "bad \\u escape", ps->p - 1);
+              for (int i = 0; i < 4; i++, ps->p++)
+                if (ps->p >= ps->end
+                    || !((*ps->p >= '0' && *ps->p <= '9') || (*ps->p >= 'a' && *ps->p <= 'f')
+                         || (*ps->p >= 'A' && *ps->p <= 'F')))
+                  return failed (ps, "bad \\u escape", ps->p);
               c = '?';
               break;
             default:
@@ -250,7 +252,9 @@ skip_value (Parser *ps)
           ps->p++;
         if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
           return failed (ps, "not a JSON value", at);
-        while (ps->p < ps->end && strchr ("0123456789.eE+-", *ps->p))
+        while (ps->p < ps->end && ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '.'
+                                   || *ps->p == 'e' || *ps->p == 'E' || *ps->p == '+'
+                                   || *ps->p == '-'))
           ps->p++;
         return 1;
       }

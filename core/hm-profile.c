@@ -108,7 +108,9 @@ scan_value (Scan *s, int depth)
       s->p++;
       for (;;)
         {
+          const char *before;
           scan_space (s);
+          before = s->p;
           if (s->p >= s->end || *s->p == close)
             break;
           if (object)
@@ -123,6 +125,10 @@ scan_value (Scan *s, int depth)
           scan_space (s);
           if (s->p < s->end && *s->p == ',')
             s->p++;
+          /* jansson accepted these bytes, but never trust that: every
+           * round moves on */
+          if (s->p == before)
+            s->p++;
         }
       s->p++;
     }
@@ -133,8 +139,10 @@ scan_value (Scan *s, int depth)
       scan_string (s, &k, &n);
     }
   else
-    while (s->p < s->end && !strchr (",]} \t\r\n", *s->p))
-      s->p++;
+    do
+      s->p++;   /* a number or a word: at least one byte */
+    while (s->p < s->end && *s->p != ',' && *s->p != ']' && *s->p != '}' && *s->p != ' '
+           && *s->p != '\t' && *s->p != '\r' && *s->p != '\n');
 }
 
 /* The offset of the value at path in text (or of the deepest part found). */
@@ -174,9 +182,12 @@ locate (const char *text, gsize length, const JsonPath *path)
             hit = index == path->part[i].index;
           if (hit)
             break;
+          const char *before = s.p;
           scan_value (&s, 0);
           scan_space (&s);
           if (s.p < s.end && *s.p == ',')
+            s.p++;
+          if (s.p == before)
             s.p++;
           index++;
         }

@@ -653,25 +653,38 @@ load (const char *path)
     }
   close (fd);
 
-  Parser ps = { file_text, file_text, file_text + length, NULL, NULL, 0 };
-  if (!profile (&ps))
+  char why[200];
+  if (!hm_profile_parse (file_text, length, why, sizeof why))
     {
-      int line = 1, column = 1;
-      for (const char *c = file_text; c < ps.error_at && c < ps.end; c++)
-        if (*c == '\n')
-          line++, column = 1;
-        else
-          column++;
-      char why[200];
-      snprintf (why, sizeof why, "line %d, column %d: %s", line, column,
-                ps.error ? ps.error : "not a profile");
       refuse (path, why);
-      n_loaded = 0;
-      n_top_unknown = 0;
-      file_strategy = -1;
       return -1;
     }
   return 1;
+}
+
+int
+hm_profile_parse (const char *text, size_t length, char *why, size_t why_size)
+{
+  n_loaded = 0;
+  n_top_unknown = 0;
+  extras_len = 0;
+  file_strategy = -1;
+  Parser ps = { text, text, text + length, NULL, NULL, 0 };
+  if (profile (&ps))
+    return 1;
+  int line = 1, column = 1;
+  for (const char *c = text; c < ps.error_at && c < ps.end; c++)
+    if (*c == '\n')
+      line++, column = 1;
+    else
+      column++;
+  snprintf (why, why_size, "line %d, column %d: %s", line, column,
+            ps.error ? ps.error : "not a profile");
+  n_loaded = 0;
+  n_top_unknown = 0;
+  extras_len = 0;
+  file_strategy = -1;
+  return 0;
 }
 
 /* --- finding the file's sites in this process ------------------------------------- */

@@ -66,6 +66,10 @@ void hm_profile_out_raw (void *out, const char *s, size_t n) HM_HIDDEN;
 /* Starts profiling and/or applies the profile, as options say; once. */
 void hm_profile_start (const HmOptions *options) HM_HIDDEN;
 HmStrategy hm_profile_file_strategy (void) HM_HIDDEN;
+/* Reads a profile's bytes (bounded: no recursion deeper than 64, no number
+ * past 2^53, no string past its field); 1, or 0 with why ("line L, column
+ * C: …").  tests/fuzz/fuzz-agent-profile.c runs it on any bytes. */
+int hm_profile_parse (const char *text, size_t length, char *why, size_t why_size) HM_HIDDEN;
 void hm_profile_write_loaded_top (void *out) HM_HIDDEN;
 void hm_profile_write_loaded_overrides (void *out, const HmLoadedSite *site) HM_HIDDEN;
 void hm_profile_say (const char *line) HM_HIDDEN;

@@ -17,7 +17,8 @@ cd "$top"
 if [[ ! -d "$fuzz" ]]; then
   CC=clang meson setup "$fuzz" -Dgui=false -Dfuzzers=true >/dev/null
 fi
-meson compile -C "$fuzz" tests/fuzz/fuzz-trace-reader tests/fuzz/fuzz-profile-loader >/dev/null
+meson compile -C "$fuzz" tests/fuzz/fuzz-trace-reader tests/fuzz/fuzz-profile-loader \
+  tests/fuzz/fuzz-agent-profile >/dev/null
 
 # Seeds: whole traces of small programs, recorded by the normal build, and
 # the regression inputs of earlier crashes.
@@ -58,4 +59,9 @@ cp "$here"/seeds-profile/* "$profile_corpus"/
 "$normal/core/hmtrace" profile from-trace "$corpus/single.hmt" -o "$profile_corpus/single.json" \
   >/dev/null 2>&1 || true
 run_target profile-loader "$profile_corpus" 16384
+# the agent's parser reads the same files
+agent_corpus=$fuzz/corpus-agent-profile
+mkdir -p "$agent_corpus"
+cp "$profile_corpus"/* "$agent_corpus"/
+run_target agent-profile "$agent_corpus" 16384
 exit $status

@@ -109,29 +109,36 @@ plain:
   return p;
 }
 
-/* A site the profile gave a pool, with nothing to record: a cache look-up
- * and the pool's own fast path, nothing else. */
+/* The common case, inline in the hooks: a site this thread has seen, no
+ * trace and no lifetime analysis to feed.  Its pool (if the profile gave it
+ * one) or the C library serves it, and the thread counts it. */
 static inline void *
 profiled_alloc (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
 {
   HmProfileThread *t = hm_profile_self;
-  if (HM_LIKELY (t != NULL) && hm_profile_pools_active
-      && !(hm_profile_recording | hm_agent.tracing | hm_lifetime_active))
+  if (HM_LIKELY (t != NULL) && !(hm_agent.tracing | hm_lifetime_active))
     {
       const HmProfileCacheEntry *e = &((const HmProfileCacheEntry *) t)[hm_profile_cache_index (ret)];
-      if (HM_LIKELY (e->ip == ret))
+      uint32_t site = e->index;
+      if (HM_LIKELY (e->ip == ret && site != HM_PROFILE_NO_SITE))
         {
-          HmProfileSiteInfo *g = &hm_profile_sites[e->index];
-          if (g->pool != NULL && size - 1 < g->pool_size)
+          HmProfileSiteInfo *g = &hm_profile_sites[site];
+          void *p;
+          if (g->pool != NULL && size - 1 < g->pool_size
+              && (p = hm_pool_malloc_get_inline (g->pool)) != NULL)
             {
-              void *p = hm_pool_malloc_get_inline (g->pool);
-              if (HM_LIKELY (p != NULL))
-                {
-                  if (zero)
-                    memset (p, 0, size);
-                  return p;
-                }
+              if (zero)
+                memset (p, 0, size);
             }
+          else
+            {
+              p = zero ? __libc_calloc (1, size) : __libc_malloc (size);
+              if (HM_UNLIKELY (p == NULL))
+                return NULL;
+            }
+          if (hm_profile_recording)
+            hm_profile_note_alloc (t, site, p, size);
+          return p;
         }
     }
   return profiled_alloc_general (fn, size, zero, ret);

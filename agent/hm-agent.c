@@ -8,6 +8,7 @@
 #define UNW_LOCAL_ONLY
 #include "hm-agent-private.h"
 #include "hm-gc-private.h"
+#include "hm-profile-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -291,6 +292,19 @@ catch_fatal_signals (void)
     }
 }
 
+/* Profiling and the profile are the environment's business unless the
+ * program calls hm_init() before anything asked for them: read the options
+ * here without fixing them (hm_init() may still set others). */
+static void
+start_profile (void)
+{
+  HmOptions options;
+  hm_guard++;
+  hm_options_init (&options);
+  hm_profile_start (&options);
+  hm_guard--;
+}
+
 __attribute__ ((constructor (101))) static void
 hm_agent_init (void)
 {
@@ -299,7 +313,10 @@ hm_agent_init (void)
   if (!hm_agent.decided)
     hm_agent_decide ();
   if (!hm_agent.tracing)
-    return;
+    {
+      start_profile ();
+      return;
+    }
 
   hm_guard++;
   fd = open_trace ();
@@ -320,6 +337,7 @@ hm_agent_init (void)
       return;
     }
   hm_agent.writer_started = 1;
+  start_profile ();
   pthread_atfork (fork_prepare, fork_parent, fork_child);
   __cxa_atexit (final_flush, NULL, NULL);
   catch_fatal_signals ();

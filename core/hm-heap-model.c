@@ -43,6 +43,8 @@ struct _HmHeapModel {
   GPtrArray *modules;      /* HmModule * */
   GHashTable *info;        /* char * -> char * */
   GHashTable *threads;     /* tid set */
+  GHashTable *site_threads; /* (node << 24) ^ tid of every site's threads */
+  guint64 current_tid;     /* of the event being added */
   HmStrategyStats strategies[HM_STRATEGY_KIND_N];
   GPtrArray *regions;      /* HmRegionStats * */
   GHashTable *regions_by_id;
@@ -51,6 +53,7 @@ struct _HmHeapModel {
   GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
+  GPtrArray *decisions;    /* HmProfileDecision * */
   HmTimelineBucket *timeline;   /* HM_TIMELINE_MAX_BUCKETS */
   guint n_buckets;
   guint64 bucket_ns;
@@ -258,6 +261,8 @@ strategy_sub (HmHeapModel *model, HmStrategyKind kind, guint64 bytes)
   s->live_bytes = s->live_bytes >= bytes ? s->live_bytes - bytes : 0;
 }
 
+static void decision_free (gpointer data);
+
 HmHeapModel *
 hm_heap_model_new (void)
 {
@@ -274,6 +279,8 @@ hm_heap_model_new (void)
   model->modules = g_ptr_array_new_with_free_func (module_free);
   model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);  /* ThreadState */
+  model->decisions = g_ptr_array_new_with_free_func (decision_free);
+  model->site_threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   model->regions = g_ptr_array_new_with_free_func (region_free);
   model->regions_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pools = g_ptr_array_new_with_free_func (pool_free);
@@ -304,6 +311,8 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->modules);
   g_hash_table_unref (model->info);
   g_hash_table_destroy (model->threads);
+  g_hash_table_destroy (model->site_threads);
+  g_ptr_array_unref (model->decisions);
   g_hash_table_destroy (model->regions_by_id);
   g_ptr_array_unref (model->regions);
   g_hash_table_destroy (model->pools_by_id);
@@ -319,6 +328,28 @@ hm_heap_model_free (HmHeapModel *model)
   g_array_unref (model->dirty_sites);
   g_hash_table_destroy (model->dirty_objects);
   g_free (model);
+}
+
+static void
+decision_free (gpointer data)
+{
+  HmProfileDecision *d = data;
+  g_free (d->site);
+  g_free (d->why);
+  g_free (d);
+}
+
+const char *
+hm_profile_choice_name (HmProfileChoice choice)
+{
+  return choice < HM_PROFILE_CHOICE_N ? hm_profile_choice_names[choice] : "unknown";
+}
+
+GPtrArray *
+hm_heap_model_get_profile_decisions (HmHeapModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->decisions;
 }
 
 static HmSiteStats *
@@ -559,6 +590,7 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
       site->frees++;
       site->lifetime_ns_sum += lifetime;
       t->lifetime_histogram[hm_histogram_bucket (lifetime)]++;
+      site->lifetime_histogram[hm_profile_bucket (lifetime, HM_PROFILE_LIFETIME_BUCKETS)]++;
     }
   if (temporary)
     {
@@ -606,12 +638,29 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
       t->peak_ts = ts;
     }
   mark_site (model, site->stack);
+  if (site->allocations == 0 || size < site->min_size)
+    site->min_size = size;
+  if (size > site->max_size)
+    site->max_size = size;
   site->allocations++;
   site->bytes += size;
+  site->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)]++;
   site->live_bytes += size;
   site->live_blocks++;
   if (site->live_bytes > site->peak_live_bytes)
     site->peak_live_bytes = site->live_bytes;
+  if (site->live_blocks > site->peak_live_blocks)
+    site->peak_live_blocks = site->live_blocks;
+  if (model->current_tid != 0 && model->current_tid != site->last_tid)
+    {
+      guint64 key = (site->stack << 24) ^ model->current_tid;
+      site->last_tid = model->current_tid;
+      if (!g_hash_table_contains (model->site_threads, &key))
+        {
+          g_hash_table_add (model->site_threads, g_memdup2 (&key, sizeof key));
+          site->n_threads++;
+        }
+    }
   strategy_add (model, strategy, size, TRUE);
 }
 
@@ -896,6 +945,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     default:
       break;
     }
+  model->current_tid = e->tid;
 
   switch (e->kind)
     {
@@ -946,6 +996,18 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       model->gc.total_pause_ns += e->pause_ns;
       model->gc.max_pause_ns = MAX (model->gc.max_pause_ns, e->pause_ns);
       model->gc.live_bytes_after_last = e->live_bytes;
+      break;
+    case HM_EV_PROFILE_DECISION:
+      if (model->decisions->len < 1000000)
+        {
+          HmProfileDecision *d = g_new0 (HmProfileDecision, 1);
+          d->ts = e->ts;
+          d->choice = e->count < HM_PROFILE_CHOICE_N ? (HmProfileChoice) e->count
+                                                     : HM_PROFILE_CHOICE_DEFAULT;
+          d->site = g_utf8_make_valid (e->key ? e->key : "", -1);
+          d->why = g_utf8_make_valid (e->text ? e->text : "", -1);
+          g_ptr_array_add (model->decisions, d);
+        }
       break;
     case HM_EV_WARNING:
       if (model->warnings->len < 1000000)

@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "hm-profile-format.h"
 #include "hm-trace-reader.h"
 
 G_BEGIN_DECLS
@@ -39,6 +40,13 @@ typedef struct {
   guint64 peak_live_bytes;
   guint64 lifetime_ns_sum; /* over freed blocks */
   guint64 temporary;       /* blocks freed by their thread before it allocated again */
+  guint64 min_size;        /* of one allocation */
+  guint64 max_size;
+  guint64 peak_live_blocks;
+  guint64 n_threads;       /* threads that allocated here */
+  guint64 last_tid;
+  guint64 size_histogram[HM_PROFILE_SIZE_BUCKETS];         /* power-of-two buckets */
+  guint64 lifetime_histogram[HM_PROFILE_LIFETIME_BUCKETS]; /* ns, of freed blocks */
 } HmSiteStats;
 
 /* Histogram buckets: bucket 0 holds 0, bucket i > 0 holds [2^(i-1), 2^i). */
@@ -136,6 +144,16 @@ typedef struct {
 } HmWarning;
 
 const char *hm_warning_kind_name (HmWarningKind kind);
+
+/* What an applied profile chose for one site (a PROFILE_DECISION event). */
+typedef struct {
+  guint64 ts;
+  HmProfileChoice choice;
+  char *site;              /* "module+0x1a2b" as the profile names it */
+  char *why;
+} HmProfileDecision;
+
+const char *hm_profile_choice_name (HmProfileChoice choice);
 
 /* One bucket of the heap timeline: the live bytes per strategy at the end
  * of the bucket and the highest total seen inside it. */
@@ -251,6 +269,8 @@ typedef struct {
 HmBreakdown *hm_heap_model_get_breakdown (HmHeapModel *model, guint64 from_ns, guint64 to_ns);
 void hm_breakdown_free (HmBreakdown *breakdown);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmBreakdown, hm_breakdown_free)
+/* The applied profile's decisions (HmProfileDecision *), in order. */
+GPtrArray *hm_heap_model_get_profile_decisions (HmHeapModel *model);
 
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);

@@ -345,6 +345,24 @@ gc_to_json (HmHeapModel *model)
                     "live_bytes", json_uint (gc->live_bytes_after_last));
 }
 
+static json_t *
+decisions_to_json (HmHeapModel *model)
+{
+  GPtrArray *decisions = hm_heap_model_get_profile_decisions (model);
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < decisions->len; i++)
+    {
+      const HmProfileDecision *d = g_ptr_array_index (decisions, i);
+      json_array_append_new (array, json_pack ("{s:o, s:s, s:o, s:o}",
+                                               "site", json_string_or_null (d->site),
+                                               "choice", hm_profile_choice_name (d->choice),
+                                               "why", json_string_or_null (d->why),
+                                               "time_ns", json_uint (d->ts)));
+    }
+  return array;
+}
+
 json_t *
 hm_report_to_json (HmHeapModel *model,
                    HmSymbolizer *symbolizer,
@@ -443,6 +461,7 @@ hm_report_to_json (HmHeapModel *model,
   json_object_set_new (report, "pools", pools_to_json (model, symbolizer));
   json_object_set_new (report, "gc", gc_to_json (model));
   json_object_set_new (report, "warnings", warnings_to_json (model, symbolizer));
+  json_object_set_new (report, "profile_decisions", decisions_to_json (model));
   return report;
 }
 
@@ -810,6 +829,26 @@ print_warnings (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
              warnings->len - 50);
 }
 
+static void
+print_decisions (FILE *out, HmHeapModel *model)
+{
+  GPtrArray *decisions = hm_heap_model_get_profile_decisions (model);
+
+  if (decisions->len == 0)
+    return;
+  fprintf (out, g_dngettext (NULL, "\nProfile applied: %u decision\n\n",
+                             "\nProfile applied: %u decisions\n\n", decisions->len),
+           decisions->len);
+  for (guint i = 0; i < decisions->len && i < 100; i++)
+    {
+      const HmProfileDecision *d = g_ptr_array_index (decisions, i);
+      fprintf (out, "  %-32s %-7s %s\n", d->site, hm_profile_choice_name (d->choice), d->why);
+    }
+  if (decisions->len > 100)
+    fprintf (out, _("  … and %u more (hmtrace report --json lists them all)\n"),
+             decisions->len - 100);
+}
+
 void
 hm_report_print_text (FILE *out,
                       HmHeapModel *model,
@@ -835,6 +874,7 @@ hm_report_print_text (FILE *out,
   print_sites (out, model, symbolizer, options);
   print_suppressed (out, model, symbolizer, options);
   print_regions_and_pools (out, model);
+  print_decisions (out, model);
   print_warnings (out, model, symbolizer, options);
 }
 

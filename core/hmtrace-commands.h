@@ -6,3 +6,4 @@
 int hmtrace_record_main (int argc, char **argv);
 int hmtrace_report_main (int argc, char **argv);
 int hmtrace_export_main (int argc, char **argv);
+int hmtrace_profile_main (int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "hm-dbg-objects-view.h"
 #include "hm-dbg-flame-view.h"
 #include "hm-dbg-tree-view.h"
+#include "hm-dbg-profile-view.h"
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-recorder.h"
 #include "hm-dbg-sites-view.h"
@@ -49,6 +50,7 @@ struct _HmDbgWindow
   HmDbgObjectsView *objects_view;
   HmDbgFlameView *flame_view;
   HmDbgTreeView *tree_view;
+  HmDbgProfileView *profile_view;
   HmDbgWarningsView *warnings_view;
 
   HmDbgTrace *trace;
@@ -345,6 +347,7 @@ set_trace (HmDbgWindow   *self,
   hm_dbg_objects_view_set_trace (self->objects_view, trace);
   hm_dbg_flame_view_set_trace (self->flame_view, trace);
   hm_dbg_tree_view_set_trace (self->tree_view, trace);
+  hm_dbg_profile_view_set_trace (self->profile_view, trace);
   hm_dbg_warnings_view_set_trace (self->warnings_view, trace);
   selection_changed_cb (self, NULL, self->timeline_view);
 
@@ -939,6 +942,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   g_type_ensure (HM_DBG_TYPE_OBJECTS_VIEW);
   g_type_ensure (HM_DBG_TYPE_FLAME_VIEW);
   g_type_ensure (HM_DBG_TYPE_TREE_VIEW);
+  g_type_ensure (HM_DBG_TYPE_PROFILE_VIEW);
   g_type_ensure (HM_DBG_TYPE_WARNINGS_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -964,6 +968,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, objects_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, flame_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, tree_view);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, profile_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, warnings_view);
   gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
 

@@ -27,6 +27,7 @@
 #include "hm-dbg-sites-view.h"
 #include "hm-dbg-flame-view.h"
 #include "hm-dbg-tree-view.h"
+#include "hm-dbg-profile-view.h"
 #include "hm-dbg-stack-view.h"
 #include "hm-dbg-timeline-view.h"
 #include "hm-dbg-warning-item.h"
@@ -1046,6 +1047,109 @@ test_call_tree (void)
   close_window (window);
 }
 
+/* The profile editor, round trip: a profile built from the demo's trace,
+ * a bad value refused and flagged in its row, good values kept, saved; the
+ * file says what was set, and the agent applies it on the demo's next run
+ * (the trace of that run shows the site served from a pool). */
+static void
+test_profile_editor (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgProfileView *editor = HM_DBG_PROFILE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "profile_view"));
+  GListModel *rows = hm_dbg_profile_view_get_rows (editor);
+  g_autofree char *saved = g_build_filename (tmp_dir, "memory_profile.json", NULL);
+  g_autofree char *applied_trace = g_build_filename (tmp_dir, "applied.hmt", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (saved);
+  g_autoptr(GError) error = NULL;
+  int hot = -1;
+  gint64 hot_size = 0;
+  g_autofree char *hot_key = NULL;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "profile"));
+  g_assert_true (hm_dbg_profile_view_build_from_trace (editor));
+  HmProfile *profile = hm_dbg_profile_view_get_profile (editor);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, hm_profile_get_n_sites (profile));
+  g_assert_cmpuint (g_list_model_get_n_items (rows), >, 3);
+  /* the word table's entries: one fixed size, thousands of them */
+  for (guint i = 0; i < hm_profile_get_n_sites (profile); i++)
+    {
+      HmProfileSite site;
+      g_assert_true (hm_profile_get_site (profile, i, &site));
+      if (g_strcmp0 (site.symbol, "word_table_count") == 0 && site.min_size == site.max_size)
+        {
+          hot = (int) i;
+          hot_size = site.max_size;
+          hot_key = hm_profile_site_key (&site);
+        }
+    }
+  g_assert_cmpint (hot, >=, 0);
+  run_loop_for (200);
+
+  /* refused, and said so in the row; the profile keeps no capacity */
+  g_assert_false (hm_dbg_profile_view_edit (editor, hot, "pool_capacity", "lots"));
+  g_assert_nonnull (hm_dbg_profile_view_get_row_error (editor, (guint) hot));
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-profile-refused.png");
+  g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, hot_size);
+  g_assert_true (hm_dbg_profile_view_edit (editor, hot, "strategy", "maximize-performance"));
+  g_assert_true (hm_dbg_profile_view_edit (editor, hot, "pool_object_size", size_text));
+  g_assert_true (hm_dbg_profile_view_edit (editor, hot, "pool_capacity", "4096"));
+  g_assert_null (hm_dbg_profile_view_get_row_error (editor, (guint) hot));
+  g_assert_true (hm_dbg_profile_view_edit (editor, -1, "strategy", "adaptive"));
+  {
+    /* and the global control shows it */
+    GtkWidget *dropdown = find_descendant (GTK_WIDGET (editor), GTK_TYPE_DROP_DOWN);
+    GListModel *names = gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown));
+    g_autoptr(GtkStringObject) shown =
+      g_list_model_get_item (names, gtk_drop_down_get_selected (GTK_DROP_DOWN (dropdown)));
+    g_assert_cmpstr (gtk_string_object_get_string (shown), ==, "adaptive");
+  }
+  g_assert_true (hm_dbg_profile_view_is_modified (editor));
+  g_assert_true (hm_dbg_profile_view_save (editor, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (hm_dbg_profile_view_is_modified (editor));
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-profile.png");
+
+  /* the file says what was set */
+  g_autoptr(HmProfile) reread = hm_profile_load (saved, &error);
+  g_assert_no_error (error);
+  HmProfileSite site;
+  g_assert_true (hm_profile_get_site (reread, (guint) hot, &site));
+  g_assert_cmpstr (site.strategy, ==, "maximize-performance");
+  g_assert_cmpint (site.pool_capacity, ==, 4096);
+  g_assert_cmpint (site.pool_object_size, ==, hot_size);
+  g_assert_cmpstr (hm_profile_get_strategy (reread), ==, "adaptive");
+
+  /* and the agent applies it: the demo again, with this profile */
+  {
+    const char *hmtrace = g_getenv ("HMTRACE");
+    g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+    const char *argv[] = { hmtrace, "record", "-q", "-o", applied_trace, "--", demo, DEMO_WORDS,
+                           NULL };
+    g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "HM_PROFILE_PATH", saved, TRUE);
+    int status = 0;
+    g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                  &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_autoptr(HmHeapModel) applied = hm_heap_model_load_file (applied_trace, &error);
+  g_assert_no_error (error);
+  GPtrArray *decisions = hm_heap_model_get_profile_decisions (applied);
+  gboolean pooled = FALSE;
+  for (guint i = 0; i < decisions->len; i++)
+    {
+      const HmProfileDecision *d = g_ptr_array_index (decisions, i);
+      g_test_message ("decision: %s %s (%s)", d->site, hm_profile_choice_name (d->choice), d->why);
+      pooled |= g_strcmp0 (d->site, hot_key) == 0
+                && g_str_equal (hm_profile_choice_name (d->choice), "pool");
+    }
+  g_assert_true (pooled);
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -1665,6 +1769,7 @@ main (int   argc,
   g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
+  g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);

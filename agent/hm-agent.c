@@ -279,7 +279,11 @@ hm_agent_init (void)
   if (!hm_agent.decided)
     hm_agent_decide ();
   if (!hm_agent.tracing)
-    return;
+    {
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
+      return;
+    }
 
   hm_guard++;
   fd = open_trace ();
@@ -287,6 +291,8 @@ hm_agent_init (void)
     {
       discard_events ();
       hm_guard--;
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
       return;
     }
   calibrate_clock ();
@@ -297,11 +303,15 @@ hm_agent_init (void)
       hm_agent.trace_fd = -1;
       discard_events ();
       hm_guard--;
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
       return;
     }
   hm_agent.writer_started = 1;
   pthread_atfork (fork_prepare, fork_parent, fork_child);
   __cxa_atexit (final_flush, NULL, NULL);
+  hm_agent.constructed = 1;
+  hm_lifetime_scan_at_exit ();    /* after: so it runs before the last flush */
   catch_fatal_signals ();
   hm_guard--;
 }

@@ -39,6 +39,7 @@ typedef struct {
   uint32_t free_stack;
   uint8_t state;
   uint8_t strategy;            /* HmLifetimeStrategy */
+  uint8_t reported;            /* a leak warning named it (hm-lifetime-scan.c) */
 } Block;
 
 typedef struct {
@@ -193,7 +194,7 @@ void
 hm_lifetime_note_alloc (void *p, size_t size, HmLifetimeStrategy strategy, uint32_t stack)
 {
   Stripe *s = stripe_of ((uintptr_t) p);
-  Block b = { (uintptr_t) p, size, stack, 0, BLOCK_LIVE, (uint8_t) strategy };
+  Block b = { (uintptr_t) p, size, stack, 0, BLOCK_LIVE, (uint8_t) strategy, 0 };
 
   pthread_mutex_lock (&s->lock);
   put (s, &b);
@@ -339,4 +340,64 @@ hm_lifetime_fork_after (void)
   for (int i = N_STRIPES; i > 0; i--)
     pthread_mutex_unlock (&stripes[i - 1].lock);
   pthread_mutex_unlock (&quarantine_lock);
+}
+
+/* --- for the reachability scan (hm-lifetime-scan.c) ------------------------------ */
+
+size_t
+hm_lifetime_lock_table (void)
+{
+  size_t n = 0;
+  pthread_mutex_lock (&quarantine_lock);
+  for (int i = 0; i < N_STRIPES; i++)
+    {
+      pthread_mutex_lock (&stripes[i].lock);
+      n += stripes[i].n;
+    }
+  return n;
+}
+
+void
+hm_lifetime_unlock_table (void)
+{
+  for (int i = N_STRIPES; i > 0; i--)
+    pthread_mutex_unlock (&stripes[i - 1].lock);
+  pthread_mutex_unlock (&quarantine_lock);
+}
+
+size_t
+hm_lifetime_copy_table (HmScanBlock *out, size_t cap)
+{
+  size_t n = 0;
+  for (int i = 0; i < N_STRIPES; i++)
+    {
+      const Stripe *s = &stripes[i];
+      if (s->slots == NULL)
+        continue;
+      for (size_t j = 0; j <= s->mask && n < cap; j++)
+        {
+          const Block *b = &s->slots[j];
+          if (b->addr == 0 || (b->state != BLOCK_LIVE && b->state != BLOCK_FREED))
+            continue;
+          HmScanBlock *o = &out[n++];
+          o->start = b->addr;
+          o->end = b->addr + (b->size ? b->size : 1);
+          o->alloc_stack = b->alloc_stack;
+          o->free_stack = b->free_stack;
+          o->clique = 0;
+          o->freed = b->state == BLOCK_FREED;
+          o->mark = 0;
+          o->reported = b->reported;
+          o->strategy = b->strategy;
+        }
+    }
+  return n;
+}
+
+void
+hm_lifetime_set_reported (uintptr_t addr)
+{
+  Block *b = find (stripe_of (addr), addr);
+  if (b != NULL)
+    b->reported = 1;
 }

@@ -71,6 +71,12 @@ bool hm_chunk_put_mark (HmChunkBuilder *c, uint64_t ticks, const char *text);
 bool hm_chunk_put_end (HmChunkBuilder *c, uint64_t ticks, HmEndReason reason, int64_t status);
 bool hm_chunk_put_dropped (HmChunkBuilder *c, uint64_t ticks, uint64_t n_events);
 bool hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, const char *name);
+/* The WARNING_LOCATION extension: where the dangling pointer of the WARNING
+ * at ticks (pointing at addr) is stored. */
+bool hm_chunk_put_warning_location (HmChunkBuilder *c, uint64_t ticks, uint64_t addr,
+                                    uint64_t where, uint64_t word_addr, uint64_t tid,
+                                    uint64_t block_addr, uint64_t block_size,
+                                    uint64_t block_stack, const char *text);
 
 /* thread chunks; ticks are encoded as deltas */
 bool hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,

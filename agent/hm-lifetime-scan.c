@@ -19,13 +19,12 @@
  * against, and the leader's warning is the one line a programmer needs.
  * A block is reported once: a later scan skips it (and what it leads).
  *
- * While scanning, a word that points into memory the program gave back is
- * a dangling pointer: into a quarantined malloc block (only when the word is
- * in a loaded object's data or in a live block: stacks keep dead slots of
- * live frames too often to trust), into a freed region's chunk (kept
- * reserved with PROT_NONE for a while by hm_lifetime_retire_range, so the
- * address is not reused), or into a pool slot that was returned.  Each
- * pointer location is reported once.
+ * While scanning, a word in a global, on a stack or in a live block that
+ * points into memory the program gave back is a dangling pointer: into a
+ * freed region's chunk (kept reserved with PROT_NONE for a while by
+ * hm_lifetime_retire_range, so the address is not reused), or into a pool
+ * slot that was returned.  Each pointer location is reported once.  Freed
+ * malloc blocks in the quarantine are not told (see scan_words).
  *
  * Nothing here allocates while the world is stopped: the work areas are
  * mapped before, and the warnings are emitted after it runs again.
@@ -242,16 +241,15 @@ scan_words (Scan *s, uintptr_t start, uintptr_t end, uint32_t where, int32_t tid
       if (i != NO_BLOCK)
         {
           HmScanBlock *b = &s->blocks[i];
-          if (!b->freed)
+          /* A freed block is not scanned, and a word pointing at it is not
+           * told: C programs leave freed pointers in globals, arrays and
+           * structs all the time (free (table[i]) without a NULL), so
+           * memcheck and LeakSanitizer do not tell them either. */
+          if (!b->freed && b->mark != MARK_REACHED)
             {
-              if (b->mark != MARK_REACHED)
-                {
-                  b->mark = MARK_REACHED;
-                  push_work (s, b->start, b->end, i);
-                }
+              b->mark = MARK_REACHED;
+              push_work (s, b->start, b->end, i);
             }
-          else if (where == HM_POINTER_IN_GLOBAL || where == HM_POINTER_IN_HEAP)
-            note_dangling (s, (uintptr_t) p, w, where, tid, holder, 0, i, 0, 0);
           continue;
         }
       uintptr_t gs, ge;

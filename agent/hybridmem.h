@@ -185,9 +185,9 @@ HM_API void hm_gc_get_stats (HmGcStats *stats);
  *     blocks point to is counted with them, not on its own, and a cycle of
  *     lost blocks is one leak (its lowest-addressed block);
  *   - dangling pointers: a reachable word in a global, on a stack or in a
- *     live block that points into a freed region or a returned pool object,
- *     or (from globals and blocks only) into a freed malloc block still in
- *     the quarantine.
+ *     live block that points into a freed region or a returned pool object
+ *     (not into a freed malloc block: C programs leave those in globals and
+ *     arrays too often for a warning to mean anything).
  * Each finding is one warning (trace and stderr, see hm_warn in the README),
  * reported once: a later call names only new ones.  Blocks allocated before
  * analysis started are not known; pointers kept only in them are missed.

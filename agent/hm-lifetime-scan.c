@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum {
@@ -125,6 +126,7 @@ typedef struct {
   size_t n_dangling;
   size_t scanned_bytes;
   uint64_t sort_ns, mark_ns;
+  int32_t stale_stack_tid;     /* at exit: this thread's program frames are gone */
 } Scan;
 
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;  /* one scan at a time */
@@ -325,6 +327,12 @@ scan_root (void *data, uintptr_t start, uintptr_t end, HmRootKind kind, int32_t 
   Scan *s = data;
   uint32_t where = kind == HM_ROOT_DATA ? HM_POINTER_IN_GLOBAL
                    : kind == HM_ROOT_STACK ? HM_POINTER_ON_STACK : 0;
+  /* At exit the scanning thread's stack above us is what main and its
+   * callees left: it still keeps blocks alive (so would memcheck's), but
+   * a word there pointing into freed memory is a dead slot, not a pointer
+   * anyone holds. */
+  if (kind == HM_ROOT_STACK && tid == s->stale_stack_tid)
+    where = 0;
   size_t lo = 0, hi = s->n_blocks;
   while (lo < hi)
     {
@@ -479,8 +487,8 @@ report_dangling (Scan *s, const Dangling *d)
     reported_pointers[n_reported_pointers++] = d->word_addr;
 }
 
-size_t
-hm_lifetime_scan (void)
+static size_t
+scan (int at_exit)
 {
   Scan *s = &scan_state;
   size_t n_leaks = 0;
@@ -493,6 +501,7 @@ hm_lifetime_scan (void)
   pthread_mutex_lock (&scan_lock);
   memset (s, 0, offsetof (Scan, dangling));
   s->n_dangling = 0;
+  s->stale_stack_tid = at_exit ? (int32_t) syscall (SYS_gettid) : -1;
 
   /* Locks in the order the rest of the agent takes them: retired ranges,
    * then the table (quarantine, stripes), then the collector's. */
@@ -594,6 +603,12 @@ hm_lifetime_scan (void)
 }
 
 size_t
+hm_lifetime_scan (void)
+{
+  return scan (0);
+}
+
+size_t
 hm_analyze (void)
 {
   if (!hm_agent.decided)
@@ -619,7 +634,7 @@ scan_at_exit (void *data)
 {
   (void) data;
   if (hm_lifetime_active && getpid () == exit_pid)
-    hm_lifetime_scan ();
+    scan (1);
 }
 
 void

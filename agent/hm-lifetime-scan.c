@@ -116,6 +116,14 @@ typedef struct {
   HmScanBlock *blocks;
   size_t n_blocks, blocks_bytes;
   uintptr_t lo, hi;            /* the hull of the blocks */
+  /* granule index: 1 KiB granule -> the first small block overlapping it
+   * (open addressing); big blocks are found by binary search in big */
+  uint64_t *granule_keys;      /* granule + 1; 0: empty */
+  uint32_t *granule_blocks;
+  size_t granule_mask, index_bytes;
+  uint32_t *big;
+  size_t n_big;
+  uintptr_t big_lo, big_hi;
   Work *work;
   size_t n_work, work_cap, work_bytes;
   int overflow;
@@ -158,25 +166,82 @@ sort_blocks (HmScanBlock *a, HmScanBlock *tmp, size_t n, size_t *count)
   memcpy (tmp, a, n * sizeof *a);
 }
 
+#define GRANULE_SHIFT 10
+#define BIG_BLOCK ((uintptr_t) 64 << 10)
+
+static inline size_t
+granule_slot (const Scan *s, uint64_t g)
+{
+  return (size_t) ((g * 0x9e3779b97f4a7c15ull) >> 20) & s->granule_mask;
+}
+
+/* A binary search over the whole table costs a cache miss a level; the
+ * granule index makes a lookup one probe and a few neighbours.  Built
+ * before the world stops (the table is locked, so it cannot change). */
+static void
+build_index (Scan *s)
+{
+  for (size_t i = 0; i < s->n_blocks; i++)
+    {
+      const HmScanBlock *b = &s->blocks[i];
+      if (b->end - b->start >= BIG_BLOCK)
+        {
+          if (s->n_big == 0 || b->start < s->big_lo)
+            s->big_lo = b->start;
+          if (b->end > s->big_hi)
+            s->big_hi = b->end;
+          s->big[s->n_big++] = (uint32_t) i;
+          continue;
+        }
+      for (uint64_t g = b->start >> GRANULE_SHIFT; g <= (b->end - 1) >> GRANULE_SHIFT; g++)
+        for (size_t k = granule_slot (s, g);; k = (k + 1) & s->granule_mask)
+          {
+            if (s->granule_keys[k] == g + 1)
+              break;                   /* an earlier block overlaps it first */
+            if (s->granule_keys[k] == 0)
+              {
+                s->granule_keys[k] = g + 1;
+                s->granule_blocks[k] = (uint32_t) i;
+                break;
+              }
+          }
+    }
+}
+
 /* The block holding address w, or NO_BLOCK. */
 static inline uint32_t
 find_block (const Scan *s, uintptr_t w)
 {
   if (w - s->lo >= s->hi - s->lo)
     return NO_BLOCK;
-  size_t lo = 0, hi = s->n_blocks;
+  uint64_t g = w >> GRANULE_SHIFT;
+  for (size_t k = granule_slot (s, g);; k = (k + 1) & s->granule_mask)
+    {
+      uint64_t key = s->granule_keys[k];
+      if (key == 0)
+        break;
+      if (key != g + 1)
+        continue;
+      for (size_t i = s->granule_blocks[k]; i < s->n_blocks && s->blocks[i].start <= w; i++)
+        if (w < s->blocks[i].end)
+          return (uint32_t) i;
+      break;
+    }
+  if (s->n_big == 0 || w - s->big_lo >= s->big_hi - s->big_lo)
+    return NO_BLOCK;
+  size_t lo = 0, hi = s->n_big;
   while (lo < hi)
     {
       size_t mid = (lo + hi) / 2;
-      if (s->blocks[mid].start <= w)
+      if (s->blocks[s->big[mid]].start <= w)
         lo = mid + 1;
       else
         hi = mid;
     }
   if (lo == 0)
     return NO_BLOCK;
-  const HmScanBlock *b = &s->blocks[lo - 1];
-  return w < b->end ? (uint32_t) (lo - 1) : NO_BLOCK;
+  const HmScanBlock *b = &s->blocks[s->big[lo - 1]];
+  return w < b->end ? s->big[lo - 1] : NO_BLOCK;
 }
 
 static inline void
@@ -303,10 +368,11 @@ rescan (Scan *s)
     }
 }
 
-static int
-world_stopped (void *data)
+/* Sorts the copied table and indexes it: before the world stops, with
+ * the table locked. */
+static void
+prepare_blocks (Scan *s)
 {
-  Scan *s = data;
   uint64_t t0 = hm_now_ns ();
   static size_t count[65537];
   sort_blocks (s->blocks, s->blocks + s->n_blocks, s->n_blocks, count);
@@ -315,7 +381,14 @@ world_stopped (void *data)
   for (size_t i = 0; i < s->n_blocks; i++)
     if (s->blocks[i].end > s->hi)
       s->hi = s->blocks[i].end;
+  build_index (s);
   s->sort_ns = hm_now_ns () - t0;
+}
+
+static int
+world_stopped (void *data)
+{
+  (void) data;
   return 0;
 }
 
@@ -493,7 +566,7 @@ scan (int at_exit)
   Scan *s = &scan_state;
   size_t n_leaks = 0;
   uint64_t t0 = hm_now_ns (), pause_ns = 0;
-  HmRange exclude[3];
+  HmRange exclude[4];
 
   if (!hm_lifetime_active)
     return 0;
@@ -516,8 +589,35 @@ scan (int at_exit)
   s->retired = hm_agent_map (retired_bytes_map);
   int ok = s->blocks != NULL && s->work != NULL && s->retired != NULL;
   if (ok)
+    s->n_blocks = hm_lifetime_copy_table (s->blocks, n);
+  if (ok)
     {
-      s->n_blocks = hm_lifetime_copy_table (s->blocks, n);
+      /* the index: two slots per granule a small block touches, at least */
+      size_t n_granules = 0;
+      for (size_t i = 0; i < s->n_blocks; i++)
+        {
+          const HmScanBlock *b = &s->blocks[i];
+          if (b->end - b->start < BIG_BLOCK)
+            n_granules += ((b->end - 1) >> GRANULE_SHIFT) - (b->start >> GRANULE_SHIFT) + 1;
+        }
+      size_t cap = 1024;
+      while (cap < 2 * n_granules)
+        cap *= 2;
+      s->granule_mask = cap - 1;
+      s->index_bytes = (cap * (sizeof (uint64_t) + sizeof (uint32_t))
+                        + s->n_blocks * sizeof (uint32_t) + 4095) & ~(size_t) 4095;
+      uint8_t *index = hm_agent_map (s->index_bytes);
+      ok = index != NULL;
+      if (ok)
+        {
+          s->granule_keys = (uint64_t *) index;
+          s->granule_blocks = (uint32_t *) (index + cap * sizeof (uint64_t));
+          s->big = s->granule_blocks + cap;
+          prepare_blocks (s);
+        }
+    }
+  if (ok)
+    {
       /* retired ranges, oldest first is not sorted: insertion sort, few */
       for (size_t k = 0; k < n_retired; k++)
         {
@@ -538,7 +638,9 @@ scan (int at_exit)
       exclude[1] = (HmRange) { (uintptr_t) s->work, (uintptr_t) s->work + s->work_bytes };
       exclude[2] = (HmRange) { (uintptr_t) s->retired,
                                (uintptr_t) s->retired + retired_bytes_map };
-      HmWorldScan scan = { s, world_stopped, scan_root, scan_done, exclude, 3 };
+      exclude[3] = (HmRange) { (uintptr_t) s->granule_keys,
+                               (uintptr_t) s->granule_keys + s->index_bytes };
+      HmWorldScan scan = { s, world_stopped, scan_root, scan_done, exclude, 4 };
       ok = hm_gc_scan_world (&scan, &pause_ns) == 0;
     }
   if (ok)
@@ -594,6 +696,9 @@ scan (int at_exit)
     hm_agent_unmap (s->work, s->work_bytes);
   if (s->retired != NULL)
     hm_agent_unmap (s->retired, retired_bytes_map);
+  if (s->granule_keys != NULL)
+    hm_agent_unmap (s->granule_keys, s->index_bytes);
+  s->granule_keys = NULL;
   s->blocks = NULL;
   s->work = NULL;
   s->retired = NULL;

@@ -23,8 +23,8 @@
 #include <sys/mman.h>
 
 #define N_STRIPES 64
-#define QUARANTINE_BYTES (32u << 20)   /* freed bytes held back at most */
-#define QUARANTINE_BLOCKS (1u << 20)
+#define QUARANTINE_BYTES (8u << 20)    /* freed bytes held back at most */
+#define QUARANTINE_BLOCKS (1u << 16)
 
 typedef enum {
   BLOCK_EMPTY = 0,

@@ -294,7 +294,7 @@ test_clean_lifetime_program (gconstpointer data)
   g_assert_cmpuint (json_array_size (json_object_get (report, "warnings")), ==, 0);
   g_assert_cmpstr (run.stderr_text, ==, "");
   g_assert_true (g_str_has_prefix (run.stdout_text, "stdio clean")
-                 || g_str_has_prefix (run.stdout_text, "clean "));
+                 || g_str_has_prefix (run.stdout_text, "clean"));
 }
 
 /* --- the same programs under valgrind memcheck ---------------------------------- */

@@ -342,6 +342,10 @@ size_t hm_lifetime_lock_table (void) HM_HIDDEN;
 void hm_lifetime_unlock_table (void) HM_HIDDEN;
 /* With the table locked: its live and quarantined blocks, in no order. */
 size_t hm_lifetime_copy_table (HmScanBlock *out, size_t cap) HM_HIDDEN;
+/* fork handlers: the first to run takes the table, any after handler gives
+ * it back (see hm-lifetime.c). */
+void hm_lifetime_fork_take_table (void) HM_HIDDEN;
+void hm_lifetime_fork_give_table (void) HM_HIDDEN;
 /* With the table locked: a leak warning named the block at addr. */
 void hm_lifetime_set_reported (uintptr_t addr) HM_HIDDEN;
 /* hm-lifetime-scan.c: region memory given back is kept reserved

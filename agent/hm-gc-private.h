@@ -62,6 +62,8 @@ typedef struct {
  * found (nothing was called then, or done was not).  *pause_ns: how long
  * the world stood still. */
 int hm_gc_scan_world (const HmWorldScan *scan, uint64_t *pause_ns) HM_HIDDEN;
+/* Sets the collector up (its fork handlers among others) if it is not yet. */
+void hm_gc_init_once (void) HM_HIDDEN;
 /* During such a scan: if a points into a GC object not seen yet in this
  * scan, marks it seen and gives its extent. */
 int hm_gc_mark_object (uintptr_t a, uintptr_t *start, uintptr_t *end) HM_HIDDEN;

@@ -2335,6 +2335,12 @@ hm_gc_collect (void)
 
 /* --- the world stopped for someone else: lifetime analysis -------------------- */
 
+void
+hm_gc_init_once (void)
+{
+  pthread_once (&gc_once, gc_init);
+}
+
 int
 hm_gc_scan_world (const HmWorldScan *scan, uint64_t *pause_ns)
 {
@@ -2467,6 +2473,8 @@ hm_gc_unregister_agent_memory (const void *start)
 static void
 fork_prepare (void)
 {
+  /* the lifetime table before our locks, as a lifetime scan takes them */
+  hm_lifetime_fork_take_table ();
   pthread_mutex_lock (&collect_lock);
   pthread_mutex_lock (&gc_lock);
   pthread_mutex_lock (&agent_memory_lock);
@@ -2478,6 +2486,7 @@ fork_parent (void)
   pthread_mutex_unlock (&agent_memory_lock);
   pthread_mutex_unlock (&gc_lock);
   pthread_mutex_unlock (&collect_lock);
+  hm_lifetime_fork_give_table ();
 }
 
 /* The child has one thread: every other thread's blocks are given back. */
@@ -2502,6 +2511,7 @@ fork_child (void)
   pthread_mutex_unlock (&agent_memory_lock);
   pthread_mutex_unlock (&gc_lock);
   pthread_mutex_unlock (&collect_lock);
+  hm_lifetime_fork_give_table ();
 }
 
 static void

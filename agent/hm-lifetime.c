@@ -322,24 +322,46 @@ hm_lifetime_block_size (const void *p, int *known)
   return size;
 }
 
+/* fork: the table must be locked before the collector's locks (a stripe's
+ * holder may wait for agent_memory_lock, in grow), and the prepare handlers
+ * run in the reverse order of registration, which depends on what the
+ * program used first.  So whichever of the handlers that care runs first
+ * (the table's, the collector's, the scan's) takes the table, and any after
+ * handler gives it back.  Only the forking thread runs them: no race. */
+static int table_held_for_fork;
+
 void
-hm_lifetime_fork_prepare (void)
+hm_lifetime_fork_take_table (void)
 {
-  if (!hm_lifetime_active)
+  if (!hm_lifetime_active || table_held_for_fork)
     return;
   pthread_mutex_lock (&quarantine_lock);
   for (int i = 0; i < N_STRIPES; i++)
     pthread_mutex_lock (&stripes[i].lock);
+  table_held_for_fork = 1;
+}
+
+void
+hm_lifetime_fork_give_table (void)
+{
+  if (!table_held_for_fork)
+    return;
+  table_held_for_fork = 0;
+  for (int i = N_STRIPES; i > 0; i--)
+    pthread_mutex_unlock (&stripes[i - 1].lock);
+  pthread_mutex_unlock (&quarantine_lock);
+}
+
+void
+hm_lifetime_fork_prepare (void)
+{
+  hm_lifetime_fork_take_table ();
 }
 
 void
 hm_lifetime_fork_after (void)
 {
-  if (!hm_lifetime_active)
-    return;
-  for (int i = N_STRIPES; i > 0; i--)
-    pthread_mutex_unlock (&stripes[i - 1].lock);
-  pthread_mutex_unlock (&quarantine_lock);
+  hm_lifetime_fork_give_table ();
 }
 
 /* --- for the reachability scan (hm-lifetime-scan.c) ------------------------------ */

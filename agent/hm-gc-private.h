@@ -56,6 +56,10 @@ typedef struct {
   void (*done) (void *data);
   const HmRange *exclude;
   size_t n_exclude;
+  /* where the calling thread's stack is scanned from (0: the scanner's own
+   * frame): the caller's frames below it are the agent's, whose stale slots
+   * would keep memory alive or point into freed memory */
+  uintptr_t self_sp;
 } HmWorldScan;
 
 /* Returns 0, or -1 when the world could not be stopped or the roots not

@@ -1769,7 +1769,7 @@ enumerate_roots (void)
 
   __builtin_unwind_init ();
   setjmp (regs);
-  slots[0].sp = current_sp ();
+  slots[0].sp = root_sink != NULL && root_sink->self_sp != 0 ? root_sink->self_sp : current_sp ();
 
   if (read_maps () != 0)
     return -1;

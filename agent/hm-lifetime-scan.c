@@ -35,6 +35,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -604,7 +605,7 @@ register_atfork (void)
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static size_t
-scan (int at_exit)
+scan (int at_exit, uintptr_t self_sp)
 {
   Scan *s = &scan_state;
   size_t n_leaks = 0;
@@ -684,7 +685,7 @@ scan (int at_exit)
                                (uintptr_t) s->retired + retired_bytes_map };
       exclude[3] = (HmRange) { (uintptr_t) s->granule_keys,
                                (uintptr_t) s->granule_keys + s->index_bytes };
-      HmWorldScan scan = { s, world_stopped, scan_root, scan_done, exclude, 4 };
+      HmWorldScan scan = { s, world_stopped, scan_root, scan_done, exclude, 4, self_sp };
       ok = hm_gc_scan_world (&scan, &pause_ns) == 0;
     }
   if (ok)
@@ -751,10 +752,18 @@ scan (int at_exit)
   return n_leaks;
 }
 
-size_t
+/* The caller's registers go to regs, at the bottom of the program's part
+ * of this thread's stack: the scan starts there, above the agent's own
+ * frames (their stale slots hold copies of freed and lost addresses). */
+size_t __attribute__ ((noinline))
 hm_lifetime_scan (void)
 {
-  return scan (0);
+  jmp_buf regs;
+  __builtin_unwind_init ();
+  setjmp (regs);
+  size_t n = scan (0, (uintptr_t) &regs);
+  __asm__ volatile ("" : : "r" (&regs) : "memory");
+  return n;
 }
 
 size_t
@@ -783,7 +792,12 @@ scan_at_exit (void *data)
 {
   (void) data;
   if (hm_lifetime_active && getpid () == exit_pid)
-    scan (1);
+    {
+      jmp_buf regs;
+      setjmp (regs);
+      scan (1, (uintptr_t) &regs);
+      __asm__ volatile ("" : : "r" (&regs) : "memory");
+    }
 }
 
 void

@@ -7,10 +7,13 @@
  *   leak  leaked_cycle     two 48-byte nodes pointing at each other: one
  *                          leak (memcheck: one definitely lost, one indirect)
  *   leak  lost_via_freed   77 bytes, held only by a block that was freed
+ *   leak  lost_hm_alloc    55 bytes from hm_alloc, its only pointer dropped
  *   dangling-pointer  into a freed region, held in the global
  *                     region_pointer
  *   dangling-pointer  into a returned pool object, held in a live malloc
  *                     block (pool_holder)
+ *   dangling-pointer  into a freed region, held in a local of main (a
+ *                     thread stack) while hm_analyze runs
  * Prints how many leaks hm_analyze found, then the second call's count (0).
  */
 #include <hybridmem.h>
@@ -56,6 +59,27 @@ lost_via_freed (void)
 }
 
 static NOINLINE void
+lost_hm_alloc (void)
+{
+  char *volatile p = hm_alloc (55);                    /* PLANTED: leak */
+  p[0] = 1;
+  p = NULL;
+}
+
+static NOINLINE char *
+region_memory_soon_freed (HmRegion **region)
+{
+  *region = hm_region_new ("short-lived");
+  return hm_region_alloc (*region, 200);
+}
+
+static NOINLINE void
+free_region (HmRegion *region)
+{
+  hm_region_free (region);                             /* PLANTED: dangling-pointer */
+}
+
+static NOINLINE void
 dangling_into_region (void)
 {
   HmRegion *r = hm_region_new ("scratch");
@@ -89,10 +113,16 @@ main (void)
   lost_pointer ();
   leaked_cycle ();
   lost_via_freed ();
+  lost_hm_alloc ();
   dangling_into_region ();
   dangling_into_pool ();
+  HmRegion *region;
+  char *volatile on_stack = region_memory_soon_freed (&region);
+  free_region (region);
   clobber_stack ();
   size_t first = hm_analyze ();
+  (void) on_stack;               /* held across the scan */
+  on_stack = NULL;
   size_t second = hm_analyze ();
   printf ("leaks %zu then %zu\n", first, second);
   return 0;

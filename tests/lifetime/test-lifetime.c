@@ -181,13 +181,14 @@ check_planted_leaks (json_t *report)
     { "lost_pointer", 100, 0 },
     { "leaked_cycle", 48, 1 },
     { "lost_via_freed", 77, 2 },
+    { "lost_hm_alloc", 55, 3 },
   };
   g_autoptr(GPtrArray) leaks = warnings_of_kind (report, "leak");
   g_autoptr(GPtrArray) dangling = warnings_of_kind (report, "dangling-pointer");
 
   /* exactly the planted ones, nothing more */
   g_assert_cmpuint (json_array_size (json_object_get (report, "warnings")), ==,
-                    G_N_ELEMENTS (expected) + 2);
+                    G_N_ELEMENTS (expected) + 3);
   g_assert_cmpuint (leaks->len, ==, G_N_ELEMENTS (expected));
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
@@ -200,8 +201,8 @@ check_planted_leaks (json_t *report)
                         planted_line_in ("leaks.c", "leak", expected[i].nth));
     }
 
-  g_assert_cmpuint (dangling->len, ==, 2);
-  json_t *into_region = NULL, *into_pool = NULL;
+  g_assert_cmpuint (dangling->len, ==, 3);
+  json_t *into_region = NULL, *into_pool = NULL, *on_stack = NULL;
   for (guint i = 0; i < dangling->len; i++)
     {
       json_t *location = json_object_get (dangling->pdata[i], "pointer_location");
@@ -211,17 +212,30 @@ check_planted_leaks (json_t *report)
         into_region = dangling->pdata[i];
       else if (g_strcmp0 (kind, "heap") == 0)
         into_pool = dangling->pdata[i];
+      else if (g_strcmp0 (kind, "stack") == 0)
+        on_stack = dangling->pdata[i];
     }
+  g_assert_nonnull (on_stack);
+  /* the local of main: on the main thread's stack, named by its tid */
+  json_t *location = json_object_get (on_stack, "pointer_location");
+  g_assert_cmpuint (hm_test_json_uint (location, "thread"), ==,
+                    hm_test_json_uint (on_stack, "thread"));
+  g_autofree gchar *described = g_strdup_printf ("thread stack %" G_GUINT64_FORMAT,
+                                                 hm_test_json_uint (location, "thread"));
+  g_assert_cmpstr (json_string_value (json_object_get (location, "description")), ==, described);
+  g_assert_cmpstr (top_function (json_object_get (on_stack, "free_stack")), ==, "free_region");
+  g_assert_cmpuint (top_line (json_object_get (on_stack, "free_stack")), ==,
+                    planted_line_in ("leaks.c", "dangling-pointer", 0));
   g_assert_nonnull (into_region);
   g_assert_nonnull (into_pool);
   /* the region pointer: a global, named, and where the region was freed */
-  json_t *location = json_object_get (into_region, "pointer_location");
+  location = json_object_get (into_region, "pointer_location");
   g_assert_true (g_str_has_prefix (json_string_value (json_object_get (location, "description")),
                                    "region_pointer+"));
   json_t *freed_at = json_object_get (into_region, "free_stack");
   g_assert_cmpstr (top_function (freed_at), ==, "dangling_into_region");
   g_assert_cmpuint (top_line (freed_at), ==,
-                    planted_line_in ("leaks.c", "dangling-pointer", 0));
+                    planted_line_in ("leaks.c", "dangling-pointer", 1));
   /* the pool pointer: in a live heap block, with that block's stack */
   location = json_object_get (into_pool, "pointer_location");
   g_assert_cmpuint (hm_test_json_uint (location, "block_size"), ==, sizeof (void *));
@@ -242,11 +256,11 @@ test_planted_leaks (void)
   report = record_with_analysis ("leaks", argv, &run);
   g_assert_nonnull (report);
   /* hm_analyze found three; the second call, and the scan at exit, nothing new */
-  g_assert_cmpstr (run.stdout_text, ==, "leaks 3 then 0\n");
+  g_assert_cmpstr (run.stdout_text, ==, "leaks 4 then 0\n");
   check_planted_leaks (report);
   /* one line on stderr each */
   g_auto(GStrv) lines = g_strsplit (run.stderr_text, "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 5 + 1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 7 + 1);
 }
 
 /* hmtrace record turns analysis on by itself; --no-lifetime turns it off. */
@@ -262,7 +276,7 @@ test_record_default (void)
     g_auto(HmTestRun) run = { 0 };
     g_autoptr(json_t) report = record_program ("leaks", argv, ANALYSIS_DEFAULT, &run);
     g_assert_nonnull (report);
-    g_assert_cmpstr (run.stdout_text, ==, "leaks 3 then 0\n");
+    g_assert_cmpstr (run.stdout_text, ==, "leaks 4 then 0\n");
     check_planted_leaks (report);
   }
   {

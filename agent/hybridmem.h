@@ -188,8 +188,9 @@ HM_API void hm_gc_get_stats (HmGcStats *stats);
  *     live block that points into a freed region or a returned pool object
  *     (not into a freed malloc block: C programs leave those in globals and
  *     arrays too often for a warning to mean anything).
- * Each finding is one warning (trace and stderr, see hm_warn in the README),
- * reported once: a later call names only new ones.  Blocks allocated before
+ * Each finding is one warning (in the trace when tracing, and one line on
+ * stderr unless HM_QUIET=1), reported once: a later call names only new
+ * ones.  Blocks allocated before
  * analysis started are not known; pointers kept only in them are missed.
  * Returns the number of new leaks.  Runs by itself at exit when analysis is
  * on.  Safe from any thread; not from a signal handler. */

@@ -440,6 +440,13 @@ void hm_agent_unmap (void *p, size_t bytes) HM_HIDDEN;
 /* Finds the agent's and the unwinder's code, whose frames stacks leave out. */
 void hm_agent_find_own_text (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;
+/* fork handlers: every agent lock, in the agent's one order (hm-agent.c);
+ * the first handler to run takes them, the first after handler frees them. */
+void hm_fork_lock_all (void) HM_HIDDEN;
+void hm_fork_unlock_all (int child) HM_HIDDEN;
+/* hm-lifetime-scan.c: its part of that */
+void hm_lifetime_scan_fork_lock (void) HM_HIDDEN;
+void hm_lifetime_scan_fork_unlock (int child) HM_HIDDEN;
 void hm_agent_before_exec (void) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;
 

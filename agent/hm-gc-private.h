@@ -66,8 +66,11 @@ typedef struct {
  * found (nothing was called then, or done was not).  *pause_ns: how long
  * the world stood still. */
 int hm_gc_scan_world (const HmWorldScan *scan, uint64_t *pause_ns) HM_HIDDEN;
-/* Sets the collector up (its fork handlers among others) if it is not yet. */
-void hm_gc_init_once (void) HM_HIDDEN;
+/* For hm_fork_lock_all: collect_lock and gc_lock; agent_memory_lock. */
+void hm_gc_fork_lock (void) HM_HIDDEN;
+void hm_gc_fork_unlock (void) HM_HIDDEN;
+void hm_gc_fork_lock_agent_memory (void) HM_HIDDEN;
+void hm_gc_fork_unlock_agent_memory (void) HM_HIDDEN;
 /* During such a scan: if a points into a GC object not seen yet in this
  * scan, marks it seen and gives its extent. */
 int hm_gc_mark_object (uintptr_t a, uintptr_t *start, uintptr_t *end) HM_HIDDEN;

@@ -2335,12 +2335,6 @@ hm_gc_collect (void)
 
 /* --- the world stopped for someone else: lifetime analysis -------------------- */
 
-void
-hm_gc_init_once (void)
-{
-  pthread_once (&gc_once, gc_init);
-}
-
 int
 hm_gc_scan_world (const HmWorldScan *scan, uint64_t *pause_ns)
 {
@@ -2470,23 +2464,45 @@ hm_gc_unregister_agent_memory (const void *start)
 
 /* --- start and fork ----------------------------------------------------------- */
 
+/* The agent's locks are taken for fork in one order by hm_fork_lock_all
+ * (hm-agent.c): ours come after the lifetime table's, the writer's between
+ * gc_lock and agent_memory_lock, as a collection takes them. */
+void
+hm_gc_fork_lock (void)
+{
+  pthread_mutex_lock (&collect_lock);
+  pthread_mutex_lock (&gc_lock);
+}
+
+void
+hm_gc_fork_unlock (void)
+{
+  pthread_mutex_unlock (&gc_lock);
+  pthread_mutex_unlock (&collect_lock);
+}
+
+void
+hm_gc_fork_lock_agent_memory (void)
+{
+  pthread_mutex_lock (&agent_memory_lock);
+}
+
+void
+hm_gc_fork_unlock_agent_memory (void)
+{
+  pthread_mutex_unlock (&agent_memory_lock);
+}
+
 static void
 fork_prepare (void)
 {
-  /* the lifetime table before our locks, as a lifetime scan takes them */
-  hm_lifetime_fork_take_table ();
-  pthread_mutex_lock (&collect_lock);
-  pthread_mutex_lock (&gc_lock);
-  pthread_mutex_lock (&agent_memory_lock);
+  hm_fork_lock_all ();
 }
 
 static void
 fork_parent (void)
 {
-  pthread_mutex_unlock (&agent_memory_lock);
-  pthread_mutex_unlock (&gc_lock);
-  pthread_mutex_unlock (&collect_lock);
-  hm_lifetime_fork_give_table ();
+  hm_fork_unlock_all (0);
 }
 
 /* The child has one thread: every other thread's blocks are given back. */
@@ -2508,10 +2524,7 @@ fork_child (void)
     }
   memset (known_blockers, 0, sizeof known_blockers);
   world_stopping = 0;
-  pthread_mutex_unlock (&agent_memory_lock);
-  pthread_mutex_unlock (&gc_lock);
-  pthread_mutex_unlock (&collect_lock);
-  hm_lifetime_fork_give_table ();
+  hm_fork_unlock_all (1);
 }
 
 static void

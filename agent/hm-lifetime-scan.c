@@ -561,48 +561,27 @@ report_dangling (Scan *s, const Dangling *d)
     reported_pointers[n_reported_pointers++] = d->word_addr;
 }
 
-/* fork: a scan holds the table's and the collector's locks in turn; the
- * child must find them all free, taken in the scan's order.  Our prepare
- * handler runs first (it is registered last: after the table's, at
- * hm_lifetime_start, and the collector's, forced here), so the forking
- * thread waits for a running scan to end, then takes the table (see
- * hm_lifetime_fork_take_table), then the collector's handler its locks.
- * retired_lock is not taken: a thread freeing a region holds the region's
- * lock while it waits for it, and the regions' own prepare handler may run
- * after ours.  Outside a scan it is held only around one mmap, so the child
- * starts it afresh (at worst its list lacks the chunk being retired). */
-static void
-fork_prepare (void)
+/* fork: the table's handlers (hm_lifetime_start) call hm_fork_lock_all
+ * (hm-agent.c), which takes scan_lock first, so the
+ * forking thread waits for a running scan to end before it takes the locks
+ * the scan holds.  retired_lock is not taken: a thread freeing a region
+ * holds the region's lock while it waits for it, and the regions' own
+ * prepare handler may run after ours.  Outside a scan it is held only
+ * around one mmap, so the child starts it afresh (at worst its list lacks
+ * the chunk being retired). */
+void
+hm_lifetime_scan_fork_lock (void)
 {
   pthread_mutex_lock (&scan_lock);
-  hm_lifetime_fork_take_table ();
 }
 
-static void
-fork_parent (void)
+void
+hm_lifetime_scan_fork_unlock (int child)
 {
-  hm_lifetime_fork_give_table ();
+  if (child)
+    pthread_mutex_init (&retired_lock, NULL);
   pthread_mutex_unlock (&scan_lock);
 }
-
-static void
-fork_child (void)
-{
-  pthread_mutex_init (&retired_lock, NULL);
-  fork_parent ();
-}
-
-static void
-register_atfork (void)
-{
-  hm_gc_init_once ();          /* its handlers first, so ours run before */
-  pthread_atfork (fork_prepare, fork_parent, fork_child);
-}
-
-/* Registered when the agent starts (hm_lifetime_scan_at_exit, from its
- * constructor or hm_init), before the program has threads: a fork must not
- * find a scan that started under a handler its snapshot lacks. */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static size_t
 scan (int at_exit, uintptr_t self_sp)
@@ -615,7 +594,6 @@ scan (int at_exit, uintptr_t self_sp)
   if (!hm_lifetime_active)
     return 0;
   hm_guard++;
-  pthread_once (&atfork_once, register_atfork);
   pthread_mutex_lock (&scan_lock);
   memset (s, 0, offsetof (Scan, dangling));
   s->n_dangling = 0;
@@ -806,7 +784,6 @@ hm_lifetime_scan_at_exit (void)
   static int registered;
   if (!hm_lifetime_active || __atomic_exchange_n (&registered, 1, __ATOMIC_ACQ_REL))
     return;
-  pthread_once (&atfork_once, register_atfork);
   exit_pid = getpid ();
   __cxa_atexit (scan_at_exit, NULL, NULL);
 }

@@ -168,8 +168,9 @@ hm_gc_owns (const void *p)
   return false;
 }
 
-void hm_lifetime_fork_prepare (void);
-void hm_lifetime_fork_after (void);
+static void fork_prepare (void);
+static void fork_parent (void);
+static void fork_child (void);
 
 void
 hm_lifetime_start (int from_the_first_allocation)
@@ -186,7 +187,7 @@ hm_lifetime_start (int from_the_first_allocation)
   if (hm_agent.self_end == 0)
     hm_agent_find_own_text ();
   hm_stack_table_init ();
-  pthread_atfork (hm_lifetime_fork_prepare, hm_lifetime_fork_after, hm_lifetime_fork_after);
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
   __atomic_store_n (&hm_lifetime_active, 1, __ATOMIC_RELEASE);
 }
 
@@ -322,12 +323,9 @@ hm_lifetime_block_size (const void *p, int *known)
   return size;
 }
 
-/* fork: the table must be locked before the collector's locks (a stripe's
- * holder may wait for agent_memory_lock, in grow), and the prepare handlers
- * run in the reverse order of registration, which depends on what the
- * program used first.  So whichever of the handlers that care runs first
- * (the table's, the collector's, the scan's) takes the table, and any after
- * handler gives it back.  Only the forking thread runs them: no race. */
+/* fork: the table is locked in hm_fork_lock_all's order (hm-agent.c):
+ * before the collector's locks, since a stripe's holder may wait for
+ * agent_memory_lock (in grow). */
 static int table_held_for_fork;
 
 void
@@ -352,16 +350,22 @@ hm_lifetime_fork_give_table (void)
   pthread_mutex_unlock (&quarantine_lock);
 }
 
-void
-hm_lifetime_fork_prepare (void)
+static void
+fork_prepare (void)
 {
-  hm_lifetime_fork_take_table ();
+  hm_fork_lock_all ();
 }
 
-void
-hm_lifetime_fork_after (void)
+static void
+fork_parent (void)
 {
-  hm_lifetime_fork_give_table ();
+  hm_fork_unlock_all (0);
+}
+
+static void
+fork_child (void)
+{
+  hm_fork_unlock_all (1);
 }
 
 /* --- for the reachability scan (hm-lifetime-scan.c) ------------------------------ */

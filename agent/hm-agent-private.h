@@ -94,6 +94,7 @@ typedef struct {
   int stack_depth;           /* frames kept per stack */
   int drop_when_behind;      /* HM_DROP_WHEN_BEHIND=1: a full ring drops the new event
                               * (counted) rather than wait for the writer */
+  int constructed;           /* hm_agent_init ran */
 } HmAgent;
 
 extern HmAgent hm_agent HM_HIDDEN;
@@ -278,15 +279,15 @@ hm_emit_ids (uint8_t kind, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 }
 
 static inline void
-hm_emit_warning (HmWarningKind warning, uint64_t addr, uint64_t size, uint32_t stack,
-                 uint32_t alloc_stack, uint32_t free_stack, uint64_t object)
+hm_emit_warning (uint64_t ticks, HmWarningKind warning, uint64_t addr, uint64_t size,
+                 uint32_t stack, uint32_t alloc_stack, uint32_t free_stack, uint64_t object)
 {
   HmThread *t;
   uint8_t *start = hm_ring_reserve (&t), *p = start;
   if (HM_UNLIKELY (p == NULL))
     return;
   *p++ = HM_EV_WARNING;
-  p = hm_put_time (t, p, hm_tsc ());
+  p = hm_put_time (t, p, ticks);
   p = hm_put_uv (p, warning);
   p = hm_put_addr (t, p, addr);
   p = hm_put_uv (p, size);
@@ -330,6 +331,40 @@ HmFreeVerdict hm_lifetime_check_free (void *p, HmLifetimeStrategy freed_by, cons
                                       size_t *size_out) HM_HIDDEN;
 /* The size of a live block (*known = 0 when the table does not have it). */
 size_t hm_lifetime_block_size (const void *p, int *known) HM_HIDDEN;
+/* The table as the reachability scan sees it (hm-lifetime-scan.c). */
+typedef struct {
+  uintptr_t start, end;        /* end: start + size (1 for a 0-byte block) */
+  uint32_t alloc_stack, free_stack;
+  uint32_t clique;             /* an indirect leak: 1 + the index of its leader */
+  uint8_t freed;               /* in quarantine */
+  uint8_t mark;                /* HmScanMark */
+  uint8_t reported;
+  uint8_t strategy;
+} HmScanBlock;
+/* Locks every stripe and the quarantine; returns how many blocks there are.
+ * Nothing can be allocated, freed or quarantined until the unlock. */
+size_t hm_lifetime_lock_table (void) HM_HIDDEN;
+void hm_lifetime_unlock_table (void) HM_HIDDEN;
+/* With the table locked: its live and quarantined blocks, in no order. */
+size_t hm_lifetime_copy_table (HmScanBlock *out, size_t cap) HM_HIDDEN;
+/* fork handlers: the first to run takes the table, any after handler gives
+ * it back (see hm-lifetime.c). */
+void hm_lifetime_fork_take_table (void) HM_HIDDEN;
+void hm_lifetime_fork_give_table (void) HM_HIDDEN;
+/* With the table locked: a leak warning named the block at addr. */
+void hm_lifetime_set_reported (uintptr_t addr) HM_HIDDEN;
+/* hm-lifetime-scan.c: region memory given back is kept reserved
+ * (PROT_NONE, no memory behind it) for a while instead of unmapped, so a
+ * word pointing into it is known to dangle; returns false when it was not
+ * taken (the caller unmaps it). */
+bool hm_lifetime_retire_range (void *start, size_t bytes, uint32_t region_id,
+                               uint32_t free_stack) HM_HIDDEN;
+/* Runs the reachability scan: leaks and dangling pointers (hybridmem.h). */
+size_t hm_lifetime_scan (void) HM_HIDDEN;
+/* Has the scan run at exit (once; from hm_agent_init and hm_init). */
+void hm_lifetime_scan_at_exit (void) HM_HIDDEN;
+/* Whether a points into an object of a live pool that the program gave back. */
+bool hm_pool_returned_slot (uintptr_t a, uint32_t *pool_id, size_t *object_size) HM_HIDDEN;
 /* Whether an address is a pool object or in the GC heap (hm-pool.c, hm-gc.c). */
 bool hm_pool_owns (const void *p) HM_HIDDEN;
 
@@ -429,6 +464,13 @@ void hm_agent_unmap (void *p, size_t bytes) HM_HIDDEN;
 /* Finds the agent's and the unwinder's code, whose frames stacks leave out. */
 void hm_agent_find_own_text (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;
+/* fork handlers: every agent lock, in the agent's one order (hm-agent.c);
+ * the first handler to run takes them, the first after handler frees them. */
+void hm_fork_lock_all (void) HM_HIDDEN;
+void hm_fork_unlock_all (int child) HM_HIDDEN;
+/* hm-lifetime-scan.c: its part of that */
+void hm_lifetime_scan_fork_lock (void) HM_HIDDEN;
+void hm_lifetime_scan_fork_unlock (int child) HM_HIDDEN;
 void hm_agent_before_exec (void) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;
 
@@ -454,3 +496,19 @@ void hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object
 void hm_warn_stacks (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
                      uint32_t stack, uint32_t alloc_stack, uint32_t free_stack,
                      const char *format, ...) HM_HIDDEN;
+/* Where a dangling pointer lives (the WARNING_LOCATION extension event). */
+typedef struct {
+  uint32_t where;              /* HmPointerWhere */
+  uint32_t block_stack;        /* HM_POINTER_IN_HEAP: the holding block's allocation */
+  uint64_t word_addr;          /* the pointer's own address */
+  uint64_t tid;                /* HM_POINTER_ON_STACK */
+  uint64_t block_addr, block_size;
+  char text[96];               /* "symbol+0x8", "thread stack 1234", "heap block ..." */
+} HmWarnLocation;
+/* A warning with no bad call: the stacks it names, and for a dangling
+ * pointer where the pointer is (loc, may be NULL). */
+void hm_warn_located (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
+                      uint32_t alloc_stack, uint32_t free_stack, const HmWarnLocation *loc,
+                      const char *format, ...) HM_HIDDEN;
+/* hm-writer.c: queues a WARNING_LOCATION for the warning emitted at ticks. */
+void hm_writer_queue_location (uint64_t ticks, uint64_t addr, const HmWarnLocation *loc) HM_HIDDEN;

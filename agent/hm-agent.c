@@ -133,25 +133,69 @@ open_trace (void)
   return fd;
 }
 
+/* fork: the agent's locks, all of them, in the one order the agent takes
+ * them in (a scan, a collection, the writer's rounds):
+ *   scan_lock, the lifetime table, collect_lock, gc_lock, the writer's
+ *   (writer_lock, queue, modules, stack table), agent_memory_lock.
+ * Every prepare handler of ours calls hm_fork_lock_all and every after
+ * handler hm_fork_unlock_all: the first to run does the work, whatever order
+ * the handlers were registered in (it depends on what the program used
+ * first).  Only the forking thread runs them. */
+#include "hm-gc-private.h"
+
+static int fork_locks_held, fork_writer_held;
+
+void
+hm_fork_lock_all (void)
+{
+  if (fork_locks_held)
+    return;
+  fork_locks_held = 1;
+  hm_lifetime_scan_fork_lock ();
+  hm_lifetime_fork_take_table ();
+  hm_gc_fork_lock ();
+  fork_writer_held = hm_agent.trace_fd >= 0;
+  if (fork_writer_held)
+    hm_writer_fork_prepare ();
+  hm_gc_fork_lock_agent_memory ();
+}
+
+void
+hm_fork_unlock_all (int child)
+{
+  if (!fork_locks_held)
+    return;
+  fork_locks_held = 0;
+  hm_gc_fork_unlock_agent_memory ();
+  if (fork_writer_held)
+    {
+      if (child)
+        hm_writer_fork_child ();
+      else
+        hm_writer_fork_parent ();
+    }
+  fork_writer_held = 0;
+  hm_gc_fork_unlock ();
+  hm_lifetime_fork_give_table ();
+  hm_lifetime_scan_fork_unlock (child);
+}
+
 static void
 fork_prepare (void)
 {
-  if (hm_agent.trace_fd >= 0)
-    hm_writer_fork_prepare ();
+  hm_fork_lock_all ();
 }
 
 static void
 fork_parent (void)
 {
-  if (hm_agent.trace_fd >= 0)
-    hm_writer_fork_parent ();
+  hm_fork_unlock_all (0);
 }
 
 static void
 fork_child (void)
 {
-  if (hm_agent.trace_fd >= 0)
-    hm_writer_fork_child ();
+  hm_fork_unlock_all (1);
   hm_agent.pid = getpid ();
 }
 
@@ -315,6 +359,8 @@ hm_agent_init (void)
   if (!hm_agent.tracing)
     {
       start_profile ();
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
       return;
     }
 
@@ -324,6 +370,9 @@ hm_agent_init (void)
     {
       discard_events ();
       hm_guard--;
+      start_profile ();
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
       return;
     }
   calibrate_clock ();
@@ -334,12 +383,17 @@ hm_agent_init (void)
       hm_agent.trace_fd = -1;
       discard_events ();
       hm_guard--;
+      start_profile ();
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
       return;
     }
   hm_agent.writer_started = 1;
   start_profile ();
   pthread_atfork (fork_prepare, fork_parent, fork_child);
   __cxa_atexit (final_flush, NULL, NULL);
+  hm_agent.constructed = 1;
+  hm_lifetime_scan_at_exit ();    /* after: so it runs before the last flush */
   catch_fatal_signals ();
   hm_guard--;
 }

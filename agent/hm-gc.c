@@ -233,8 +233,10 @@ typedef struct {
   uint32_t flags;
   uint32_t n_sps;
   uintptr_t sp;
+  int32_t tid;               /* the thread whose stack pointer is in it */
 } RootRange;
-enum { ROOT_ANON = 1, ROOT_STACK = 2, ROOT_GUARDED = 4, ROOT_FILE = 8, ROOT_AGENT = 16 };
+enum { ROOT_ANON = 1, ROOT_STACK = 2, ROOT_GUARDED = 4, ROOT_FILE = 8, ROOT_AGENT = 16,
+       ROOT_BRK = 32 };
 
 typedef struct {
   int32_t tid;
@@ -1489,10 +1491,36 @@ debug_scan_root_words (uintptr_t start, uintptr_t end)
 #define scan_words_root scan_words
 #endif
 
+/* A lifetime scan (hm_gc_scan_world) takes the root ranges instead of the
+ * collector's marker. */
+static const HmWorldScan *root_sink;
+static HmRootKind sink_kind;
+static int32_t sink_tid;
+
 /* Scans [start, end) minus the GC heap's granules. */
 static void
 scan_piece (uintptr_t start, uintptr_t end)
 {
+  if (root_sink != NULL)
+    {
+      uintptr_t run = start;
+      for (uintptr_t a = start; a < end;)
+        {
+          uintptr_t next = (a | (GC_BLOCK_SIZE - 1)) + 1;
+          if (next > end || next < a)
+            next = end;
+          if (a - heap_lo < heap_hi - heap_lo && lookup (a) != NULL)
+            {
+              if (run < a)
+                root_sink->root (root_sink->data, run, a, sink_kind, sink_tid);
+              run = next;
+            }
+          a = next;
+        }
+      if (run < end)
+        root_sink->root (root_sink->data, run, end, sink_kind, sink_tid);
+      return;
+    }
   uintptr_t a = start;
   while (a < end)
     {
@@ -1587,7 +1615,7 @@ maps_line (MapsState *st, const char *line)
   if (inode == 0 && *path == '\0')
     flags = ROOT_ANON;
   else if (inode == 0 && strcmp (path, "[heap]") == 0)
-    flags = ROOT_ANON;
+    flags = ROOT_ANON | ROOT_BRK;
   else if (inode == 0 && starts_with (path, "[stack"))
     flags = ROOT_ANON | ROOT_STACK;
   else if (inode == 0 && starts_with (path, "[anon:"))
@@ -1603,7 +1631,7 @@ maps_line (MapsState *st, const char *line)
       n_roots = MAX_ROOTS + 1;                 /* overflow: the caller gives up */
       return;
     }
-  roots[n_roots++] = (RootRange) { start, end, flags, 0, 0 };
+  roots[n_roots++] = (RootRange) { start, end, flags, 0, 0, 0 };
 }
 
 /* Reads /proc/self/maps into roots; -1 if it cannot. */
@@ -1710,18 +1738,38 @@ root_containing (uintptr_t a)
 
 static Exclusions exclusions;
 
-/* Marks everything reachable from the roots.  The world is stopped; the
- * registers of this thread are spilled into regs, which is on the scanned
- * part of our own stack.  Returns -1 if the roots cannot be found. */
+/* glibc's malloc arenas other than the main one (which is [heap]): heaps of
+ * HEAP_MAX_SIZE (64 MiB on 64-bit) aligned to their size, each opening with a
+ * heap_info whose first word points at the arena, itself just after the
+ * heap_info of the arena's first heap.  A lifetime scan leaves them out:
+ * the blocks in them are scanned one by one, only when reachable. */
+#define GLIBC_HEAP_MAX ((uintptr_t) 64 << 20)
+static int
+is_malloc_arena (uintptr_t start, uintptr_t end)
+{
+  if ((start & (GLIBC_HEAP_MAX - 1)) != 0 || end - start < 4096)
+    return 0;
+  uintptr_t arena = *(const uintptr_t *) start;
+  uintptr_t first_heap = arena & ~(GLIBC_HEAP_MAX - 1);
+  if (arena - first_heap > 128 || arena - first_heap < 2 * sizeof (void *))
+    return 0;
+  RootRange *r = root_containing (first_heap);
+  return r != NULL && r->start == first_heap && *(const uintptr_t *) first_heap == arena;
+}
+
+/* Hands every root range to scan_root (the collector) or, for a lifetime
+ * scan, to root_sink.  The world is stopped; the registers of this thread
+ * are spilled into regs, which is on the scanned part of our own stack.
+ * Returns -1 if the roots cannot be found. */
 static __attribute__ ((noinline)) int
-mark_from_roots (void)
+enumerate_roots (void)
 {
   jmp_buf regs;
   Exclusions *x = &exclusions;
 
   __builtin_unwind_init ();
   setjmp (regs);
-  slots[0].sp = current_sp ();
+  slots[0].sp = root_sink != NULL && root_sink->self_sp != 0 ? root_sink->self_sp : current_sp ();
 
   if (read_maps () != 0)
     return -1;
@@ -1737,6 +1785,7 @@ mark_from_roots (void)
         continue;
       r->n_sps++;
       r->sp = sp;
+      r->tid = slots[i].tid;
       if (state == SLOT_AGENT)
         r->flags |= ROOT_AGENT;
     }
@@ -1755,6 +1804,9 @@ mark_from_roots (void)
     exclude (x, agent_memory[i].start, agent_memory[i].end);
   for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
     exclude (x, (uintptr_t) t, (uintptr_t) t + sizeof *t);
+  if (root_sink != NULL)
+    for (size_t i = 0; i < root_sink->n_exclude; i++)
+      exclude (x, root_sink->exclude[i].start, root_sink->exclude[i].end);
   sort_ranges (x->ranges, x->n);
 
   for (size_t i = 0; i < n_roots; i++)
@@ -1767,22 +1819,39 @@ mark_from_roots (void)
             {
               uintptr_t s = segments[j].start > r->start ? segments[j].start : r->start;
               uintptr_t e = segments[j].end < r->end ? segments[j].end : r->end;
+              sink_kind = HM_ROOT_DATA;
+              sink_tid = 0;
               if (s < e)
                 scan_root (x, s, e);
             }
           continue;
         }
       uintptr_t start = r->start;
+      sink_kind = HM_ROOT_OTHER;
+      sink_tid = 0;
       if (r->n_sps == 1 && (r->flags & (ROOT_STACK | ROOT_GUARDED)))
         {
           if (r->flags & ROOT_AGENT)
             continue;                      /* the agent's writer: no GC pointers */
           start = r->sp & ~(uintptr_t) 7;  /* below the stack pointer is dead */
+          sink_kind = HM_ROOT_STACK;
+          sink_tid = r->tid;
         }
+      else if (root_sink != NULL
+               && ((r->flags & ROOT_BRK) || is_malloc_arena (r->start, r->end)))
+        continue;                          /* malloc's heap: block by block */
       scan_root (x, start, r->end);
     }
-  rescan_marked ();
   __asm__ volatile ("" : : "r" (&regs) : "memory");
+  return 0;
+}
+
+static int
+mark_from_roots (void)
+{
+  if (enumerate_roots () != 0)
+    return -1;
+  rescan_marked ();
   return 0;
 }
 
@@ -2130,6 +2199,41 @@ warn_not_stopped (void)
       }
 }
 
+/* Stops every other thread (see "THREADS" above).  Called with collect_lock
+ * and gc_lock held; world_end undoes it, whatever this returned. */
+static int
+world_begin (uint32_t *epoch_out, size_t *not_stopped)
+{
+  uint32_t epoch = stop_epoch + 1;
+  if (epoch == 0)
+    epoch = 1;
+  *epoch_out = epoch;
+  /* The writer thread blocks every signal, so it is not stopped: keep it
+   * out of its rounds, where it may grow or shrink its memory (an munmap
+   * under the scan would fault), until the world runs again. */
+  hm_writer_pause ();
+  pthread_mutex_lock (&agent_memory_lock);
+  if (stop_world (epoch) != 0)
+    return -1;
+  for (size_t i = 0; i < n_slots; i++)
+    {
+      uint64_t state = slots[i].state & 0xff;
+      if (state == SLOT_ABANDONED || state == SLOT_AGENT)
+        slots[i].blocked_sp = blocked_thread_sp (slots[i].tid);
+      if (state == SLOT_ABANDONED)
+        (*not_stopped)++;
+    }
+  return 0;
+}
+
+static void
+world_end (uint32_t epoch)
+{
+  restart_world (epoch);
+  pthread_mutex_unlock (&agent_memory_lock);
+  hm_writer_resume ();
+}
+
 static size_t
 collect (int explicit_call)
 {
@@ -2160,27 +2264,12 @@ collect (int explicit_call)
       goto done;
     }
 
-  uint32_t epoch = stop_epoch + 1;
-  if (epoch == 0)
-    epoch = 1;
-  /* The writer thread blocks every signal, so it is not stopped: keep it
-   * out of its rounds, where it may grow or shrink its memory (an munmap
-   * under the scan would fault), until the world runs again. */
-  hm_writer_pause ();
-  pthread_mutex_lock (&agent_memory_lock);
+  uint32_t epoch;
   uint64_t t0 = hm_now_ns ();
-  int ok = stop_world (epoch) == 0;
   size_t not_stopped = 0;
+  int ok = world_begin (&epoch, &not_stopped) == 0;
   if (ok)
     {
-      for (size_t i = 0; i < n_slots; i++)
-        {
-          uint64_t state = slots[i].state & 0xff;
-          if (state == SLOT_ABANDONED || state == SLOT_AGENT)
-            slots[i].blocked_sp = blocked_thread_sp (slots[i].tid);
-          if (state == SLOT_ABANDONED)
-            not_stopped++;
-        }
       retire_dead_caches ();
 #ifdef HM_GC_DEBUG
       debug_check_caches ();
@@ -2198,10 +2287,8 @@ collect (int explicit_call)
         l->head.marked = 0;
       mark_top = 0;
     }
-  restart_world (epoch);
+  world_end (epoch);
   uint64_t pause = hm_now_ns () - t0;
-  pthread_mutex_unlock (&agent_memory_lock);
-  hm_writer_resume ();
   if (!ok)
     {
       warn_once (&warned_no_proc, "hybridmem: cannot read /proc/self/maps or "
@@ -2244,6 +2331,93 @@ size_t
 hm_gc_collect (void)
 {
   return collect (1);
+}
+
+/* --- the world stopped for someone else: lifetime analysis -------------------- */
+
+int
+hm_gc_scan_world (const HmWorldScan *scan, uint64_t *pause_ns)
+{
+  int ok = 0;
+
+  *pause_ns = 0;
+  pthread_once (&gc_once, gc_init);
+  if (!gc_ready)
+    return -1;
+  hm_guard++;
+  pthread_mutex_lock (&collect_lock);
+  snapshot_segments ();
+  pthread_mutex_lock (&gc_lock);
+  if (handler_in_place ())
+    {
+      uint32_t epoch;
+      size_t not_stopped = 0;
+      uint64_t t0 = hm_now_ns ();
+      ok = world_begin (&epoch, &not_stopped) == 0;
+      if (ok)
+        {
+          /* GC objects are containers here: marked when a scanned word
+           * points into one (hm_gc_mark_object), never swept */
+          snapshot_owned_blocks ();
+          seed_marks ();
+          ok = scan->stopped (scan->data) == 0;
+          if (ok)
+            {
+              root_sink = scan;
+              ok = enumerate_roots () == 0;
+              root_sink = NULL;
+            }
+          if (ok)
+            scan->done (scan->data);
+          for (GcBlock *b = all_blocks; b != NULL; b = b->all_next)
+            memset (b->mark, 0, sizeof b->mark);
+          for (GcLarge *l = large_objects; l != NULL; l = l->next)
+            l->head.marked = 0;
+        }
+      world_end (epoch);
+      *pause_ns = hm_now_ns () - t0;
+      if (not_stopped > 0)
+        threads_not_stopped_total += not_stopped;
+    }
+  pthread_mutex_unlock (&gc_lock);
+  pthread_mutex_unlock (&collect_lock);
+  hm_guard--;
+  return ok ? 0 : -1;
+}
+
+int
+hm_gc_mark_object (uintptr_t a, uintptr_t *start, uintptr_t *end)
+{
+  if (a - heap_lo >= heap_hi - heap_lo || heap_hi == 0)
+    return 0;
+  GcHead *h = lookup (a);
+  if (h == NULL)
+    return 0;
+  if (h->kind == KIND_SMALL)
+    {
+      GcBlock *b = (GcBlock *) h;
+      uint32_t i = (uint32_t) (((a - b->head.base) * b->inverse) >> 32);
+      if (i >= b->n_objects)
+        return 0;
+      uint64_t bit = (uint64_t) 1 << (i % 64);
+      if (b->mark[i / 64] & bit)
+        return 0;                /* free, or seen */
+      b->mark[i / 64] |= bit;
+      *start = b->head.base + (uintptr_t) i * b->object_size;
+      *end = *start + b->object_size;
+      return 1;
+    }
+  if (h->kind == KIND_LARGE)
+    {
+      GcLarge *l = (GcLarge *) h;
+      if (l->head.marked)
+        return 0;
+      l->head.marked = 1;
+      *start = l->head.base;
+      *end = l->head.base + ((l->size + 7) & ~(size_t) 7);
+      return 1;
+    }
+  return 0;
 }
 
 void
@@ -2290,20 +2464,45 @@ hm_gc_unregister_agent_memory (const void *start)
 
 /* --- start and fork ----------------------------------------------------------- */
 
-static void
-fork_prepare (void)
+/* The agent's locks are taken for fork in one order by hm_fork_lock_all
+ * (hm-agent.c): ours come after the lifetime table's, the writer's between
+ * gc_lock and agent_memory_lock, as a collection takes them. */
+void
+hm_gc_fork_lock (void)
 {
   pthread_mutex_lock (&collect_lock);
   pthread_mutex_lock (&gc_lock);
+}
+
+void
+hm_gc_fork_unlock (void)
+{
+  pthread_mutex_unlock (&gc_lock);
+  pthread_mutex_unlock (&collect_lock);
+}
+
+void
+hm_gc_fork_lock_agent_memory (void)
+{
   pthread_mutex_lock (&agent_memory_lock);
+}
+
+void
+hm_gc_fork_unlock_agent_memory (void)
+{
+  pthread_mutex_unlock (&agent_memory_lock);
+}
+
+static void
+fork_prepare (void)
+{
+  hm_fork_lock_all ();
 }
 
 static void
 fork_parent (void)
 {
-  pthread_mutex_unlock (&agent_memory_lock);
-  pthread_mutex_unlock (&gc_lock);
-  pthread_mutex_unlock (&collect_lock);
+  hm_fork_unlock_all (0);
 }
 
 /* The child has one thread: every other thread's blocks are given back. */
@@ -2325,9 +2524,7 @@ fork_child (void)
     }
   memset (known_blockers, 0, sizeof known_blockers);
   world_stopping = 0;
-  pthread_mutex_unlock (&agent_memory_lock);
-  pthread_mutex_unlock (&gc_lock);
-  pthread_mutex_unlock (&collect_lock);
+  hm_fork_unlock_all (1);
 }
 
 static void

@@ -23,8 +23,8 @@
 #include <sys/mman.h>
 
 #define N_STRIPES 64
-#define QUARANTINE_BYTES (32u << 20)   /* freed bytes held back at most */
-#define QUARANTINE_BLOCKS (1u << 20)
+#define QUARANTINE_BYTES (8u << 20)    /* freed bytes held back at most */
+#define QUARANTINE_BLOCKS (1u << 16)
 
 typedef enum {
   BLOCK_EMPTY = 0,
@@ -39,6 +39,7 @@ typedef struct {
   uint32_t free_stack;
   uint8_t state;
   uint8_t strategy;            /* HmLifetimeStrategy */
+  uint8_t reported;            /* a leak warning named it (hm-lifetime-scan.c) */
 } Block;
 
 typedef struct {
@@ -167,8 +168,9 @@ hm_gc_owns (const void *p)
   return false;
 }
 
-void hm_lifetime_fork_prepare (void);
-void hm_lifetime_fork_after (void);
+static void fork_prepare (void);
+static void fork_parent (void);
+static void fork_child (void);
 
 void
 hm_lifetime_start (int from_the_first_allocation)
@@ -185,7 +187,7 @@ hm_lifetime_start (int from_the_first_allocation)
   if (hm_agent.self_end == 0)
     hm_agent_find_own_text ();
   hm_stack_table_init ();
-  pthread_atfork (hm_lifetime_fork_prepare, hm_lifetime_fork_after, hm_lifetime_fork_after);
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
   __atomic_store_n (&hm_lifetime_active, 1, __ATOMIC_RELEASE);
 }
 
@@ -193,7 +195,7 @@ void
 hm_lifetime_note_alloc (void *p, size_t size, HmLifetimeStrategy strategy, uint32_t stack)
 {
   Stripe *s = stripe_of ((uintptr_t) p);
-  Block b = { (uintptr_t) p, size, stack, 0, BLOCK_LIVE, (uint8_t) strategy };
+  Block b = { (uintptr_t) p, size, stack, 0, BLOCK_LIVE, (uint8_t) strategy, 0 };
 
   pthread_mutex_lock (&s->lock);
   put (s, &b);
@@ -321,22 +323,107 @@ hm_lifetime_block_size (const void *p, int *known)
   return size;
 }
 
+/* fork: the table is locked in hm_fork_lock_all's order (hm-agent.c):
+ * before the collector's locks, since a stripe's holder may wait for
+ * agent_memory_lock (in grow). */
+static int table_held_for_fork;
+
 void
-hm_lifetime_fork_prepare (void)
+hm_lifetime_fork_take_table (void)
 {
-  if (!hm_lifetime_active)
+  if (!hm_lifetime_active || table_held_for_fork)
     return;
   pthread_mutex_lock (&quarantine_lock);
   for (int i = 0; i < N_STRIPES; i++)
     pthread_mutex_lock (&stripes[i].lock);
+  table_held_for_fork = 1;
 }
 
 void
-hm_lifetime_fork_after (void)
+hm_lifetime_fork_give_table (void)
 {
-  if (!hm_lifetime_active)
+  if (!table_held_for_fork)
     return;
+  table_held_for_fork = 0;
   for (int i = N_STRIPES; i > 0; i--)
     pthread_mutex_unlock (&stripes[i - 1].lock);
   pthread_mutex_unlock (&quarantine_lock);
+}
+
+static void
+fork_prepare (void)
+{
+  hm_fork_lock_all ();
+}
+
+static void
+fork_parent (void)
+{
+  hm_fork_unlock_all (0);
+}
+
+static void
+fork_child (void)
+{
+  hm_fork_unlock_all (1);
+}
+
+/* --- for the reachability scan (hm-lifetime-scan.c) ------------------------------ */
+
+size_t
+hm_lifetime_lock_table (void)
+{
+  size_t n = 0;
+  pthread_mutex_lock (&quarantine_lock);
+  for (int i = 0; i < N_STRIPES; i++)
+    {
+      pthread_mutex_lock (&stripes[i].lock);
+      n += stripes[i].n;
+    }
+  return n;
+}
+
+void
+hm_lifetime_unlock_table (void)
+{
+  for (int i = N_STRIPES; i > 0; i--)
+    pthread_mutex_unlock (&stripes[i - 1].lock);
+  pthread_mutex_unlock (&quarantine_lock);
+}
+
+size_t
+hm_lifetime_copy_table (HmScanBlock *out, size_t cap)
+{
+  size_t n = 0;
+  for (int i = 0; i < N_STRIPES; i++)
+    {
+      const Stripe *s = &stripes[i];
+      if (s->slots == NULL)
+        continue;
+      for (size_t j = 0; j <= s->mask && n < cap; j++)
+        {
+          const Block *b = &s->slots[j];
+          if (b->addr == 0 || (b->state != BLOCK_LIVE && b->state != BLOCK_FREED))
+            continue;
+          HmScanBlock *o = &out[n++];
+          o->start = b->addr;
+          o->end = b->addr + (b->size ? b->size : 1);
+          o->alloc_stack = b->alloc_stack;
+          o->free_stack = b->free_stack;
+          o->clique = 0;
+          o->freed = b->state == BLOCK_FREED;
+          o->mark = 0;
+          o->reported = b->reported;
+          o->strategy = b->strategy;
+        }
+    }
+  return n;
+}
+
+void
+hm_lifetime_set_reported (uintptr_t addr)
+{
+  Block *b = find (stripe_of (addr), addr);
+  if (b != NULL)
+    b->reported = 1;
 }

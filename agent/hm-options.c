@@ -171,7 +171,11 @@ set_options (const HmOptions *o)
   snprintf (profile_path, sizeof profile_path, "%s", options.profile_path);
   options.profile_path = profile_path;
   if (options.enable_lifetime_analysis)
-    hm_lifetime_start (0);   /* blocks from before now are unknown, not wrong */
+    {
+      hm_lifetime_start (0);   /* blocks from before now are unknown, not wrong */
+      if (hm_agent.constructed)  /* else the constructor registers the exit scan */
+        hm_lifetime_scan_at_exit ();
+    }
   /* a program that asks for profiling in code (the constructor found none
    * in the environment); a second start changes nothing */
   if (o != NULL)
@@ -232,13 +236,20 @@ hm_notice (const char *format, ...)
 
 static void
 vwarn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, uint32_t stack,
-       uint32_t alloc_stack, uint32_t free_stack, const char *format, va_list args)
+       uint32_t alloc_stack, uint32_t free_stack, const HmWarnLocation *loc,
+       const char *format, va_list args)
 {
   char line[512];
   int n;
 
   if (hm_agent.tracing)
-    hm_emit_warning (kind, (uintptr_t) addr, size, stack, alloc_stack, free_stack, object);
+    {
+      uint64_t ticks = hm_tsc ();
+      hm_emit_warning (ticks, kind, (uintptr_t) addr, size, stack, alloc_stack, free_stack,
+                       object);
+      if (loc != NULL)
+        hm_writer_queue_location (ticks, (uintptr_t) addr, loc);
+    }
   if (!hm_quiet ())
     {
       n = snprintf (line, sizeof line, "hybridmem: warning: ");
@@ -256,7 +267,7 @@ hm_warn (HmWarningKind kind, const void *addr, size_t size, uint64_t object, con
 
   hm_guard++;
   va_start (args, format);
-  vwarn (kind, addr, size, object, hm_stack_capture (), 0, 0, format, args);
+  vwarn (kind, addr, size, object, hm_stack_capture (), 0, 0, NULL, format, args);
   va_end (args);
   hm_guard--;
 }
@@ -270,7 +281,21 @@ hm_warn_stacks (HmWarningKind kind, const void *addr, size_t size, uint64_t obje
 
   hm_guard++;
   va_start (args, format);
-  vwarn (kind, addr, size, object, stack, alloc_stack, free_stack, format, args);
+  vwarn (kind, addr, size, object, stack, alloc_stack, free_stack, NULL, format, args);
+  va_end (args);
+  hm_guard--;
+}
+
+void
+hm_warn_located (HmWarningKind kind, const void *addr, size_t size, uint64_t object,
+                 uint32_t alloc_stack, uint32_t free_stack, const HmWarnLocation *loc,
+                 const char *format, ...)
+{
+  va_list args;
+
+  hm_guard++;
+  va_start (args, format);
+  vwarn (kind, addr, size, object, 0, alloc_stack, free_stack, loc, format, args);
   va_end (args);
   hm_guard--;
 }

@@ -1129,3 +1129,28 @@ hm_pool_owns (const void *p)
 {
   return slab_lookup ((uintptr_t) p) != NULL;
 }
+
+/* For lifetime analysis, with the world stopped (no lock: the slab map is
+ * cleared before a slab is unmapped): whether a points into an object of a
+ * live pool that the program gave back.  Objects never handed out do not
+ * count: nothing of the program's can point at them. */
+bool
+hm_pool_returned_slot (uintptr_t a, uint32_t *pool_id, size_t *object_size)
+{
+  HmSlab *s = slab_lookup (a);
+  if (s == NULL || s->magic != HM_SLAB_MAGIC)
+    return false;
+  HmPool *pool = s->pool;
+  if (pool == NULL || pool->magic != HM_POOL_MAGIC_LIVE
+      || a < (uintptr_t) s + pool->first_offset)
+    return false;
+  size_t i = object_index (pool, s, a);
+  if (i >= s->n_carved || i >= s->n_objects
+      || a - ((uintptr_t) s + pool->first_offset + i * pool->stride) >= pool->object_size)
+    return false;
+  if (__atomic_load_n (&s->out[i], __ATOMIC_RELAXED) != 0)
+    return false;
+  *pool_id = pool->id;
+  *object_size = pool->object_size;
+  return true;
+}

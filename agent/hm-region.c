@@ -579,16 +579,28 @@ hm_region_alloc_zeroed (HmRegion *region, size_t size, size_t count, size_t alig
 
 /* --- reset and free ----------------------------------------------------------- */
 
+/* A chunk's memory goes back.  Under lifetime analysis its addresses stay
+ * reserved for a while (hm_lifetime_retire_range), so that a word pointing
+ * into it is known to dangle rather than to point at whatever came next. */
+static void
+chunk_release (const HmRegion *r, HmChunk *c, uint32_t free_stack)
+{
+  if (hm_lifetime_active
+      && hm_lifetime_retire_range (c, c->map_bytes, r->id, free_stack))
+    return;
+  munmap (c, c->map_bytes);
+}
+
 /* Ends every object; under r->lock.  keep_first: the region lives on. */
 static void
-release_memory (HmRegion *r, bool keep_first)
+release_memory (HmRegion *r, bool keep_first, uint32_t free_stack)
 {
   HmChunk *c, *next;
 
   for (c = r->big; c != NULL; c = next)
     {
       next = c->next;
-      munmap (c, c->map_bytes);
+      chunk_release (r, c, free_stack);
     }
   r->big = NULL;
   r->big_bytes = 0;
@@ -616,7 +628,7 @@ release_memory (HmRegion *r, bool keep_first)
       for (c = r->chunks; c != NULL; c = next)
         {
           next = c->next;
-          munmap (c, c->map_bytes);
+          chunk_release (r, c, free_stack);
         }
       r->chunks = r->tail = NULL;
       return;
@@ -628,7 +640,7 @@ release_memory (HmRegion *r, bool keep_first)
       for (c = r->chunks->next; c != NULL; c = next)
         {
           next = c->next;
-          munmap (c, c->map_bytes);
+          chunk_release (r, c, free_stack);
         }
       r->chunks->next = NULL;
       r->tail = r->chunks;
@@ -652,6 +664,18 @@ release_memory (HmRegion *r, bool keep_first)
   __atomic_store_n (&r->current, r->chunks, __ATOMIC_RELEASE);
 }
 
+/* Where the memory was given back, for dangling-pointer warnings. */
+static uint32_t
+region_free_stack (void)
+{
+  if (!hm_lifetime_active || hm_guard != 0)
+    return 0;
+  hm_guard++;
+  uint32_t stack = hm_stack_capture ();
+  hm_guard--;
+  return stack;
+}
+
 void
 hm_region_reset (HmRegion *region)
 {
@@ -662,11 +686,12 @@ hm_region_reset (HmRegion *region)
     }
   /* before the memory can be handed out again */
   record_id (HM_EV_REGION_RESET, region);
+  uint32_t stack = region_free_stack ();
   pthread_mutex_lock (&region->lock);
   /* the threads' pieces are of the old memory */
   __atomic_add_fetch (&region->epoch, 1, __ATOMIC_RELEASE);
   __atomic_store_n (&region->abandoned, 0, __ATOMIC_RELAXED);
-  release_memory (region, true);
+  release_memory (region, true, stack);
   pthread_mutex_unlock (&region->lock);
 }
 
@@ -681,12 +706,13 @@ hm_region_free (HmRegion *region)
       return;
     }
   record_id (HM_EV_REGION_FREE, region);
+  uint32_t stack = region_free_stack ();
   pthread_mutex_lock (&region->lock);
   /* from now on every call takes the slow path and finds the region freed */
   __atomic_store_n (&region->fast, 0, __ATOMIC_RELEASE);
   __atomic_add_fetch (&region->epoch, 1, __ATOMIC_RELEASE);
   __atomic_store_n (&region->magic, HM_REGION_MAGIC_FREED, __ATOMIC_RELEASE);
-  release_memory (region, false);
+  release_memory (region, false, stack);
   pthread_mutex_unlock (&region->lock);
 }
 

@@ -282,6 +282,7 @@ typedef struct {
   uint8_t kind;
   uint64_t id;
   uint64_t ticks;
+  uint64_t location[7];      /* WARNING_LOCATION: addr, where, word, tid, block, size, stack */
   char text[256];
 } QueuedMeta;
 
@@ -289,10 +290,38 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static QueuedMeta *meta_queue;
 static uint32_t n_meta_queued;
 
+static QueuedMeta *queue_meta_locked (uint8_t kind, uint64_t id, uint64_t ticks, const char *text);
+
 void
 hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *text)
 {
   pthread_mutex_lock (&queue_lock);
+  queue_meta_locked (kind, id, ticks, text);
+  pthread_mutex_unlock (&queue_lock);
+}
+
+void
+hm_writer_queue_location (uint64_t ticks, uint64_t addr, const HmWarnLocation *loc)
+{
+  pthread_mutex_lock (&queue_lock);
+  QueuedMeta *m = queue_meta_locked (HM_EV_WARNING_LOCATION, 0, ticks, loc->text);
+  if (m != NULL)
+    {
+      m->location[0] = addr;
+      m->location[1] = loc->where;
+      m->location[2] = loc->word_addr;
+      m->location[3] = loc->tid;
+      m->location[4] = loc->block_addr;
+      m->location[5] = loc->block_size;
+      m->location[6] = loc->block_stack;
+    }
+  pthread_mutex_unlock (&queue_lock);
+}
+
+static QueuedMeta *
+queue_meta_locked (uint8_t kind, uint64_t id, uint64_t ticks, const char *text)
+{
+  QueuedMeta *m = NULL;
   if (meta_queue == NULL)
     {
       void *p = mmap (NULL, sizeof (QueuedMeta) * META_QUEUE, PROT_READ | PROT_WRITE,
@@ -303,7 +332,7 @@ hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *tex
     __atomic_add_fetch (&hm_agent.dropped, 1, __ATOMIC_RELAXED); /* keep the first thousand */
   else
     {
-      QueuedMeta *m = &meta_queue[n_meta_queued++];
+      m = &meta_queue[n_meta_queued++];
       size_t len = text ? strnlen (text, sizeof m->text - 1) : 0;
       m->kind = kind;
       m->id = id;
@@ -311,7 +340,7 @@ hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *tex
       memcpy (m->text, text ? text : "", len);
       m->text[len] = '\0';
     }
-  pthread_mutex_unlock (&queue_lock);
+  return m;
 }
 
 static void
@@ -331,6 +360,10 @@ emit_queued_meta (void)
             *why++ = '\0';
           PUT (hm_chunk_put_profile_decision (&meta, m->ticks, m->id, m->text, why ? why : ""));
         }
+      else if (m->kind == HM_EV_WARNING_LOCATION)
+        PUT (hm_chunk_put_warning_location (&meta, m->ticks, m->location[0], m->location[1],
+                                            m->location[2], m->location[3], m->location[4],
+                                            m->location[5], m->location[6], m->text));
       else
         PUT (hm_chunk_put_object_name (&meta, m->id >> 56, m->id & ((1ull << 56) - 1), m->text));
     }

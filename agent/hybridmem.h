@@ -32,6 +32,8 @@
  * blocks every signal is scanned without being stopped: it must not touch GC
  * memory.  hm_gc_alloc is not async-signal-safe.
  *
+ * Lifetime analysis (hm_analyze) stops the world the same way.
+ *
  * Misuse — allocating from a freed region, returning an object to the wrong
  * pool or twice, and (with lifetime analysis) a double, invalid or mismatched
  * free — never crashes
@@ -185,6 +187,42 @@ HM_API void hm_gc_get_stats (HmGcStats *stats);
  * line on stderr; the program then runs with the defaults.  The format:
  * data/memory-profile.schema.json; `hmtrace profile` shows and edits it. */
 HM_API int hm_profile_save (const char *path);
+/* --- lifetime analysis ------------------------------------------------------------- */
+
+/* With lifetime analysis on (enable_lifetime_analysis, HM_LIFETIME_ANALYSIS=1;
+ * otherwise this does nothing and returns 0): stops every thread, as a
+ * collection does, and finds
+ *   - leaks: blocks from malloc & co. or hm_alloc that no word reachable
+ *     from the roots points to (roots: every thread's stack and registers,
+ *     TLS, the writable data of loaded objects, anonymous mappings such as
+ *     region chunks and pool slabs; then live blocks and GC objects,
+ *     transitively; a pointer into the middle of a block keeps it alive).
+ *     As valgrind's "definitely lost": a lost block that only other lost
+ *     blocks point to is counted with them, not on its own, and a cycle of
+ *     lost blocks is one leak (its lowest-addressed block);
+ *   - dangling pointers: a reachable word in a global, on a stack or in a
+ *     live block that points into a freed region or a returned pool object
+ *     (not into a freed malloc block: C programs leave those in globals and
+ *     arrays too often for a warning to mean anything).
+ * Each finding is one warning (in the trace when tracing, and one line on
+ * stderr unless HM_QUIET=1), reported once: a later call names only new
+ * ones.  Blocks allocated before
+ * analysis started are not known; pointers kept only in them are missed.
+ * Returns the number of new leaks.  Runs by itself at exit when analysis is
+ * on.  Safe from any thread; not from a signal handler. */
+HM_API size_t hm_analyze (void);
+
+typedef struct {
+  size_t n_blocks;              /* live and quarantined blocks known */
+  size_t live_bytes;            /* of the live ones */
+  size_t scanned_bytes;         /* words looked at: roots and reached blocks */
+  unsigned long long pause_ns;  /* the world stood still */
+  unsigned long long total_ns;  /* the whole hm_analyze, warnings included */
+  size_t n_leaks, n_dangling;   /* new findings */
+  int ok;                       /* 0: the world could not be stopped; nothing found */
+} HmAnalysisStats;
+/* What the last hm_analyze (or the exit scan) measured. */
+HM_API void hm_analyze_get_stats (HmAnalysisStats *stats);
 
 /* --- traces ------------------------------------------------------------------------ */
 

@@ -54,6 +54,8 @@ struct _HmHeapModel {
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
   GPtrArray *decisions;    /* HmProfileDecision * */
+  GArray *locations;       /* HmWarningLocation */
+  GArray *unmatched_locations; /* indexes of locations whose warning has not come yet */
   HmTimelineBucket *timeline;   /* HM_TIMELINE_MAX_BUCKETS */
   guint n_buckets;
   guint64 bucket_ns;
@@ -287,6 +289,8 @@ hm_heap_model_new (void)
   model->pools_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pool_objects = g_hash_table_new (g_direct_hash, g_direct_equal);
   model->warnings = g_array_new (FALSE, FALSE, sizeof (HmWarning));
+  model->locations = g_array_new (FALSE, FALSE, sizeof (HmWarningLocation));
+  model->unmatched_locations = g_array_new (FALSE, FALSE, sizeof (guint));
   model->timeline = g_new0 (HmTimelineBucket, HM_TIMELINE_MAX_BUCKETS);
   model->bucket_ns = 1000;      /* 1 µs to start with: a short run gets fine bars too */
   model->markers = g_array_new (FALSE, FALSE, sizeof (HmMarker));
@@ -319,6 +323,10 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->pools);
   g_hash_table_destroy (model->pool_objects);
   g_array_unref (model->warnings);
+  for (guint i = 0; i < model->locations->len; i++)
+    g_free (g_array_index (model->locations, HmWarningLocation, i).text);
+  g_array_unref (model->locations);
+  g_array_unref (model->unmatched_locations);
   g_free (model->timeline);
   g_array_unref (model->markers);
   for (guint i = 0; i < HM_TIMELINE_MAX_BUCKETS; i++)
@@ -835,6 +843,33 @@ pool_event (HmHeapModel *model, const HmEvent *e)
     }
 }
 
+/* A WARNING_LOCATION: joined to its warning by (ticks, address), whichever
+ * of the two the reader gives first. */
+static void
+add_location (HmHeapModel *model, const HmEvent *e)
+{
+  if (model->locations->len >= 100000)
+    return;
+  HmWarningLocation l = { e->ticks, e->addr, (HmPointerWhere) e->count, e->old_addr, e->id,
+                          e->base, e->size, e->stack, g_strdup (e->text ? e->text : "") };
+  gint index = (gint) model->locations->len;
+  g_array_append_val (model->locations, l);
+  /* bounded work per event, whatever a hostile trace holds */
+  for (guint i = model->warnings->len; i > 0 && model->warnings->len - i < 4096; i--)
+    {
+      HmWarning *w = &g_array_index (model->warnings, HmWarning, i - 1);
+      if (w->ticks == l.ticks && w->addr == l.target && w->location < 0)
+        {
+          w->location = index;
+          return;
+        }
+    }
+  guint k = (guint) index;
+  if (model->unmatched_locations->len >= 4096)
+    g_array_remove_index (model->unmatched_locations, 0);
+  g_array_append_val (model->unmatched_locations, k);
+}
+
 static void
 name_object (HmHeapModel *model, const HmEvent *e)
 {
@@ -1013,12 +1048,27 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       if (model->warnings->len < 1000000)
         {
           HmWarning w = { e->warning, e->ts, e->tid, e->addr, e->size, e->stack,
-                          e->alloc_stack, e->free_stack, e->id };
+                          e->alloc_stack, e->free_stack, e->id, e->ticks, -1 };
+          /* its location may have come first (metadata is not merged by time) */
+          for (guint i = 0; i < model->unmatched_locations->len; i++)
+            {
+              guint k = g_array_index (model->unmatched_locations, guint, i);
+              const HmWarningLocation *l = &g_array_index (model->locations, HmWarningLocation, k);
+              if (l->ticks == w.ticks && l->target == w.addr)
+                {
+                  w.location = (gint) k;
+                  g_array_remove_index_fast (model->unmatched_locations, i);
+                  break;
+                }
+            }
           g_array_append_val (model->warnings, w);
         }
       break;
     case HM_EV_OBJECT_NAME:
       name_object (model, e);
+      break;
+    case HM_EV_WARNING_LOCATION:
+      add_location (model, e);
       break;
     case HM_EV_STACK:
       if (e->id == model->stacks->len && e->parent < model->nodes->len)
@@ -1257,6 +1307,12 @@ GArray *
 hm_heap_model_get_warnings (HmHeapModel *model)
 {
   return model->warnings;
+}
+
+GArray *
+hm_heap_model_get_warning_locations (HmHeapModel *model)
+{
+  return model->locations;
 }
 
 guint64

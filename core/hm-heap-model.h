@@ -141,7 +141,22 @@ typedef struct {
   guint64 alloc_stack;
   guint64 free_stack;
   guint64 object;          /* region or pool id, 0 when none */
+  guint64 ticks;           /* the raw time, which a WARNING_LOCATION names */
+  gint location;           /* index into hm_heap_model_get_warning_locations, or -1 */
 } HmWarning;
+
+/* Where a dangling pointer lives (the WARNING_LOCATION extension). */
+typedef struct {
+  guint64 ticks;           /* of its warning */
+  guint64 target;          /* the warning's address */
+  HmPointerWhere where;
+  guint64 address;         /* of the pointer itself */
+  guint64 tid;             /* HM_POINTER_ON_STACK */
+  guint64 block_addr;      /* HM_POINTER_IN_HEAP: the block holding it */
+  guint64 block_size;
+  guint64 block_stack;     /* its allocation stack id */
+  char *text;
+} HmWarningLocation;
 
 const char *hm_warning_kind_name (HmWarningKind kind);
 
@@ -218,6 +233,8 @@ const HmGcTotals *hm_heap_model_get_gc (HmHeapModel *model);
 const HmStrategyStats *hm_heap_model_get_strategy (HmHeapModel *model, HmStrategyKind kind);
 /* Warnings (HmWarning) in the order they happened. */
 GArray *hm_heap_model_get_warnings (HmHeapModel *model);
+/* HmWarningLocation, as HmWarning.location indexes them. */
+GArray *hm_heap_model_get_warning_locations (HmHeapModel *model);
 /* The leaf stack node of an agent stack id (what HmSiteStats.stack holds). */
 guint64 hm_heap_model_stack_node (HmHeapModel *model, guint64 stack);
 

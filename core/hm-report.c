@@ -284,6 +284,44 @@ pools_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
   return array;
 }
 
+static const char *
+pointer_where_name (HmPointerWhere where)
+{
+  switch (where)
+    {
+    case HM_POINTER_IN_GLOBAL:
+      return "global";
+    case HM_POINTER_ON_STACK:
+      return "stack";
+    case HM_POINTER_IN_HEAP:
+      return "heap";
+    default:
+      return "unknown";
+    }
+}
+
+/* {"kind": "global"|"stack"|"heap", "address", "description", and "thread"
+ * for a stack, "block_address", "block_size", "stack" for a heap block} */
+static json_t *
+location_to_json (HmHeapModel *model, HmSymbolizer *symbolizer, gint index)
+{
+  GArray *locations = hm_heap_model_get_warning_locations (model);
+  const HmWarningLocation *l = &g_array_index (locations, HmWarningLocation, index);
+  g_autofree char *address = format_address (l->address);
+  json_t *o = json_pack ("{s:s, s:s, s:s}", "kind", pointer_where_name (l->where),
+                         "address", address, "description", l->text);
+  if (l->where == HM_POINTER_ON_STACK)
+    json_object_set_new (o, "thread", json_uint (l->tid));
+  if (l->where == HM_POINTER_IN_HEAP)
+    {
+      g_autofree char *block = format_address (l->block_addr);
+      json_object_set_new (o, "block_address", json_string (block));
+      json_object_set_new (o, "block_size", json_uint (l->block_size));
+      json_object_set_new (o, "stack", stack_to_json (model, symbolizer, l->block_stack));
+    }
+  return o;
+}
+
 static json_t *
 warnings_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
 {
@@ -308,6 +346,9 @@ warnings_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
         json_object_set_new (o, "free_stack", stack_to_json (model, symbolizer, w->free_stack));
       if (w->object != 0)
         json_object_set_new (o, "object", json_uint (w->object));
+      if (w->location >= 0)
+        json_object_set_new (o, "pointer_location",
+                             location_to_json (model, symbolizer, w->location));
       json_array_append_new (array, o);
     }
   return array;
@@ -802,6 +843,24 @@ print_regions_and_pools (FILE *out, HmHeapModel *model)
 }
 
 static void
+print_stack (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+             const HmReportOptions *options, const char *title, guint64 stack)
+{
+  if (stack == 0)
+    return;
+  guint64 node = hm_heap_model_stack_node (model, stack);
+  g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, node);
+  if (frames->len == 0)
+    return;
+  fprintf (out, "     %s:\n", title);
+  for (guint f = 0; f < frames->len && f < options->frames_per_site; f++)
+    {
+      g_autofree char *frame = describe_frame (g_ptr_array_index (frames, f));
+      fprintf (out, "       %s\n", frame);
+    }
+}
+
+static void
 print_warnings (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
                 const HmReportOptions *options)
 {
@@ -810,19 +869,38 @@ print_warnings (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
   if (warnings->len == 0)
     return;
   fprintf (out, _("\nWarnings: %u\n"), warnings->len);
+  /* by kind, in time order within a kind */
+  g_autofree guint *order = g_new (guint, warnings->len);
+  guint n = 0;
+  for (int kind = 1; kind < HM_WARNING_N; kind++)
+    for (guint i = 0; i < warnings->len; i++)
+      if ((int) g_array_index (warnings, HmWarning, i).kind == kind)
+        order[n++] = i;
+  for (guint i = 0; i < warnings->len; i++)
+    {
+      int kind = (int) g_array_index (warnings, HmWarning, i).kind;
+      if (kind < 1 || kind >= HM_WARNING_N)
+        order[n++] = i;
+    }
   for (guint i = 0; i < warnings->len && i < 50; i++)
     {
-      const HmWarning *w = &g_array_index (warnings, HmWarning, i);
-      guint64 node = hm_heap_model_stack_node (model, w->stack);
-      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, node);
+      const HmWarning *w = &g_array_index (warnings, HmWarning, order[i]);
       g_autofree char *size = hm_report_format_size (w->size);
       fprintf (out, "\n  %s at 0x%" PRIx64 " (%s)\n", hm_warning_kind_name (w->kind), w->addr,
                size);
-      for (guint f = 0; f < frames->len && f < options->frames_per_site; f++)
+      if (w->location >= 0)
         {
-          g_autofree char *frame = describe_frame (g_ptr_array_index (frames, f));
-          fprintf (out, "     %s\n", frame);
+          GArray *locations = hm_heap_model_get_warning_locations (model);
+          const HmWarningLocation *l =
+            &g_array_index (locations, HmWarningLocation, w->location);
+          fprintf (out, _("     pointer held in %s, at 0x%" PRIx64 "\n"), l->text, l->address);
+          if (l->where == HM_POINTER_IN_HEAP)
+            print_stack (out, model, symbolizer, options, _("holding block allocated at"),
+                         l->block_stack);
         }
+      print_stack (out, model, symbolizer, options, _("bad call"), w->stack);
+      print_stack (out, model, symbolizer, options, _("allocated at"), w->alloc_stack);
+      print_stack (out, model, symbolizer, options, _("freed at"), w->free_stack);
     }
   if (warnings->len > 50)
     fprintf (out, _("\n  … and %u more (hmtrace report --json lists them all)\n"),

@@ -10,7 +10,7 @@
 #define HM_TRACE_MAGIC           "\x89HMT\r\n\x1a\n"
 #define HM_TRACE_MAGIC_LEN       8
 #define HM_TRACE_VERSION_MAJOR   1
-#define HM_TRACE_VERSION_MINOR   0
+#define HM_TRACE_VERSION_MINOR   1
 #define HM_TRACE_HEADER_SIZE     64
 
 #define HM_TRACE_CHUNK_MAGIC     0x4b434d48u /* "HMCK" little-endian */
@@ -73,7 +73,18 @@ typedef enum {
   HM_EV_OBJECT_NAME   = 0x30, /* uv what (1 region, 2 pool), uv id, str name */
   HM_EV_PROFILE_DECISION = 0x31, /* uv ticks, uv choice (HmProfileChoice), str site, str why */
   HM_EV_EXTENSION    = 0x80,
+  /* extension (minor 1): where a dangling pointer lives; bytes payload =
+   * uv ticks, uv addr, uv where, uv word_addr, uv tid, uv block_addr,
+   * uv block_size, uv block_stack, str text (see trace-format.md) */
+  HM_EV_WARNING_LOCATION = 0x81,
 } HmEventKind;
+
+/* WARNING_LOCATION: where the dangling pointer is stored. */
+typedef enum {
+  HM_POINTER_IN_GLOBAL = 1,    /* a loaded object's writable data */
+  HM_POINTER_ON_STACK = 2,     /* a thread's stack */
+  HM_POINTER_IN_HEAP = 3,      /* a live, reachable malloc block */
+} HmPointerWhere;
 
 /* Which entry point an allocation or free came through. */
 typedef enum {

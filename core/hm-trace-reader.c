@@ -522,6 +522,26 @@ decode_meta_event (HmTraceReader *r, Cursor *c, HmEvent *e, gboolean *hidden)
       e->id = get_uv (c);
       e->text = get_str (c, r->text);
       break;
+    case HM_EV_WARNING_LOCATION:
+      {
+        /* an extension: a reader that does not know it skips the bytes */
+        gsize len;
+        const guint8 *payload = get_bytes (c, &len);
+        Cursor in = { payload, payload + len, payload == NULL };
+        e->ticks = get_uv (&in);
+        e->addr = get_uv (&in);
+        e->count = get_uv (&in);      /* HmPointerWhere */
+        e->old_addr = get_uv (&in);   /* where the pointer is */
+        e->id = get_uv (&in);         /* tid */
+        e->base = get_uv (&in);       /* the holding block */
+        e->size = get_uv (&in);
+        e->stack = get_uv (&in);
+        e->text = get_str (&in, r->text);
+        /* what does not parse is dropped, like any extension we cannot read */
+        if (in.bad || e->count < HM_POINTER_IN_GLOBAL || e->count > HM_POINTER_IN_HEAP)
+          *hidden = TRUE;
+      }
+      break;
     default:
       if (kind >= HM_EV_EXTENSION)
         {

@@ -75,6 +75,10 @@ typedef struct {
   const guint8 *build_id;  /* MODULE_LOAD */
   gsize build_id_len;
   guint64 chunk_offset;    /* byte offset of the chunk holding this event */
+  /* WARNING_LOCATION: ticks and addr are the WARNING's (which it belongs
+   * to), count the HmPointerWhere, old_addr the pointer's own address, id
+   * the thread (on a stack), base, size and stack the block holding it (in
+   * the heap), text a description ("symbol+0x8", "thread stack 12"). */
 } HmEvent;
 
 typedef enum {

@@ -500,3 +500,30 @@ hm_crc32c (uint32_t crc, const void *data, size_t len)
 #endif
   return ~crc32c_soft (crc, data, len);
 }
+
+bool
+hm_chunk_put_warning_location (HmChunkBuilder *c, uint64_t ticks, uint64_t addr, uint64_t where,
+                               uint64_t word_addr, uint64_t tid, uint64_t block_addr,
+                               uint64_t block_size, uint64_t block_stack, const char *text)
+{
+  size_t tl = bounded_strlen (text);
+  if (tl > 1024)
+    tl = 1024;
+  uint8_t payload[8 * 10 + 10 + 1024];
+  uint8_t *q = payload;
+  q = hm_put_uv (q, ticks);
+  q = hm_put_uv (q, addr);
+  q = hm_put_uv (q, where);
+  q = hm_put_uv (q, word_addr);
+  q = hm_put_uv (q, tid);
+  q = hm_put_uv (q, block_addr);
+  q = hm_put_uv (q, block_size);
+  q = hm_put_uv (q, block_stack);
+  q = put_bytes (q, text, tl);
+  size_t len = (size_t) (q - payload);
+  NEED (c, 1 + 10 + len);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_WARNING_LOCATION;
+  p = put_bytes (p, payload, len);
+  return commit (c, p);
+}

@@ -74,6 +74,12 @@ bool hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, co
 /* What an applied profile chose for a site (metadata chunks). */
 bool hm_chunk_put_profile_decision (HmChunkBuilder *c, uint64_t ticks, uint64_t choice,
                                     const char *site, const char *why);
+/* The WARNING_LOCATION extension: where the dangling pointer of the WARNING
+ * at ticks (pointing at addr) is stored. */
+bool hm_chunk_put_warning_location (HmChunkBuilder *c, uint64_t ticks, uint64_t addr,
+                                    uint64_t where, uint64_t word_addr, uint64_t tid,
+                                    uint64_t block_addr, uint64_t block_size,
+                                    uint64_t block_stack, const char *text);
 
 /* thread chunks; ticks are encoded as deltas */
 bool hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,

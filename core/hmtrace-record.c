@@ -3,7 +3,9 @@
  * The recorder creates the trace file itself, so that an unwritable path
  * fails before the program runs, and hands the descriptor to the agent
  * (HM_TRACE_FD).  The program's stdin, stdout and stderr are its own; its
- * exit status becomes ours.
+ * exit status becomes ours.  Lifetime analysis (HM_LIFETIME_ANALYSIS: leaks,
+ * dangling pointers, bad frees) is on unless --no-lifetime says otherwise or
+ * the environment already decides it.
  */
 #include <errno.h>
 #include <elf.h>
@@ -124,6 +126,7 @@ hmtrace_record_main (int argc, char **argv)
   g_autofree char *output = NULL;
   gboolean quiet = FALSE;
   gboolean drop_when_behind = FALSE;
+  gboolean no_lifetime = FALSE;
   g_auto(GStrv) program_argv = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -132,6 +135,9 @@ hmtrace_record_main (int argc, char **argv)
     { "drop-when-behind", 0, 0, G_OPTION_ARG_NONE, &drop_when_behind,
       N_("When the disk is slower than the program, drop events (the trace counts them) "
          "rather than slow the program down"), NULL },
+    { "no-lifetime", 0, 0, G_OPTION_ARG_NONE, &no_lifetime,
+      N_("Do not run lifetime analysis (leaks, dangling pointers, bad frees), which is on "
+         "by default"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &program_argv, NULL,
       N_("-- PROGRAM [ARGS…]") },
     { NULL }
@@ -149,6 +155,12 @@ hmtrace_record_main (int argc, char **argv)
 
   context = g_option_context_new (_("-- PROGRAM [ARGS…]"));
   g_option_context_set_summary (context, _("Run PROGRAM and record every allocation it makes."));
+  g_option_context_set_description (
+    context, _("Lifetime analysis is on unless --no-lifetime is given or HM_LIFETIME_ANALYSIS is\n"
+               "set: bad frees are reported as they happen (and not passed on), leaks and\n"
+               "dangling pointers by a scan at exit (and whenever the program calls\n"
+               "hm_analyze()); each is a warning in the trace and one line on stderr\n"
+               "(HM_QUIET=1: none).  `hmtrace report` lists them."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -231,6 +243,10 @@ hmtrace_record_main (int argc, char **argv)
       if (drop_when_behind)
         g_setenv ("HM_DROP_WHEN_BEHIND", "1", TRUE);
       g_unsetenv ("HM_TRACE");
+      if (no_lifetime)
+        g_setenv ("HM_LIFETIME_ANALYSIS", "0", TRUE);
+      else
+        g_setenv ("HM_LIFETIME_ANALYSIS", "1", FALSE);   /* the caller's value wins */
       execv (program, program_argv);
       fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, g_strerror (errno));
       _exit (errno == ENOENT ? 127 : 126);

@@ -453,6 +453,67 @@ test_model_timeline (void)
   builder_clear (&b);
 }
 
+/* WARNING_LOCATION (minor 1) joins its WARNING by ticks and address
+ * whichever comes first; a location that does not parse, and an unknown
+ * extension, are skipped without an error. */
+static void
+test_model_warning_location (void)
+{
+  TraceBuilder b;
+  g_autoptr(HmHeapModel) model = NULL;
+
+  builder_init (&b);
+  begin (&b, HM_TRACE_META_TID, 0, 0);
+  g_assert_true (hm_chunk_put_clock (&b.chunk, 0, 0));
+  g_assert_true (hm_chunk_put_clock (&b.chunk, 3000000, 1000000));
+  /* before its warning */
+  g_assert_true (hm_chunk_put_warning_location (&b.chunk, 100, 0x7000, HM_POINTER_IN_GLOBAL,
+                                                0x601040, 0, 0, 0, 0, "region_pointer+0x0"));
+  /* nothing matches this one */
+  g_assert_true (hm_chunk_put_warning_location (&b.chunk, 999, 0x7000, HM_POINTER_ON_STACK,
+                                                0x7ffd0000, 12, 0, 0, 0, "thread stack 12"));
+  finish (&b);
+  begin (&b, 7, 0, 0);
+  g_assert_true (hm_chunk_put_warning (&b.chunk, 100, HM_WARNING_DANGLING_POINTER, 0x7000, 0, 0,
+                                       0, 0, 1));
+  g_assert_true (hm_chunk_put_warning (&b.chunk, 200, HM_WARNING_DANGLING_POINTER, 0x8000, 32, 0,
+                                       0, 0, 2));
+  g_assert_true (hm_chunk_put_warning (&b.chunk, 300, HM_WARNING_LEAK, 0x9000, 100, 0, 1, 0, 0));
+  finish (&b);
+  begin (&b, HM_TRACE_META_TID, 0, 0);
+  g_assert_true (hm_chunk_put_round (&b.chunk, 1000));
+  /* after its warning */
+  g_assert_true (hm_chunk_put_warning_location (&b.chunk, 200, 0x8000, HM_POINTER_IN_HEAP,
+                                                0x5000, 0, 0x5000, 8, 1, "heap block"));
+  /* a where no reader knows, and an extension kind nobody defined yet */
+  g_assert_true (hm_chunk_put_warning_location (&b.chunk, 300, 0x9000, 9, 0, 0, 0, 0, 0, "?"));
+  guint8 unknown[] = { 0x85, 3, 1, 2, 3 };
+  memcpy (b.chunk.data + b.chunk.length, unknown, sizeof unknown);
+  b.chunk.length += sizeof unknown;
+  g_assert_true (hm_chunk_put_end (&b.chunk, 5000, HM_END_EXIT, 0));
+  finish (&b);
+
+  model = model_from (&b);
+  GArray *warnings = hm_heap_model_get_warnings (model);
+  GArray *locations = hm_heap_model_get_warning_locations (model);
+  g_assert_cmpuint (warnings->len, ==, 3);
+  g_assert_cmpuint (locations->len, ==, 3);
+  const HmWarning *w = &g_array_index (warnings, HmWarning, 0);
+  g_assert_cmpint (w->location, >=, 0);
+  const HmWarningLocation *l = &g_array_index (locations, HmWarningLocation, w->location);
+  g_assert_cmpint (l->where, ==, HM_POINTER_IN_GLOBAL);
+  g_assert_cmpstr (l->text, ==, "region_pointer+0x0");
+  g_assert_cmpuint (l->address, ==, 0x601040);
+  w = &g_array_index (warnings, HmWarning, 1);
+  g_assert_cmpint (w->location, >=, 0);
+  l = &g_array_index (locations, HmWarningLocation, w->location);
+  g_assert_cmpint (l->where, ==, HM_POINTER_IN_HEAP);
+  g_assert_cmpuint (l->block_addr, ==, 0x5000);
+  g_assert_cmpuint (l->block_size, ==, 8);
+  g_assert_cmpint (g_array_index (warnings, HmWarning, 2).location, ==, -1);
+  builder_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -466,5 +527,6 @@ main (int argc, char **argv)
   g_test_add_func ("/heap-model/totals", test_model_totals);
   g_test_add_func ("/heap-model/late-free-after-reuse", test_model_late_free);
   g_test_add_func ("/heap-model/timeline", test_model_timeline);
+  g_test_add_func ("/heap-model/warning-location", test_model_warning_location);
   return g_test_run ();
 }

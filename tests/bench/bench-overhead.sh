@@ -1,7 +1,9 @@
 #!/bin/bash
 # bench-overhead.sh — what recording costs: bench-malloc (5M malloc/free
-# pairs, 20 000 live blocks) run plain, under `hmtrace record`, and under
-# heaptrack when it is installed.  Each is run HM_BENCH_REPEAT times (3) and
+# pairs, 20 000 live blocks) run plain, under `hmtrace record --no-lifetime`
+# (recording alone, what heaptrack does), under `hmtrace record` (its default,
+# with lifetime analysis: a table entry and a quarantine slot per block, a
+# stack per free), and under heaptrack when it is installed.  Each is run HM_BENCH_REPEAT times (3) and
 # the median wall time is reported with its ratio to the plain run of the same
 # session, plus trace sizes and bytes per event.
 #
@@ -51,7 +53,9 @@ echo "bench-overhead: $(basename "$bench"), median of $repeat runs, $(nproc) CPU
 plain=$(median_time "$bench")
 
 trace=$work/bench.hmt
-hm=$(median_time "$hmtrace" record -o "$trace" -- "$bench")
+# recording alone, as heaptrack does; then the default, with lifetime analysis
+hm=$(median_time "$hmtrace" record --no-lifetime -o "$trace" -- "$bench")
+hm_lifetime=$(median_time "$hmtrace" record -o "$work/lifetime.hmt" -- "$bench")
 trace_bytes=$(stat -c %s "$trace")
 events=$("$hmtrace" report --json "$trace" | python3 -c '
 import json, sys
@@ -68,8 +72,10 @@ fi
 
 printf '\n%-22s %10s %12s %14s %14s\n' "run" "wall (s)" "vs plain" "trace bytes" "bytes/event"
 printf '%-22s %10.3f %12s %14s %14s\n' "plain" "$plain" "1.00" "-" "-"
-printf '%-22s %10.3f %12s %14s %14s\n' "hmtrace record" "$hm" "$(ratio "$hm" "$plain")" \
+printf '%-22s %10.3f %12s %14s %14s\n' "record --no-lifetime" "$hm" "$(ratio "$hm" "$plain")" \
   "$trace_bytes" "$(ratio "$trace_bytes" "$events")"
+printf '%-22s %10.3f %12s %14s %14s\n' "record (lifetime)" "$hm_lifetime" \
+  "$(ratio "$hm_lifetime" "$plain")" "-" "-"
 if ((have_heaptrack)); then
   printf '%-22s %10.3f %12s %14s %14s\n' "heaptrack" "$ht" "$(ratio "$ht" "$plain")" \
     "$ht_bytes" "$(ratio "$ht_bytes" "$events")"

@@ -65,7 +65,8 @@ struct _HmHeapModel {
   /* snapshots (see hm_heap_model_get_breakdown) */
   GArray *snaps[HM_TIMELINE_MAX_BUCKETS];  /* SnapEntry, sorted by key; NULL: none */
   guint snap_open;         /* the bucket being filled */
-  guint64 snap_bucket_ns;  /* the snapshots' bucket width: the timeline's, kept in step */
+  guint64 snap_bucket_ns;  /* the snapshots' bucket width: the timeline's, or wider */
+  guint64 snap_entries;    /* in all the buckets */
   GArray *site_marks;      /* guint32 per node: snap_epoch when last marked dirty */
   guint32 snap_epoch;      /* +1 each time a bucket closes */
   GArray *dirty_sites;     /* guint64 node ids changed in the open bucket */
@@ -549,10 +550,43 @@ snap_close (HmHeapModel *model)
       g_array_append_val (entries, e);
     }
   g_array_sort (entries, compare_snap_keys);
+  guint before = model->snaps[model->snap_open] ? model->snaps[model->snap_open]->len : 0;
   model->snaps[model->snap_open] = merge_snaps (model->snaps[model->snap_open], entries);
+  model->snap_entries += model->snaps[model->snap_open]->len - before;
   g_array_set_size (model->dirty_sites, 0);
   g_hash_table_remove_all (model->dirty_objects);
   model->snap_epoch++;
+}
+
+/* Buckets twice as wide: each pair merged, the later entries winning. */
+static void
+snap_coarsen (HmHeapModel *model)
+{
+  model->snap_entries = 0;
+  for (guint i = 0; i < HM_TIMELINE_MAX_BUCKETS / 2; i++)
+    {
+      GArray *merged = merge_snaps (model->snaps[2 * i], model->snaps[2 * i + 1]);
+      model->snaps[2 * i] = model->snaps[2 * i + 1] = NULL;
+      model->snaps[i] = merged;
+      model->snap_entries += merged ? merged->len : 0;
+    }
+  model->snap_open /= 2;
+  model->snap_bucket_ns *= 2;
+}
+
+/* The snapshots may hold SNAP_BYTES_PER_EVENT per event read (at least
+ * SNAP_MIN_BYTES): past that, their buckets get wider than the timeline's,
+ * so that a trace where every site changes in every bucket still fits. */
+#define SNAP_BYTES_PER_EVENT 6
+#define SNAP_MIN_BYTES (16u << 20)
+
+static void
+snap_keep_in_budget (HmHeapModel *model)
+{
+  guint64 events = model->totals.allocations + model->totals.frees;
+  guint64 budget = MAX ((guint64) SNAP_MIN_BYTES, events * SNAP_BYTES_PER_EVENT);
+  while (model->snap_entries * sizeof (SnapEntry) > budget && model->snap_open > 1)
+    snap_coarsen (model);
 }
 
 /* Before an event at ts changes anything: the buckets before ts's close. */
@@ -565,20 +599,14 @@ snap_advance (HmHeapModel *model, guint64 ts)
   while (index >= HM_TIMELINE_MAX_BUCKETS)
     {
       snap_close (model);
-      for (guint i = 0; i < HM_TIMELINE_MAX_BUCKETS / 2; i++)
-        {
-          GArray *merged = merge_snaps (model->snaps[2 * i], model->snaps[2 * i + 1]);
-          model->snaps[2 * i] = model->snaps[2 * i + 1] = NULL;
-          model->snaps[i] = merged;
-        }
-      model->snap_open /= 2;
-      model->snap_bucket_ns *= 2;
+      snap_coarsen (model);
       index = ts / model->snap_bucket_ns;
     }
   if (index > model->snap_open)
     {
       snap_close (model);
-      model->snap_open = (guint) index;
+      snap_keep_in_budget (model);
+      model->snap_open = (guint) (ts / model->snap_bucket_ns);
     }
 }
 

@@ -253,8 +253,11 @@ GArray *hm_heap_model_get_markers (HmHeapModel *model);
  * counts of every site, region and pool that changed in it (as they stood
  * at the bucket's end), so that what was live at any moment, or what
  * happened between two moments, is worked out from those snapshots —
- * bounded work, without reading the trace again.  The resolution is the
- * timeline's: a moment means the end of the bucket that holds it. */
+ * bounded work, without reading the trace again.  A moment means the end
+ * of the bucket that holds it: the resolution is the timeline's, or
+ * coarser when the snapshots would take more than 6 bytes per event (a
+ * trace where thousands of sites change in every bucket); HmBreakdown says
+ * which. */
 
 typedef enum {
   HM_BREAKDOWN_SITE = 0,   /* id: the site's stack node (HmSiteStats.stack) */

@@ -37,6 +37,7 @@ struct _HmDbgFlameView
   HmDbgTrace *trace;
   gulong changed_handler;
   gint64 last_build_us;
+  gboolean stale;           /* to rebuild when next shown */
   guint rebuild_source;
   HmCost cost;
   gboolean icicle;
@@ -85,6 +86,7 @@ rebuild (HmDbgFlameView *self)
 
   g_clear_handle_id (&self->rebuild_source, g_source_remove);
   self->last_build_us = g_get_monotonic_time ();
+  self->stale = FALSE;
   g_clear_pointer (&self->root, hm_call_node_free);
   if (model != NULL && symbolizer != NULL)
     self->root = hm_call_tree_build (model, symbolizer, &options);
@@ -99,12 +101,31 @@ rebuild (HmDbgFlameView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self->canvas));
 }
 
+/* Hidden pages wait until they are shown: a trace that finishes loading
+ * (or a live one that grows) costs only the visible page's rebuild. */
+static void
+rebuild_when_shown (HmDbgFlameView *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    rebuild (self);
+  else
+    self->stale = TRUE;
+}
+
+static void
+map_cb (GtkWidget *widget, gpointer data)
+{
+  HmDbgFlameView *self = (HmDbgFlameView *) widget;
+  if (self->stale)
+    rebuild (self);
+}
+
 static gboolean
 rebuild_cb (gpointer data)
 {
   HmDbgFlameView *self = data;
   self->rebuild_source = 0;
-  rebuild (self);
+  rebuild_when_shown (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -114,7 +135,7 @@ trace_changed_cb (HmDbgFlameView *self)
   gint64 since = g_get_monotonic_time () - self->last_build_us;
 
   if (hm_dbg_trace_is_finished (self->trace) || since >= LIVE_REBUILD_US)
-    rebuild (self);
+    rebuild_when_shown (self);
   else if (self->rebuild_source == 0)
     self->rebuild_source = g_timeout_add ((guint) ((LIVE_REBUILD_US - since) / 1000) + 1,
                                           rebuild_cb, self);
@@ -384,7 +405,7 @@ hm_dbg_flame_view_set_trace (HmDbgFlameView *self, HmDbgTrace *trace)
     self->changed_handler = g_signal_connect_object (trace, "changed",
                                                      G_CALLBACK (trace_changed_cb), self,
                                                      G_CONNECT_SWAPPED);
-  rebuild (self);
+  rebuild_when_shown (self);
   update_matched_label (self);
 }
 
@@ -590,4 +611,5 @@ hm_dbg_flame_view_init (HmDbgFlameView *self)
   self->root = g_new0 (HmCallNode, 1);
   self->root->function = _("all");
   self->zoom = self->root;
+  g_signal_connect (self, "map", G_CALLBACK (map_cb), NULL);
 }

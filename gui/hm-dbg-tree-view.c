@@ -114,6 +114,7 @@ struct _HmDbgTreeView
   HmDbgTrace *trace;
   gulong changed_handler;
   gint64 last_build_us;
+  gboolean stale;           /* to rebuild when next shown */
   guint rebuild_source;
   HmCallTreeDirection direction;
   gboolean merge_recursion;
@@ -159,6 +160,7 @@ rebuild (HmDbgTreeView *self)
 
   g_clear_handle_id (&self->rebuild_source, g_source_remove);
   self->last_build_us = g_get_monotonic_time ();
+  self->stale = FALSE;
   if (model != NULL && symbolizer != NULL)
     {
       Tree *tree = g_rc_box_new0 (Tree);
@@ -178,12 +180,31 @@ rebuild (HmDbgTreeView *self)
   g_object_unref (tree_model);
 }
 
+/* Hidden pages wait until they are shown: a trace that finishes loading
+ * (or a live one that grows) costs only the visible page's rebuild. */
+static void
+rebuild_when_shown (HmDbgTreeView *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    rebuild (self);
+  else
+    self->stale = TRUE;
+}
+
+static void
+map_cb (GtkWidget *widget, gpointer data)
+{
+  HmDbgTreeView *self = (HmDbgTreeView *) widget;
+  if (self->stale)
+    rebuild (self);
+}
+
 static gboolean
 rebuild_cb (gpointer data)
 {
   HmDbgTreeView *self = data;
   self->rebuild_source = 0;
-  rebuild (self);
+  rebuild_when_shown (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -193,7 +214,7 @@ trace_changed_cb (HmDbgTreeView *self)
   gint64 since = g_get_monotonic_time () - self->last_build_us;
 
   if (hm_dbg_trace_is_finished (self->trace) || since >= LIVE_REBUILD_US)
-    rebuild (self);
+    rebuild_when_shown (self);
   else if (self->rebuild_source == 0)
     self->rebuild_source = g_timeout_add ((guint) ((LIVE_REBUILD_US - since) / 1000) + 1,
                                           rebuild_cb, self);
@@ -306,7 +327,7 @@ hm_dbg_tree_view_set_trace (HmDbgTreeView *self, HmDbgTrace *trace)
     self->changed_handler = g_signal_connect_object (trace, "changed",
                                                      G_CALLBACK (trace_changed_cb), self,
                                                      G_CONNECT_SWAPPED);
-  rebuild (self);
+  rebuild_when_shown (self);
 }
 
 void
@@ -445,4 +466,5 @@ hm_dbg_tree_view_init (HmDbgTreeView *self)
   g_signal_connect (self->filter_entry, "search-changed", G_CALLBACK (filter_changed_cb), self);
   g_signal_connect (self->recursion_check, "toggled", G_CALLBACK (recursion_toggled_cb), self);
   rebuild (self);
+  g_signal_connect (self, "map", G_CALLBACK (map_cb), NULL);
 }

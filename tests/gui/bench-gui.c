@@ -104,9 +104,13 @@ main (int argc, char **argv)
   while ((trace = hm_dbg_window_get_trace (window)) == NULL || !hm_dbg_trace_is_finished (trace))
     g_main_context_iteration (NULL, TRUE);
   double open_s = (g_get_monotonic_time () - start) / 1e6;
-  for (gint64 until = g_get_monotonic_time () + 500000; g_get_monotonic_time () < until;)
+  gint64 stall_loading = longest_stall;
+  longest_stall = 0;
+  for (gint64 until = g_get_monotonic_time () + 1000000; g_get_monotonic_time () < until;)
     g_main_context_iteration (NULL, FALSE);
   g_source_remove (tick);
+  gint64 stall_after = longest_stall;
+  longest_stall = MAX (stall_loading, stall_after);
   long rss_after = rss_kib ();
 
   GtkWidget *timeline = find_timeline (GTK_WIDGET (window));
@@ -121,8 +125,8 @@ main (int argc, char **argv)
   GStatBuf st;
   g_stat (path, &st);
   printf ("bench-gui: %" G_GUINT64_FORMAT " events, %.0f MB trace\n", events, st.st_size / 1e6);
-  printf ("  open: %.2f s; the main loop's longest pause while loading: %.0f ms\n", open_s,
-          longest_stall / 1000.0);
+  printf ("  open: %.2f s; the main loop's longest pause: %.0f ms while loading, %.0f ms "
+          "as the views fill\n", open_s, stall_loading / 1000.0, stall_after / 1000.0);
   printf ("  timeline redraw: full zoom-out %.2f ms, zoomed in 64x %.2f ms (aim < 16 ms: %s)\n",
           full_ms, zoomed_ms, MAX (full_ms, zoomed_ms) < 16 ? "yes" : "NO");
   printf ("  memory: %.1f MB more once open, %.1f bytes per event (aim < 40: %s)\n",

@@ -105,11 +105,35 @@ hm_call_tree_build (HmHeapModel *model, HmSymbolizer *symbolizer,
           if (!keep)
             continue;
         }
+      /* the frames to walk, in order: all of them, or from the focus on */
+      guint first = 0, count = frames->len;
+      gboolean inward = options->direction == HM_CALL_TREE_TOP_DOWN
+                        || options->direction == HM_CALL_TREE_CALLEES;
+      if (options->direction == HM_CALL_TREE_CALLEES || options->direction == HM_CALL_TREE_CALLERS)
+        {
+          /* the outermost frame of the focus (frames are innermost first) */
+          guint at = G_MAXUINT;
+          for (guint f = 0; f < frames->len; f++)
+            {
+              const HmFrameInfo *frame = g_ptr_array_index (frames, f);
+              if (g_strcmp0 (frame->function, options->focus) == 0)
+                at = f;
+            }
+          if (at == G_MAXUINT)
+            continue;
+          if (options->direction == HM_CALL_TREE_CALLEES)
+            count = at + 1;            /* frames [0, at], walked from at inward */
+          else
+            {
+              first = at;              /* frames [at, len), walked from at outward */
+              count = frames->len - at;
+            }
+        }
       HmCallNode *node = root;
       add_site (node, site);
-      for (guint k = 0; k < frames->len; k++)
+      for (guint k = 0; k < count; k++)
         {
-          guint f = options->direction == HM_CALL_TREE_TOP_DOWN ? frames->len - 1 - k : k;
+          guint f = inward ? first + count - 1 - k : first + k;
           const HmFrameInfo *frame = g_ptr_array_index (frames, f);
           if (options->merge_recursion && node != root && frame->function != NULL
               && g_str_equal (node->function, frame->function))

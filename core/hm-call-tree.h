@@ -22,6 +22,8 @@ G_BEGIN_DECLS
 typedef enum {
   HM_CALL_TREE_TOP_DOWN,
   HM_CALL_TREE_BOTTOM_UP,
+  HM_CALL_TREE_CALLEES,    /* from a function (options.focus) to what it calls */
+  HM_CALL_TREE_CALLERS,    /* from a function to what calls it */
 } HmCallTreeDirection;
 
 typedef struct _HmCallNode HmCallNode;
@@ -45,6 +47,9 @@ typedef struct {
   gboolean merge_recursion;      /* f calling f directly: one node */
   const char *filter;            /* keep only sites with a frame whose function, file or
                                   * module contains this (case-insensitive); NULL: all */
+  const char *focus;             /* CALLEES, CALLERS: the function (exact name); the
+                                  * root's only child is it, summing every stack through
+                                  * it (its outermost call, when it recurses) */
 } HmCallTreeOptions;
 
 /* The tree of every site; the root is "all".  Free with hm_call_node_free(). */

@@ -1284,7 +1284,7 @@ hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *sym
           any = TRUE;
           g_autofree char *live = hm_report_format_size (e->live_bytes);
           const char *name = object_name (model, kind, e->id);
-          fprintf (out, "  %-24s %10s live", name ? name : "?", live);
+          fprintf (out, _("  %-24s %10s live"), name ? name : "?", live);
           if (range)
             fprintf (out, _(", %" PRIu64 " allocations in the range"), e->allocations);
           fprintf (out, "\n");

@@ -133,7 +133,8 @@ hmtrace_report_main (int argc, char **argv)
     { "no-builtin-suppressions", 0, 0, G_OPTION_ARG_NONE, &no_builtin,
       N_("Count as leaks what the C library keeps until exit on purpose"), NULL },
     { "tree", 0, 0, G_OPTION_ARG_STRING, &tree_text,
-      N_("The call tree: top-down (from main) or bottom-up (from the allocating functions)"),
+      N_("The call tree: top-down (from main), bottom-up (from the allocating functions), "
+         "callers:FUNCTION or callees:FUNCTION"),
       N_("DIRECTION") },
     { "filter", 0, 0, G_OPTION_ARG_STRING, &filter_text,
       N_("With --tree: only stacks through a function, file or module containing TEXT"),
@@ -202,14 +203,25 @@ hmtrace_report_main (int argc, char **argv)
 
   if (tree_text != NULL)
     {
-      gboolean bottom_up = g_str_equal (tree_text, "bottom-up");
-      if (!bottom_up && !g_str_equal (tree_text, "top-down"))
+      HmCallTreeDirection direction;
+      const char *focus = NULL;
+      if (g_str_equal (tree_text, "bottom-up"))
+        direction = HM_CALL_TREE_BOTTOM_UP;
+      else if (g_str_equal (tree_text, "top-down"))
+        direction = HM_CALL_TREE_TOP_DOWN;
+      else if (g_str_has_prefix (tree_text, "callers:") && tree_text[8] != '\0')
+        direction = HM_CALL_TREE_CALLERS, focus = tree_text + 8;
+      else if (g_str_has_prefix (tree_text, "callees:") && tree_text[8] != '\0')
+        direction = HM_CALL_TREE_CALLEES, focus = tree_text + 8;
+      else
         {
-          fprintf (stderr, _("hmtrace report: --tree is top-down or bottom-up\n"));
+          fprintf (stderr, _("hmtrace report: --tree is top-down, bottom-up, callers:FUNCTION or "
+                             "callees:FUNCTION\n"));
           return 2;
         }
-      HmCallTreeOptions tree_options = { bottom_up ? HM_CALL_TREE_BOTTOM_UP
-                                                   : HM_CALL_TREE_TOP_DOWN, FALSE, filter_text };
+      gboolean bottom_up = direction == HM_CALL_TREE_BOTTOM_UP
+                           || direction == HM_CALL_TREE_CALLERS;
+      HmCallTreeOptions tree_options = { direction, FALSE, filter_text, focus };
       g_autoptr(HmCallNode) root = hm_call_tree_build (model, symbolizer, &tree_options);
       if (as_json)
         {

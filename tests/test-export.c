@@ -312,6 +312,62 @@ test_call_tree (void)
   g_assert_cmpuint (hm_test_json_uint (only, "bytes"), ==, site_bytes);
 }
 
+/* --tree callers:F and callees:F: one root, F, holding every stack through
+ * it; its callees' bytes are what the model's sites through F allocated. */
+static void
+test_callers_and_callees (void)
+{
+  g_auto(HmTestRun) callees = { 0 };
+  g_auto(HmTestRun) callers = { 0 };
+  json_error_t json_error;
+  const gchar *argv_callees[] = { hm_test_hmtrace_path (), "report", "--json", "--tree",
+                                  "callees:word_table_count", trace, NULL };
+  const gchar *argv_callers[] = { hm_test_hmtrace_path (), "report", "--json", "--tree",
+                                  "callers:word_table_grow", trace, NULL };
+  guint64 through = 0, grow = 0;
+
+  json_t *sites = json_object_get (report, "sites");
+  for (gsize i = 0; i < json_array_size (sites); i++)
+    {
+      json_t *site = json_array_get (sites, i), *stack = json_object_get (site, "stack");
+      for (gsize f = 0; f < json_array_size (stack); f++)
+        {
+          const char *fn = json_string_value (json_object_get (json_array_get (stack, f),
+                                                               "function"));
+          if (g_strcmp0 (fn, "word_table_count") == 0)
+            {
+              through += hm_test_json_uint (site, "bytes");
+              break;
+            }
+        }
+      const char *leaf = json_string_value (json_object_get (json_array_get (stack, 0),
+                                                             "function"));
+      if (g_strcmp0 (leaf, "word_table_grow") == 0)
+        grow += hm_test_json_uint (site, "bytes");
+    }
+  g_assert_cmpuint (through, >, 0);
+
+  hm_test_spawn (argv_callees, NULL, &callees);
+  g_assert_true (WIFEXITED (callees.exit_status) && WEXITSTATUS (callees.exit_status) == 0);
+  g_autoptr(json_t) down = json_loads (callees.stdout_text, 0, &json_error);
+  json_t *focus = json_array_get (json_object_get (down, "children"), 0);
+  g_assert_cmpuint (json_array_size (json_object_get (down, "children")), ==, 1);
+  g_assert_cmpstr (json_string_value (json_object_get (focus, "function")), ==,
+                   "word_table_count");
+  g_assert_cmpuint (hm_test_json_uint (focus, "bytes"), ==, through);
+
+  hm_test_spawn (argv_callers, NULL, &callers);
+  g_assert_true (WIFEXITED (callers.exit_status) && WEXITSTATUS (callers.exit_status) == 0);
+  g_autoptr(json_t) up = json_loads (callers.stdout_text, 0, &json_error);
+  focus = json_array_get (json_object_get (up, "children"), 0);
+  g_assert_cmpstr (json_string_value (json_object_get (focus, "function")), ==, "word_table_grow");
+  g_assert_cmpuint (hm_test_json_uint (focus, "bytes"), ==, grow);
+  /* its caller */
+  json_t *caller = json_array_get (json_object_get (focus, "children"), 0);
+  g_assert_cmpstr (json_string_value (json_object_get (caller, "function")), ==,
+                   "word_table_count");
+}
+
 static void
 test_bad_input (void)
 {
@@ -354,6 +410,7 @@ main (int argc, char **argv)
   g_test_add_func ("/diff/before-and-after-a-fix", test_diff_before_and_after_a_fix);
   g_test_add_func ("/suppressions/report", test_suppressed_report);
   g_test_add_func ("/tree/bottom-up-and-filter", test_call_tree);
+  g_test_add_func ("/tree/callers-and-callees", test_callers_and_callees);
   status = g_test_run ();
   json_decref (report);
   hm_test_remove_dir (tmp_dir);

@@ -493,6 +493,14 @@ hm_region_abandon_piece (HmRegionCache *c)
   c->cur = c->end = NULL;
 }
 
+void
+hm_region_note_abandoned (const void *region, uint64_t epoch, size_t bytes)
+{
+  HmRegion *holder = (HmRegion *) region;
+  if (bytes > 0 && epoch == __atomic_load_n (&holder->epoch, __ATOMIC_RELAXED))
+    __atomic_add_fetch (&holder->abandoned, bytes, __ATOMIC_RELAXED);
+}
+
 void *
 hm_region_alloc (HmRegion *region, size_t size)
 {

@@ -5,3 +5,8 @@
  * returns the process exit status. */
 int hmtrace_record_main (int argc, char **argv);
 int hmtrace_report_main (int argc, char **argv);
+int hmtrace_attach_main (int argc, char **argv);
+
+/* hmtrace-record.c: libhybridmem.so — $HM_AGENT_PATH, beside a build tree's
+ * hmtrace, or the installed one. */
+char *hmtrace_find_agent (void);

@@ -18,6 +18,7 @@ typedef struct {
 
 static const Command commands[] = {
   { "record", hmtrace_record_main, N_("Run a program and record its memory use to a trace") },
+  { "attach", hmtrace_attach_main, N_("Trace a running process from now on (injecting the agent if needed)") },
   { "report", hmtrace_report_main, N_("Print what a trace says: totals, top sites, warnings") },
 };
 

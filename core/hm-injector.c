@@ -80,10 +80,15 @@ read_maps (int pid, TargetMaps *maps, GError **error)
 
   maps->unsafe = g_array_new (FALSE, TRUE, sizeof (Mapping));
   g_array_set_clear_func (maps->unsafe, mapping_clear);
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
+  g_autoptr(GError) read_error = NULL;
+  if (!g_file_get_contents (path, &contents, NULL, &read_error))
     {
-      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_EXITED,
-                   _("process %d exited during the attach"), pid);
+      if (g_error_matches (read_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_EXITED,
+                     _("process %d exited during the attach"), pid);
+      else
+        g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_PTRACE_DENIED,
+                     _("cannot read the memory map of process %d: %s"), pid, read_error->message);
       return FALSE;
     }
   lines = g_strsplit (contents, "\n", -1);

@@ -362,6 +362,10 @@ void hm_region_abandon_piece (HmRegionCache *c) HM_HIDDEN;
  * that hybridmem.h's inline hm_region_alloc (which does not look at
  * hm__fast_v1) calls the library, which records the event. */
 void hm_region_caches_forget (void) HM_HIDDEN;
+/* Names the live regions and pools in a trace that starts after they were
+ * made (an attach). */
+void hm_region_name_live_ones (void) HM_HIDDEN;
+void hm_pool_name_live_ones (void) HM_HIDDEN;
 /* Counts bytes of a piece let go of as not used (hm-region.c). */
 void hm_region_note_abandoned (const void *region, uint64_t epoch, size_t bytes) HM_HIDDEN;
 bool hm_gc_owns (const void *p) HM_HIDDEN;

@@ -362,6 +362,8 @@ hm_agent_begin_session (int fd)
     {
       /* tracing is on: the inline region paths must now call the library */
       hm_region_caches_forget ();
+      hm_region_name_live_ones ();
+      hm_pool_name_live_ones ();
       if (hm_agent.injected)
         hm_got_redirect ();
     }

@@ -389,6 +389,18 @@ new_header (void)
   return p;
 }
 
+/* An attach: the trace starts after the pools were made, so their names
+ * are said again. */
+void
+hm_pool_name_live_ones (void)
+{
+  pthread_mutex_lock (&all_lock);
+  for (HmPool *p = all_pools; p != NULL; p = p->next_all)
+    if (__atomic_load_n (&p->magic, __ATOMIC_ACQUIRE) == HM_POOL_MAGIC_LIVE)
+      hm_trace_name_object (HM_OBJECT_POOL, p->id, p->name);
+  pthread_mutex_unlock (&all_lock);
+}
+
 /* --- slabs ------------------------------------------------------------------- */
 
 static void

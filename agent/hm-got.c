@@ -131,8 +131,11 @@ patch_object (struct dl_phdr_info *info, size_t size, void *data)
         dyn = (const ElfW (Dyn) *) (bias + ph->p_vaddr);
       else if (ph->p_type == PT_GNU_RELRO)
         {
-          relro_start = bias + ph->p_vaddr;
-          relro_end = relro_start + ph->p_memsz;
+          /* what the loader made read-only: whole pages only, the last
+           * partial one stays writable (as _dl_protect_relro rounds) */
+          uintptr_t page_size = (uintptr_t) sysconf (_SC_PAGESIZE);
+          relro_start = (bias + ph->p_vaddr) & ~(page_size - 1);
+          relro_end = (bias + ph->p_vaddr + ph->p_memsz) & ~(page_size - 1);
         }
     }
   if (dyn == NULL || end == 0)
@@ -271,8 +274,9 @@ find_slot_object (struct dl_phdr_info *info, size_t size, void *data)
         q->mapped = 1;
       else if (ph->p_type == PT_GNU_RELRO)
         {
-          q->relro_start = s;
-          q->relro_end = s + ph->p_memsz;
+          uintptr_t page_size = (uintptr_t) sysconf (_SC_PAGESIZE);
+          q->relro_start = s & ~(page_size - 1);
+          q->relro_end = (s + ph->p_memsz) & ~(page_size - 1);
         }
     }
   if (q->mapped)

@@ -344,6 +344,38 @@ in_unsafe_code (const TargetMaps *maps, guint64 ip)
   return FALSE;
 }
 
+/* In a system call the thread holds no lock of malloc's — unless malloc
+ * itself is asking the kernel for memory, or the loader is at work; in
+ * user code it holds none if it is not in libc or the loader. */
+static gboolean
+safe_point (const TargetMaps *maps, const struct user_regs_struct *regs)
+{
+  long long nr = (long long) regs->orig_rax;
+
+  if (nr < 0)
+    return !in_unsafe_code (maps, regs->rip);
+  switch (nr)
+    {
+    case 9:  /* mmap */
+    case 10: /* mprotect */
+    case 11: /* munmap */
+    case 12: /* brk */
+    case 25: /* mremap */
+    case 28: /* madvise */
+      return FALSE;
+    default:
+      break;
+    }
+  for (guint i = 0; i < maps->unsafe->len; i++)
+    {
+      const Mapping *m = &g_array_index (maps->unsafe, Mapping, i);
+      g_autofree char *base = g_path_get_basename (m->path);
+      if (regs->rip >= m->start && regs->rip < m->end && !is_libc (base))
+        return FALSE;  /* the loader, in a system call of dlopen's */
+    }
+  return TRUE;
+}
+
 typedef struct {
   struct user_regs_struct regs;
   guint8 xstate[16384] __attribute__ ((aligned (64)));
@@ -400,7 +432,7 @@ stop_at_safe_point (int pid, const TargetMaps *maps, SavedState *saved, GError *
           continue;
         }
       save_state (pid, saved);
-      if ((long long) saved->regs.orig_rax >= 0 || !in_unsafe_code (maps, saved->regs.rip))
+      if (safe_point (maps, &saved->regs))
         return TRUE;
       ptrace (PTRACE_CONT, pid, NULL, NULL);
       g_usleep (2000);

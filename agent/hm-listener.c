@@ -31,7 +31,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define POLL_MS 200          /* how often a session looks for newly loaded objects */
+#define POLL_MS 50           /* how often a session looks for newly loaded objects */
 #define SEND_TIMEOUT_S 10    /* a client that reads nothing for this long is dropped */
 
 static int listen_fd = -1;

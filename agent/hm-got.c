@@ -6,8 +6,8 @@
  * and taken addresses), which the loader filled with libc's addresses.
  * While a debugger is attached, the entries for the functions below are
  * pointed at the agent's, in every loaded object but the loader's and ours
- * (and in objects loaded later: the listener looks every 50 ms, so their first calls may be missed); at the
- * detach the original values are put back, so the program calls the C
+ * (and in objects loaded later: the listener looks every 50 ms, so their
+ * first calls may be missed); at the detach the original values are put back, so the program calls the C
  * library directly again, as fast as before.  An entry is rewritten only if
  * it holds libc's own function (or, resolved lazily, the object's PLT
  * stub): a program that brings its own allocator is left alone, as mixing

@@ -132,24 +132,30 @@ open_trace (void)
   return fd;
 }
 
+/* The writer's locks are taken around a fork when a trace is being written
+ * or may start (a listener: a session may begin in another thread while we
+ * fork), and the same decision holds for both halves. */
+static int fork_took_locks;
+
 static void
 fork_prepare (void)
 {
-  if (hm_agent.trace_fd >= 0)
+  fork_took_locks = hm_agent.trace_fd >= 0 || hm_listener_tid () != 0;
+  if (fork_took_locks)
     hm_writer_fork_prepare ();
 }
 
 static void
 fork_parent (void)
 {
-  if (hm_agent.trace_fd >= 0)
+  if (fork_took_locks)
     hm_writer_fork_parent ();
 }
 
 static void
 fork_child (void)
 {
-  if (hm_agent.trace_fd >= 0)
+  if (fork_took_locks)
     hm_writer_fork_child ();
   hm_listener_after_fork_child ();
   hm_agent.pid = getpid ();

@@ -141,21 +141,29 @@ static void
 run_session (int fd)
 {
   struct timeval timeout = { SEND_TIMEOUT_S, 0 };
-  struct pollfd p = { .fd = fd, .events = POLLIN };
+  struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = listen_fd, .events = POLLIN } };
 
   setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   if (hm_agent_begin_session (fd) != 0)
     return;
   for (;;)
     {
-      int n = poll (&p, 1, POLL_MS);
-      if (n > 0)
+      int n = poll (p, 2, POLL_MS);
+      if (n > 0 && p[1].revents != 0)
+        {
+          /* one debugger at a time: a second one gets an empty stream at
+           * once rather than wait in the backlog */
+          int other = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+          if (other >= 0)
+            close (other);
+        }
+      if (n > 0 && p[0].revents != 0)
         {
           char buf[64];
           /* nothing is expected from the client: data is ignored, EOF ends */
           ssize_t r = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
           if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)
-              || (p.revents & (POLLHUP | POLLERR)))
+              || (p[0].revents & (POLLHUP | POLLERR)))
             break;
         }
       else if (n < 0 && errno != EINTR)

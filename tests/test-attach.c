@@ -206,6 +206,48 @@ test_injected_twice (void)
   hm_test_remove_dir (dir);
 }
 
+/* A second debugger while one is attached gets an empty stream at once, and
+ * says so; the first one's trace is whole. */
+static void
+test_one_at_a_time (void)
+{
+  g_autofree gchar *dir = NULL, *first = NULL, *second = NULL, *output = NULL;
+  g_autofree gchar *preload = NULL, *pid_text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(HmTestRun) run = { 0 };
+  GPid first_pid;
+  int status;
+  Target t;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  dir = hm_test_make_tmp_dir ();
+  first = g_build_filename (dir, "first.hmt", NULL);
+  second = g_build_filename (dir, "second.hmt", NULL);
+  preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  target_start (&t, "attach-target", (const gchar *const[]) { preload, NULL });
+  pid_text = g_strdup_printf ("%d", (int) t.pid);
+  {
+    const gchar *argv[] = { hm_test_hmtrace_path (), "attach", "-q", "-o", first, "--duration",
+                            "1.2", pid_text, NULL };
+    g_assert_true (g_spawn_async (NULL, (gchar **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                  NULL, &first_pid, &error));
+  }
+  g_usleep (400000);
+  run_attach (t.pid, second, "0.3", &run);
+  hm_test_assert_clean_failure (&run, "another debugger");
+  while (waitpid (first_pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  output = target_finish (&t);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    hm_test_fail ("the first hmtrace attach failed (wait status 0x%x)", status);
+  else
+    {
+      g_autoptr(json_t) report = check_trace (first, "detach");
+    }
+  hm_test_remove_dir (dir);
+}
+
 /* A refusal: one clean line, and the target finishes as if nothing happened. */
 static void
 check_refused (const gchar *program, const gchar *must_mention, void (*before) (GPid),
@@ -341,6 +383,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/attach/agent-present", test_agent_present);
   g_test_add_func ("/attach/injected-twice", test_injected_twice);
+  g_test_add_func ("/attach/one-debugger-at-a-time", test_one_at_a_time);
   g_test_add_func ("/attach/no-such-pid", test_no_such_pid);
   g_test_add_func ("/attach/static", test_static);
   g_test_add_func ("/attach/stopped", test_stopped);

@@ -100,40 +100,39 @@ private_directory (const char *path, const char **why)
   return 0;
 }
 
-/* Builds the directory's and the socket's paths; 0 when no private
+/* Builds the directory's and the socket's paths: under $XDG_RUNTIME_DIR, or
+ * when that is unset or unusable, /tmp/hybridmem-UID; 0 when no private
  * directory can be had. */
 static int
 socket_location (char *dir, size_t dir_size, const char **why)
 {
   const char *runtime = getenv ("XDG_RUNTIME_DIR");
-  size_t len = 0;
 
-  dir[0] = '\0';
-  if (runtime != NULL && runtime[0] == '/')
+  for (int attempt = runtime != NULL && runtime[0] == '/' ? 0 : 1; attempt < 2; attempt++)
     {
-      if (!append (dir, dir_size, &len, runtime) || !append (dir, dir_size, &len, "/hybridmem"))
+      size_t len = 0;
+      dir[0] = '\0';
+      if (attempt == 0
+          ? !append (dir, dir_size, &len, runtime) || !append (dir, dir_size, &len, "/hybridmem")
+          : !append (dir, dir_size, &len, "/tmp/hybridmem-")
+            || !append_number (dir, dir_size, &len, (unsigned long) geteuid ()))
         {
           *why = "the path is too long";
-          return 0;
+          continue;
         }
-    }
-  else if (!append (dir, dir_size, &len, "/tmp/hybridmem-")
-           || !append_number (dir, dir_size, &len, (unsigned long) geteuid ()))
-    return 0;
-  if (!private_directory (dir, why))
-    return 0;
-  len = 0;
-  socket_path[0] = '\0';
-  if (!append (socket_path, sizeof socket_path, &len, dir)
-      || !append (socket_path, sizeof socket_path, &len, "/")
-      || !append_number (socket_path, sizeof socket_path, &len, (unsigned long) getpid ())
-      || !append (socket_path, sizeof socket_path, &len, ".sock"))
-    {
+      if (!private_directory (dir, why))
+        continue;
+      len = 0;
+      socket_path[0] = '\0';
+      if (append (socket_path, sizeof socket_path, &len, dir)
+          && append (socket_path, sizeof socket_path, &len, "/")
+          && append_number (socket_path, sizeof socket_path, &len, (unsigned long) getpid ())
+          && append (socket_path, sizeof socket_path, &len, ".sock"))
+        return 1;
       *why = "the path is too long for a socket";
       socket_path[0] = '\0';
-      return 0;
     }
-  return 1;
+  return 0;
 }
 
 /* One debugger, from connect to disconnect. */

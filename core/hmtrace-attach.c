@@ -117,6 +117,13 @@ hmtrace_attach_main (int argc, char **argv)
     }
   name = process_name (pid);
 
+  /* From here on Ctrl+C only asks to stop: killed in the middle of the
+   * injection, we would leave the process inside a call it cannot return
+   * from. */
+  sigaction (SIGINT, &on_stop, &old_int);
+  sigaction (SIGTERM, &on_stop, &old_term);
+  signal (SIGPIPE, SIG_IGN);
+
   sock = hm_attach_connect (pid, &error);
   if (sock < 0 && g_error_matches (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_NO_AGENT))
     {
@@ -153,10 +160,6 @@ hmtrace_attach_main (int argc, char **argv)
                g_strerror (saved));
       return 1;
     }
-
-  sigaction (SIGINT, &on_stop, &old_int);
-  sigaction (SIGTERM, &on_stop, &old_term);
-  signal (SIGPIPE, SIG_IGN);
 
   /* Until the stop, then until the agent's END and its close. */
   gboolean stopping = FALSE;

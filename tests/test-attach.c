@@ -6,7 +6,9 @@
  * seconds, then one deterministic line; observed or not, it must print the
  * same, and the traces must hold its allocations.
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +76,81 @@ target_finish (Target *t)
       return NULL;
     }
   return g_string_free (text, FALSE);
+}
+
+
+/* --- where the target's GOT entry for malloc points ------------------------- */
+
+/* The offset (from the load address) of exe's GOT entry for symbol: a
+ * JUMP_SLOT or GLOB_DAT relocation; 0 if none.  *is_pie says whether the
+ * offset is relative to where the file is mapped. */
+static guint64
+got_entry (const gchar *exe, const gchar *symbol, gboolean *is_pie)
+{
+  g_autofree gchar *data = NULL;
+  gsize size = 0;
+  guint64 found = 0;
+
+  if (!g_file_get_contents (exe, &data, &size, NULL) || size < sizeof (Elf64_Ehdr))
+    return 0;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *) data;
+  *is_pie = eh->e_type == ET_DYN;
+  if (eh->e_shoff + (guint64) eh->e_shnum * sizeof (Elf64_Shdr) > size)
+    return 0;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *) (data + eh->e_shoff);
+  for (int i = 0; i < eh->e_shnum && found == 0; i++)
+    {
+      if (sh[i].sh_type != SHT_RELA || sh[i].sh_link >= eh->e_shnum)
+        continue;
+      const Elf64_Shdr *symtab = &sh[sh[i].sh_link];
+      const Elf64_Shdr *strtab = &sh[symtab->sh_link];
+      const Elf64_Rela *r = (const Elf64_Rela *) (data + sh[i].sh_offset);
+      for (guint64 j = 0; j < sh[i].sh_size / sizeof *r; j++)
+        {
+          guint type = ELF64_R_TYPE (r[j].r_info);
+          if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+            continue;
+          const Elf64_Sym *sym = (const Elf64_Sym *) (data + symtab->sh_offset) + ELF64_R_SYM (r[j].r_info);
+          if (strcmp (data + strtab->sh_offset + sym->st_name, symbol) == 0)
+            found = r[j].r_offset;
+        }
+    }
+  return found;
+}
+
+/* Whether the target's own calls of malloc go to the agent right now. */
+static gboolean
+malloc_goes_to_agent (GPid pid)
+{
+  g_autofree gchar *exe = hm_test_program_path ("attach-target");
+  g_autofree gchar *maps_path = g_strdup_printf ("/proc/%d/maps", (int) pid);
+  g_autofree gchar *mem_path = g_strdup_printf ("/proc/%d/mem", (int) pid);
+  g_autofree gchar *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  gboolean is_pie = FALSE;
+  guint64 offset = got_entry (exe, "malloc", &is_pie), base = G_MAXUINT64, value = 0;
+  gboolean in_agent = FALSE;
+
+  g_assert_cmpuint (offset, !=, 0);
+  g_assert_true (g_file_get_contents (maps_path, &maps, NULL, NULL));
+  lines = g_strsplit (maps, "\n", -1);
+  for (gchar **l = lines; *l != NULL; l++)
+    if (g_str_has_suffix (*l, "/attach-target"))
+      base = MIN (base, g_ascii_strtoull (*l, NULL, 16));
+  int fd = open (mem_path, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pread (fd, &value, sizeof value, (off_t) ((is_pie ? base : 0) + offset)), ==,
+                   sizeof value);
+  close (fd);
+  for (gchar **l = lines; *l != NULL; l++)
+    {
+      gchar *dash;
+      guint64 start = g_ascii_strtoull (*l, &dash, 16);
+      guint64 end = *dash == '-' ? g_ascii_strtoull (dash + 1, NULL, 16) : 0;
+      if (value >= start && value < end && strstr (*l, "libhybridmem") != NULL)
+        in_agent = TRUE;
+    }
+  return in_agent;
 }
 
 /* What attach-target prints when nobody looks. */
@@ -174,13 +251,17 @@ test_agent_present (void)
 }
 
 /* Injected, detached, attached again (now to the agent's socket), detached:
- * the program never notices. */
+ * the program never notices.  While attached its calls of malloc go to the
+ * agent; after the detach, straight to the C library again. */
 static void
 test_injected_twice (void)
 {
-  g_autofree gchar *dir = NULL, *first = NULL, *second = NULL, *output = NULL;
-  g_auto(HmTestRun) run1 = { 0 };
+  g_autofree gchar *dir = NULL, *first = NULL, *second = NULL, *output = NULL, *pid_text = NULL;
+  g_autofree gchar *stderr_text = NULL;
+  g_autoptr(GError) error = NULL;
   g_auto(HmTestRun) run2 = { 0 };
+  GPid first_pid;
+  gint stderr_fd, status;
   Target t;
 
   if (!hm_test_require_hmtrace ())
@@ -190,18 +271,40 @@ test_injected_twice (void)
   first = g_build_filename (dir, "first.hmt", NULL);
   second = g_build_filename (dir, "second.hmt", NULL);
   target_start (&t, "attach-target", NULL);
-  run_attach (t.pid, first, "0.6", &run1);
+  pid_text = g_strdup_printf ("%d", (int) t.pid);
+  g_assert_false (malloc_goes_to_agent (t.pid));
+  {
+    const gchar *argv[] = { hm_test_hmtrace_path (), "attach", "-o", first, "--duration", "0.8",
+                            pid_text, NULL };
+    g_assert_true (g_spawn_async_with_pipes (NULL, (gchar **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                             NULL, NULL, &first_pid, NULL, NULL, &stderr_fd, &error));
+  }
+  g_usleep (400000);
+  if (!malloc_goes_to_agent (t.pid))
+    hm_test_fail ("while attached, the program's GOT entry for malloc does not point at the agent");
+  while (waitpid (first_pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  {
+    g_autoptr(GIOChannel) channel = g_io_channel_unix_new (stderr_fd);
+    g_io_channel_set_close_on_unref (channel, TRUE);
+    g_io_channel_read_to_end (channel, &stderr_text, NULL, NULL);
+  }
+  if (malloc_goes_to_agent (t.pid))
+    hm_test_fail ("after the detach, the program's GOT entry for malloc still points at the agent");
   run_attach (t.pid, second, "0.6", &run2);
   output = target_finish (&t);
-  if (run1.exit_status != 0 || !strstr (run1.stderr_text, "agent injected"))
-    hm_test_fail ("the first attach did not inject the agent: %s", run1.stderr_text);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || !strstr (stderr_text, "agent injected"))
+    hm_test_fail ("the first attach did not inject the agent: %s", stderr_text);
+  else
+    {
+      g_autoptr(json_t) report = check_trace (first, "detach");
+    }
   if (run2.exit_status != 0 || strstr (run2.stderr_text, "agent injected"))
     hm_test_fail ("the second attach did not reconnect to the agent: %s", run2.stderr_text);
-  for (int i = 0; i < 2; i++)
-    if ((i == 0 ? run1 : run2).exit_status == 0)
-      {
-        g_autoptr(json_t) report = check_trace (i == 0 ? first : second, "detach");
-      }
+  else
+    {
+      g_autoptr(json_t) report = check_trace (second, "detach");
+    }
   g_assert_cmpstr (output, ==, expected);
   hm_test_remove_dir (dir);
 }
@@ -250,8 +353,8 @@ test_one_at_a_time (void)
 
 /* A refusal: one clean line, and the target finishes as if nothing happened. */
 static void
-check_refused (const gchar *program, const gchar *must_mention, void (*before) (GPid),
-               void (*after) (GPid))
+check_refused (const gchar *program, const gchar *must_mention, const gchar *const *env,
+               void (*before) (GPid), void (*after) (GPid))
 {
   g_autofree gchar *dir = hm_test_make_tmp_dir ();
   g_autofree gchar *trace = g_build_filename (dir, "refused.hmt", NULL);
@@ -259,7 +362,7 @@ check_refused (const gchar *program, const gchar *must_mention, void (*before) (
   g_auto(HmTestRun) run = { 0 };
   Target t;
 
-  target_start (&t, program, NULL);
+  target_start (&t, program, env);
   if (before)
     before (t.pid);
   run_attach (t.pid, trace, "0.3", &run);
@@ -272,6 +375,18 @@ check_refused (const gchar *program, const gchar *must_mention, void (*before) (
   if (output != NULL && strstr (output, "checksum") == NULL)
     hm_test_fail ("the target did not finish its work: %s", output);
   hm_test_remove_dir (dir);
+}
+
+/* HM_LISTEN=0: no socket, and hmtrace does not inject a second agent. */
+static void
+test_listen_off (void)
+{
+  g_autofree gchar *preload = NULL;
+  if (!hm_test_require_hmtrace ())
+    return;
+  preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  check_refused ("attach-target", "does not listen",
+                 (const gchar *const[]) { preload, "HM_LISTEN=0", NULL }, NULL, NULL);
 }
 
 static void
@@ -297,7 +412,7 @@ test_static (void)
       g_test_skip ("no static libc to link static-attach-target");
       return;
     }
-  check_refused ("static-attach-target", "statically linked", NULL, NULL);
+  check_refused ("static-attach-target", "statically linked", NULL, NULL, NULL);
 }
 
 static void
@@ -326,7 +441,7 @@ test_stopped (void)
 {
   if (!hm_test_require_hmtrace ())
     return;
-  check_refused ("attach-target", "stopped", stop_it, continue_it);
+  check_refused ("attach-target", "stopped", NULL, stop_it, continue_it);
 }
 
 static void
@@ -350,7 +465,7 @@ test_already_traced (void)
 {
   if (!hm_test_require_hmtrace ())
     return;
-  check_refused ("attach-target", "already traced", trace_it, untrace_it);
+  check_refused ("attach-target", "already traced", NULL, trace_it, untrace_it);
 }
 
 static void
@@ -374,7 +489,7 @@ test_ptrace_scope (void)
       g_test_skip ("ptrace_scope 1 lets a parent trace its child: cannot provoke a denial");
       return;
     }
-  check_refused ("attach-target", "ptrace_scope", NULL, NULL);
+  check_refused ("attach-target", "ptrace_scope", NULL, NULL, NULL);
 }
 
 int
@@ -384,6 +499,7 @@ main (int argc, char **argv)
   g_test_add_func ("/attach/agent-present", test_agent_present);
   g_test_add_func ("/attach/injected-twice", test_injected_twice);
   g_test_add_func ("/attach/one-debugger-at-a-time", test_one_at_a_time);
+  g_test_add_func ("/attach/listen-off", test_listen_off);
   g_test_add_func ("/attach/no-such-pid", test_no_such_pid);
   g_test_add_func ("/attach/static", test_static);
   g_test_add_func ("/attach/stopped", test_stopped);

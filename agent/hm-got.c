@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hybridmem.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -45,11 +46,20 @@ static int libc_known;
 static uintptr_t self_base;
 static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
 
+/* The agent is in the global scope (preloaded, linked) when the main
+ * program's handle, which searches exactly that scope, finds its API;
+ * dlopen'ed (RTLD_LOCAL, as hmtrace attach loads it), it is not.  Not
+ * RTLD_DEFAULT, which searches the caller's own scope too, so it would
+ * always find us; and not "is malloc ours": a program may define its own
+ * malloc, and the preloaded agent still traces what reaches it. */
 bool
 hm_got_agent_interposes (void)
 {
-  void *global = dlsym (RTLD_DEFAULT, "malloc");
-  return global == hm_hook_functions[0];
+  void *main_program = dlopen (NULL, RTLD_NOW);
+  bool global = main_program != NULL && dlsym (main_program, "hm_init") == (void *) hm_init;
+  if (main_program != NULL)
+    dlclose (main_program);
+  return global;
 }
 
 /* libc's own addresses of the hooked functions: what a slot must hold to be

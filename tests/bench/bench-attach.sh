@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench-attach.sh — what attaching costs.  attach-bench waits for a line on
 # stdin, then times 2 x ITERATIONS malloc/free pairs.  In one session, each
-# HM_BENCH_REPEAT times (5), in turn:
+# HM_BENCH_REPEAT times (9), in turn:
 #   plain      never attached to;
 #   injected   started without the agent; hmtrace attach injects it, traces
 #              for 0.3 s and detaches; then the timed work;
@@ -11,9 +11,10 @@
 # Prints the median attach latency (hmtrace attach's start to the first
 # trace bytes, as it reports it) and the speed after the detach relative to
 # the same program never attached to (injected vs plain, socket vs
-# preloaded): CPU time never attached / CPU time after the detach, each the
-# best of the runs (the least disturbed by other work on the machine),
-# 1.00x = as fast as before.
+# preloaded): CPU time never attached / CPU time after the detach, for each
+# pair of runs made back to back (so that the machine's changing load
+# cancels out), as the median and the range of the pairs; 1.00x = as fast
+# as before.
 #
 # Usage: bench-attach.sh [HMTRACE [ATTACH-BENCH [ITERATIONS]]]
 set -euo pipefail
@@ -23,7 +24,7 @@ build=${HM_BUILD_DIR:-$here/../../build}
 hmtrace=${1:-$build/core/hmtrace}
 bench=${2:-$build/tests/programs/attach-bench}
 iterations=${3:-10000000}
-repeat=${HM_BENCH_REPEAT:-5}
+repeat=${HM_BENCH_REPEAT:-9}
 
 if [[ -z "${HM_AGENT_PATH:-}" ]]; then
   guess=$(dirname "$hmtrace")/../agent/libhybridmem.so
@@ -60,10 +61,8 @@ run() {
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-least() { tr ' ' '\n' <<<"$1" | grep . | sort -g | head -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-ms() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1e6 }'; }
 
 declare -A times latencies
 for ((i = 0; i < repeat; i++)); do
@@ -75,12 +74,19 @@ for ((i = 0; i < repeat; i++)); do
 done
 
 echo "bench-attach: attach-bench, 2 threads x $iterations malloc/free pairs, $repeat runs each, $(nproc) CPUs"
-echo "  (latency: median; CPU time of the work: best run)"
+echo "  (latency: median; speed: CPU time never attached / after the detach, per back-to-back pair: median [min-max])"
 for pair in "injected plain" "socket preloaded"; do
   read -r mode base <<<"$pair"
-  t=$(least "${times[$mode]}")
-  b=$(least "${times[$base]}")
+  read -r -a after <<<"${times[$mode]}"
+  read -r -a never <<<"${times[$base]}"
+  ratios=""
+  for ((i = 0; i < ${#after[@]}; i++)); do
+    ratios+="$(ratio "${never[$i]}" "${after[$i]}") "
+  done
   l=$(med "${latencies[$mode]}")
-  printf '  %-8s attach latency %6s ms (aim < 200); after the detach %s ms CPU vs %s ms never attached (%s): speed %sx (aim 1.0)\n' \
-    "$mode" "$l" "$(ms "$t")" "$(ms "$b")" "$base" "$(ratio "$b" "$t")"
+  r=$(med "$ratios")
+  lo=$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | head -1)
+  hi=$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | tail -1)
+  printf '  %-8s attach latency %6s ms (aim < 200); speed after the detach vs never attached (%s): %sx [%s-%s] (aim 1.0)\n' \
+    "$mode" "$l" "$base" "$r" "$lo" "$hi"
 done

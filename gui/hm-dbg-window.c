@@ -163,6 +163,8 @@ describe_end (HmDbgWindow *self,
   switch (reason)
     {
     case HM_END_EXIT:
+      if (status < 0)
+        return g_strdup (_("exited"));   /* not seen by an injected agent */
       return g_strdup_printf (_("exited with status %d"), (int) status);
     case HM_END_SIGNAL:
       return g_strdup_printf (_("killed by signal %d"), (int) status);

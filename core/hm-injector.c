@@ -275,7 +275,15 @@ preflight (int pid, TargetMaps *maps, guint64 *dlopen_address, GError **error)
     }
   if (state != NULL && (state[0] == 'Z' || state[0] == 'X'))
     {
-      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_EXITED, _("process %d has exited"), pid);
+      g_autofree char *threads = status_field (status, "Threads");
+      if (threads != NULL && atoi (threads) > 1)
+        g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED,
+                     _("the main thread of process %d has exited (its other threads run on): the "
+                       "agent is loaded through the main thread, so it cannot be injected; start "
+                       "the program with LD_PRELOAD=libhybridmem.so to attach later"), pid);
+      else
+        g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_EXITED, _("process %d has exited"),
+                     pid);
       return FALSE;
     }
   if (is_static (pid))
@@ -507,6 +515,9 @@ call_dlopen (int pid, guint64 dlopen_address, const char *agent_path, const Save
                        WSTOPSIG (status), (unsigned long long) now.rip);
           return FALSE;
         }
+      /* Checked at stops only: a dlopen that never returns is not cut
+       * short, since the process would then return into address 0 the
+       * moment it did. */
       if (g_get_monotonic_time () > deadline)
         {
           g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED,

@@ -8,6 +8,7 @@
 #define UNW_LOCAL_ONLY
 #include "hm-agent-private.h"
 #include "hm-gc-private.h"
+#include "hm-profile-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -391,6 +392,19 @@ hm_agent_end_session (void)
   hm_guard--;
 }
 
+/* Profiling and the profile are the environment's business unless the
+ * program calls hm_init() before anything asked for them: read the options
+ * here without fixing them (hm_init() may still set others). */
+static void
+start_profile (void)
+{
+  HmOptions options;
+  hm_guard++;
+  hm_options_init (&options);
+  hm_profile_start (&options);
+  hm_guard--;
+}
+
 __attribute__ ((constructor (101))) static void
 hm_agent_init (void)
 {
@@ -406,6 +420,10 @@ hm_agent_init (void)
     hm_agent_decide ();
   if (!hm_agent.tracing)
     {
+      /* an injected agent leaves the program's allocation as it is: no
+       * profile from its environment */
+      if (!hm_agent.injected)
+        start_profile ();
       start_listening ();
       return;
     }
@@ -429,6 +447,7 @@ hm_agent_init (void)
       return;
     }
   hm_agent.writer_started = 1;
+  start_profile ();
   pthread_atfork (fork_prepare, fork_parent, fork_child);
   __cxa_atexit (final_flush, NULL, NULL);
   catch_fatal_signals ();

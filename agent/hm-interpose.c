@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-pool-private.h"
+#include "hm-profile-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -59,9 +61,153 @@ record_alloc (HmAllocFn fn, void *p, size_t size)
   hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
 }
 
+/* --- with profiling or an applied profile (hm-profile-private.h) ---------------
+ *
+ * A site is the return address of the call: free to get, no unwinding.  The
+ * profile may have given the site a pool; its objects come back through free,
+ * which tells them from the C library's blocks by the pools' slab map. */
+
+/* Everything but a pool's fast path: recording, tracing, the C library. */
+static __attribute__ ((noinline)) void *
+profiled_alloc_general (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
+{
+  HmProfileThread *t = hm_profile_self;
+  void *p = NULL;
+
+  if (HM_UNLIKELY (t == NULL))
+    {
+      hm_guard++;
+      t = hm_profile_thread_register ();
+      hm_guard--;
+      if (t == NULL)
+        goto plain;
+    }
+  uint32_t site = hm_profile_site (t, ret);
+  if (HM_UNLIKELY (site == HM_PROFILE_NO_SITE))
+    goto plain;
+  HmProfileSiteInfo *g = &hm_profile_sites[site];
+  if (g->pool != NULL && size <= g->pool_size && size != 0)
+    {
+      p = hm_pool_malloc_get (g->pool);
+      if (p != NULL && zero)
+        memset (p, 0, size);
+    }
+  if (p == NULL)
+    p = zero ? __libc_calloc (1, size) : __libc_malloc (size);
+  if (HM_UNLIKELY (p == NULL))
+    return NULL;
+  if (hm_profile_recording)
+    hm_profile_note_alloc (t, site, p, size);
+  if (HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active))
+    record_alloc (fn, p, size);
+  return p;
+
+plain:
+  p = zero ? __libc_calloc (1, size) : __libc_malloc (size);
+  if (p != NULL && tracing_here ())
+    record_alloc (fn, p, size);
+  return p;
+}
+
+/* The common case, inline in the hooks: a site this thread has seen, no
+ * trace and no lifetime analysis to feed.  Its pool (if the profile gave it
+ * one) or the C library serves it, and the thread counts it. */
+static inline void *
+profiled_alloc (HmAllocFn fn, size_t size, int zero, uintptr_t ret)
+{
+  HmProfileThread *t = hm_profile_self;
+  if (HM_LIKELY (t != NULL) && !(hm_agent.tracing | hm_lifetime_active))
+    {
+      const HmProfileCacheEntry *e = &((const HmProfileCacheEntry *) t)[hm_profile_cache_index (ret)];
+      uint32_t site = e->index;
+      if (HM_LIKELY (e->ip == ret && site != HM_PROFILE_NO_SITE))
+        {
+          HmProfileSiteInfo *g = &hm_profile_sites[site];
+          void *p;
+          if (g->pool != NULL && size - 1 < g->pool_size
+              && (p = hm_pool_malloc_get_inline (g->pool)) != NULL)
+            {
+              if (zero)
+                memset (p, 0, size);
+            }
+          else
+            {
+              p = zero ? __libc_calloc (1, size) : __libc_malloc (size);
+              if (HM_UNLIKELY (p == NULL))
+                return NULL;
+            }
+          if (hm_profile_recording)
+            hm_profile_note_alloc (t, site, p, size);
+          return p;
+        }
+    }
+  return profiled_alloc_general (fn, size, zero, ret);
+}
+
+/* A free with tracing or lifetime analysis to see to. */
+static __attribute__ ((noinline)) void
+profiled_free_watched (void *p)
+{
+  HmPool *pool = hm_profile_pools_active ? hm_pool_serving_malloc (p) : NULL;
+  if (!hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
+    return;
+  if (pool != NULL)
+    {
+      hm_pool_malloc_return (pool, p);
+      return;
+    }
+  if (hm_profile_trimming)
+    hm_profile_trim_note_free (hm_profile_self, p);
+  __libc_free (p);
+}
+
+static inline void
+profiled_free (void *p)
+{
+  if (hm_profile_recording)
+    hm_profile_note_free (hm_profile_self, p);
+  if (HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active))
+    {
+      profiled_free_watched (p);
+      return;
+    }
+  if (hm_profile_pools_active && hm_pool_malloc_free_inline (p))
+    return;
+  if (HM_UNLIKELY (hm_profile_trimming))
+    hm_profile_trim_note_free (hm_profile_self, p);
+  __libc_free (p);
+}
+
+/* realloc of a pool object: a C library block takes its place. */
+static void *
+pool_realloc (HmPool *pool, void *old, size_t size)
+{
+  size_t old_size = hm_pool_object_size (pool);
+  if (size == 0)
+    {
+      free (old);
+      return NULL;
+    }
+  uint64_t tsc = hm_tsc ();
+  void *p = __libc_malloc (size);
+  if (p == NULL)
+    return NULL;
+  memcpy (p, old, old_size < size ? old_size : size);
+  if (HM_UNLIKELY (hm_agent.tracing) && hm_guard == 0)
+    {
+      hm_guard++;
+      hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
+      hm_guard--;
+    }
+  hm_pool_malloc_return (pool, old);
+  return p;
+}
+
 HM_EXPORT void *
 malloc (size_t size)
 {
+  if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
+    return profiled_alloc (HM_FN_MALLOC, size, 0, (uintptr_t) __builtin_return_address (0));
   void *p = __libc_malloc (size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_MALLOC, p, size);
@@ -73,6 +219,11 @@ free (void *p)
 {
   if (p == NULL)
     return;
+  if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
+    {
+      profiled_free (p);
+      return;
+    }
   if (tracing_here () && !hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
     return;
   __libc_free (p);
@@ -81,6 +232,10 @@ free (void *p)
 HM_EXPORT void *
 calloc (size_t n, size_t size)
 {
+  size_t bytes;
+  if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0
+      && !__builtin_mul_overflow (n, size, &bytes))
+    return profiled_alloc (HM_FN_CALLOC, bytes, 1, (uintptr_t) __builtin_return_address (0));
   void *p = __libc_calloc (n, size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_CALLOC, p, n * size);
@@ -131,6 +286,16 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
 {
   void *p;
 
+  if (HM_UNLIKELY (hm_profile_active) && old != NULL && hm_guard == 0)
+    {
+      /* the old block ends here, whatever realloc does */
+      if (hm_profile_recording)
+        hm_profile_note_free (hm_profile_self, old);
+      HmPool *pool = hm_profile_pools_active ? hm_pool_serving_malloc (old) : NULL;
+      if (pool != NULL)
+        return pool_realloc (pool, old, size);
+    }
+
   if (hm_lifetime_active && old != NULL && size != 0)
     {
       bool handled;
@@ -170,6 +335,8 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
 HM_EXPORT void *
 realloc (void *old, size_t size)
 {
+  if (HM_UNLIKELY (hm_profile_active))
+    return traced_realloc (HM_FN_REALLOC, old, size);
   if (!tracing_here ())
     return __libc_realloc (old, size);
   return traced_realloc (HM_FN_REALLOC, old, size);
@@ -184,7 +351,7 @@ reallocarray (void *old, size_t n, size_t size)
       errno = ENOMEM;
       return NULL;
     }
-  if (!tracing_here ())
+  if (!tracing_here () && !hm_profile_active)
     return __libc_realloc (old, bytes);
   return traced_realloc (HM_FN_REALLOCARRAY, old, bytes);
 }
@@ -253,6 +420,12 @@ malloc_usable_size (void *p)
 {
   if (p == NULL)
     return 0;
+  if (HM_UNLIKELY (hm_profile_pools_active))
+    {
+      HmPool *pool = hm_pool_serving_malloc (p);
+      if (pool != NULL)
+        return hm_pool_object_size (pool);
+    }
   if (real_malloc_usable_size == NULL)
     {
       hm_guard++;
@@ -341,8 +514,9 @@ exit (int status)
 HM_EXPORT void
 _exit (int status)
 {
-  /* no destructors will run: write the trace now */
+  /* no destructors will run: write the trace and the profile now */
   hm_agent_note_exit (status);
+  hm_profile_save_at_exit ();
   if (getpid () == hm_agent.pid)
     hm_listener_remove_socket ();
   if (hm_agent.tracing && getpid () == hm_agent.pid)

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-profile-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -171,6 +172,10 @@ set_options (const HmOptions *o)
   options.profile_path = profile_path;
   if (options.enable_lifetime_analysis)
     hm_lifetime_start (0);   /* blocks from before now are unknown, not wrong */
+  /* a program that asks for profiling in code (the constructor found none
+   * in the environment); a second start changes nothing */
+  if (o != NULL)
+    hm_profile_start (&options);
   hm_guard--;
   __atomic_store_n (&options_state, 2, __ATOMIC_RELEASE);
   return 0;

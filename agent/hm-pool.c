@@ -20,97 +20,18 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-pool-private.h"
+#include "hm-profile-private.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#define HM_POOL_MAGIC_LIVE   0x4c4f4f50u  /* "POOL" */
-#define HM_POOL_MAGIC_FREED  0x44455246u
-#define HM_SLAB_MAGIC        0x42414c534d48ull  /* "HMSLAB" */
-
-#define HM_SLAB_GRANULE_SHIFT 16u
-#define HM_SLAB_GRANULE      ((size_t) 1 << HM_SLAB_GRANULE_SHIFT)   /* 64 KiB */
-#define HM_POOL_CACHE_SLOTS  64u        /* per thread; a power of two */
-#define HM_POOL_CACHE_MAX    128u       /* objects a thread keeps per pool, at most */
-#define HM_POOL_NAME_BYTES   48u
-#define HM_POOL_MAX_OBJECT   ((size_t) 1 << 30)
-#define HM_CACHE_EMPTY       UINT64_MAX
-
-typedef struct HmSlab HmSlab;
-struct HmSlab {
-  uint64_t magic;
-  HmPool *pool;
-  HmSlab *next;               /* the pool's slabs, or the recycled list */
-  size_t slab_bytes;
-  uint32_t n_objects;
-  uint32_t n_carved;          /* objects [0, n_carved) have been handed to the pool */
-  uint8_t out[];              /* per object: 1 while the program has it */
-};
-
-/* enable_pooling == 0: what the pool knows of each heap block. */
-typedef struct {
-  void *block;
-  uintptr_t out;              /* 1 out, 0 returned */
-} HmPoolBlock;
-
-struct HmPool {
-  /* what get and return read, on one line */
-  uint64_t cache_id;          /* id while live and slab-backed; 0 otherwise */
-  uintptr_t slab_mask;
-  uint64_t reciprocal;        /* ceil (2^64 / stride): index = offset * reciprocal >> 64 */
-  uint32_t stride;
-  uint32_t first_offset;      /* of object 0 in each slab */
-  uint32_t cache_max;         /* objects a thread caches */
-  uint32_t cache_offset;      /* of its cache in an HmPoolThread */
-  uint32_t id;
-  uint32_t magic;
-  uint8_t pooling;
-  uint8_t strategy;
-  /* the rest under lock */
-  pthread_mutex_t lock __attribute__ ((aligned (64)));
-  size_t object_size;
-  size_t capacity;
-  size_t alignment;
-  size_t slab_bytes;
-  uint32_t objects_per_slab;
-  HmSlab *slabs;              /* in order; carving goes front to back */
-  HmSlab *slabs_tail;
-  HmSlab *carve;              /* the first slab with objects never handed out */
-  size_t n_carved;            /* objects handed out of fresh slab space */
-  void **free_objects;        /* shared free list (a stack) */
-  size_t n_free;
-  size_t free_allocated;
-  HmPoolBlock *blocks;        /* enable_pooling == 0: open addressing */
-  size_t blocks_mask;
-  size_t n_blocks;
-  size_t n_out;
-  HmPool *next_all;
-  char name[HM_POOL_NAME_BYTES];
-};
-
-typedef struct {
-  uint64_t id;                /* the pool's cache_id, or HM_CACHE_EMPTY */
-  HmPool *pool;
-  uintptr_t known_slab;       /* a slab of the pool, checked in the slab map */
-  uint32_t count;
-  void *objects[HM_POOL_CACHE_MAX];
-} HmPoolCache;
-
-typedef struct HmPoolThread HmPoolThread;
-struct HmPoolThread {
-  HmPoolCache caches[HM_POOL_CACHE_SLOTS];
-  HmRegionCache regions[HM_REGION_CACHE_SLOTS];
-  HmPoolThread *next;         /* registry, push-only */
-  int in_use;
-};
-
 /* The calling thread's caches, of pools and of regions.  Exported, with the
  * layout in its name: the inline fast paths of hybridmem.h read it (see
- * there). */
+ * there); hm-pool-private.h calls it hm_pool_thread. */
 HM_EXPORT __thread HmPoolThread *hm__thread_v1 HM_TLS;
-#define pool_thread hm__thread_v1
 
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;     /* pool headers */
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;     /* slab map, recycled slabs */
@@ -123,8 +44,7 @@ static HmSlab *recycled_slabs;  /* 64 KiB slabs of freed pools, header cleared *
 static pthread_key_t thread_key;
 
 /* address >> 32 -> 65536 slab pointers, one per 64 KiB (user space is 47 bits) */
-#define HM_SLAB_MAP_TOP (1u << 15)
-static HmSlab **slab_map[HM_SLAB_MAP_TOP];
+HmSlab **hm_pool_slab_map[HM_SLAB_MAP_TOP];
 
 static void *
 map_bytes (size_t bytes)
@@ -133,16 +53,7 @@ map_bytes (size_t bytes)
   return p == MAP_FAILED ? NULL : p;
 }
 
-static inline HmSlab *
-slab_lookup (uintptr_t address)
-{
-  if (HM_UNLIKELY ((address >> 47) != 0))
-    return NULL;
-  HmSlab **leaf = __atomic_load_n (&slab_map[address >> 32], __ATOMIC_ACQUIRE);
-  if (HM_UNLIKELY (leaf == NULL))
-    return NULL;
-  return __atomic_load_n (&leaf[(address >> HM_SLAB_GRANULE_SHIFT) & 0xffff], __ATOMIC_ACQUIRE);
-}
+#define slab_lookup hm_pool_slab_lookup
 
 /* Under map_lock.  slab NULL: unregister. */
 static bool
@@ -150,7 +61,7 @@ slab_map_set (uintptr_t start, size_t bytes, HmSlab *slab)
 {
   for (uintptr_t a = start; a < start + bytes; a += HM_SLAB_GRANULE)
     {
-      HmSlab **leaf = slab_map[a >> 32];
+      HmSlab **leaf = hm_pool_slab_map[a >> 32];
       if (leaf == NULL)
         {
           if (slab == NULL)
@@ -158,7 +69,7 @@ slab_map_set (uintptr_t start, size_t bytes, HmSlab *slab)
           leaf = map_bytes (sizeof (HmSlab *) << 16);
           if (leaf == NULL)
             return false;
-          __atomic_store_n (&slab_map[a >> 32], leaf, __ATOMIC_RELEASE);
+          __atomic_store_n (&hm_pool_slab_map[a >> 32], leaf, __ATOMIC_RELEASE);
         }
       __atomic_store_n (&leaf[(a >> HM_SLAB_GRANULE_SHIFT) & 0xffff], slab, __ATOMIC_RELEASE);
     }
@@ -230,7 +141,7 @@ fork_child (void)
 {
   fork_parent ();
   for (HmPoolThread *t = all_threads; t != NULL; t = t->next)
-    if (t->in_use && t != pool_thread)
+    if (t->in_use && t != hm_pool_thread)
       {
         for (uint32_t i = 0; i < HM_POOL_CACHE_SLOTS; i++)
           flush_cache (&t->caches[i]);
@@ -251,7 +162,7 @@ thread_exited (void *data)
   /* what is left of its region pieces is lost until the region's reset */
   for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
     hm_region_abandon_piece (&t->regions[i]);
-  pool_thread = NULL;
+  hm_pool_thread = NULL;
   __atomic_store_n (&t->in_use, 0, __ATOMIC_RELEASE);
 }
 
@@ -272,7 +183,7 @@ setup (void)
 static HmPoolThread *
 thread_caches (void)
 {
-  HmPoolThread *t = pool_thread;
+  HmPoolThread *t = hm_pool_thread;
 
   if (HM_LIKELY (t != NULL))
     return t;
@@ -303,7 +214,7 @@ thread_caches (void)
       pthread_setspecific (thread_key, t);
       hm_guard--;
     }
-  pool_thread = t;
+  hm_pool_thread = t;
   return t;
 }
 
@@ -874,7 +785,7 @@ get_slow (HmPool *pool)
 void *
 hm_pool_get (HmPool *pool)
 {
-  HmPoolThread *t = pool_thread;
+  HmPoolThread *t = hm_pool_thread;
 
   if (HM_LIKELY (t != NULL && pool != NULL))
     {
@@ -1017,7 +928,7 @@ return_traced (HmPool *pool, void *object, HmPoolCache *c, uint8_t *out)
 void
 hm_pool_return (HmPool *pool, void *object)
 {
-  HmPoolThread *t = pool_thread;
+  HmPoolThread *t = hm_pool_thread;
   uintptr_t a = (uintptr_t) object;
 
   if (HM_LIKELY (t != NULL && pool != NULL))
@@ -1131,6 +1042,119 @@ hm_pool_live_objects (const HmPool *pool)
     }
   pthread_mutex_unlock (&threads_lock);
   return cached > live ? 0 : live - cached;
+}
+
+/* A pool that serves a malloc site (hm-profile-apply.c): its objects are
+ * freed with free(), so free asks here first.  Two loads from the slab map
+ * when p is not a pool object. */
+HmPool *
+hm_pool_new_for_malloc (const char *name, size_t object_size, size_t capacity)
+{
+  HmPool *pool = hm_pool_new (name, object_size, capacity);
+  if (pool != NULL)
+    pool->serves_malloc = 1;
+  return pool;
+}
+
+/* The objects of a pool that serves malloc travel between threads (a
+ * producer's malloc, a consumer's free): get and return touch only the
+ * thread's cache, never the slab's per-object byte, whose cache line would
+ * go back and forth between the two at every object.  free() has already
+ * found the object in the slab map; a double free of such a block is the C
+ * library's business no more (see hm-profile-apply.c). */
+static __attribute__ ((noinline)) void *
+malloc_get_slow (HmPool *pool)
+{
+  HmPoolThread *t = thread_caches ();
+  void *object = NULL;
+
+  if (t == NULL)
+    {
+      pthread_mutex_lock (&pool->lock);
+      uint32_t got = take_free (pool, &object, 1);
+      pthread_mutex_unlock (&pool->lock);
+      return got ? object : NULL;
+    }
+  HmPoolCache *c = cache_for (t, pool);
+  if (c->count == 0)
+    {
+      pthread_mutex_lock (&pool->lock);
+      c->count = take_free (pool, c->objects, (pool->cache_max + 1) / 2);
+      pthread_mutex_unlock (&pool->lock);
+      if (c->count == 0)
+        return NULL;
+    }
+  return c->objects[--c->count];
+}
+
+void *
+hm_pool_malloc_get (HmPool *pool)
+{
+  HmPoolThread *t = hm_pool_thread;
+  if (HM_LIKELY (t != NULL))
+    {
+      HmPoolCache *c = &t->caches[pool->cache_id & (HM_POOL_CACHE_SLOTS - 1)];
+      uint32_t count = c->count;
+      if (HM_LIKELY (c->id == pool->cache_id && count != 0))
+        {
+          __atomic_store_n (&c->count, count - 1, __ATOMIC_RELAXED);
+          return c->objects[count - 1];
+        }
+    }
+  return malloc_get_slow (pool);
+}
+
+static __attribute__ ((noinline)) void
+malloc_return_slow (HmPool *pool, void *object)
+{
+  HmPoolThread *t = thread_caches ();
+  if (t == NULL)
+    {
+      pthread_mutex_lock (&pool->lock);
+      put_free (pool, &object, 1);
+      pthread_mutex_unlock (&pool->lock);
+      return;
+    }
+  HmPoolCache *c = cache_for (t, pool);
+  if (c->count >= pool->cache_max)
+    {
+      uint32_t half = c->count / 2;
+      pthread_mutex_lock (&pool->lock);
+      put_free (pool, c->objects, half);
+      pthread_mutex_unlock (&pool->lock);
+      memmove (c->objects, c->objects + half, (c->count - half) * sizeof (void *));
+      c->count -= half;
+    }
+  c->objects[c->count] = object;
+  __atomic_store_n (&c->count, c->count + 1, __ATOMIC_RELAXED);
+}
+
+void
+hm_pool_malloc_return (HmPool *pool, void *object)
+{
+  HmPoolThread *t = hm_pool_thread;
+  if (HM_LIKELY (t != NULL))
+    {
+      HmPoolCache *c = &t->caches[pool->cache_id & (HM_POOL_CACHE_SLOTS - 1)];
+      uint32_t count = c->count;
+      if (HM_LIKELY (c->id == pool->cache_id && count < pool->cache_max))
+        {
+          c->objects[count] = object;
+          __atomic_store_n (&c->count, count + 1, __ATOMIC_RELAXED);
+          return;
+        }
+    }
+  malloc_return_slow (pool, object);
+}
+
+HmPool *
+hm_pool_serving_malloc (const void *p)
+{
+  HmSlab *s = slab_lookup ((uintptr_t) p);
+  if (HM_LIKELY (s == NULL))
+    return NULL;
+  HmPool *pool = s->pool;
+  return pool != NULL && pool->serves_malloc ? pool : NULL;
 }
 
 /* For lifetime analysis: free() of a pool object is a mismatched free. */

@@ -329,6 +329,14 @@ emit_queued_meta (void)
       QueuedMeta *m = &meta_queue[i];
       if (m->kind == HM_EV_MARK)
         PUT (hm_chunk_put_mark (&meta, m->ticks, m->text));
+      else if (m->kind == HM_EV_PROFILE_DECISION)
+        {
+          /* "site\x1fwhy": two strings in one queue slot */
+          char *why = strchr (m->text, '\x1f');
+          if (why != NULL)
+            *why++ = '\0';
+          PUT (hm_chunk_put_profile_decision (&meta, m->ticks, m->id, m->text, why ? why : ""));
+        }
       else
         PUT (hm_chunk_put_object_name (&meta, m->id >> 56, m->id & ((1ull << 56) - 1), m->text));
     }

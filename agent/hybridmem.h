@@ -179,6 +179,21 @@ typedef struct {
 } HmGcStats;
 HM_API void hm_gc_get_stats (HmGcStats *stats);
 
+/* --- profiles --------------------------------------------------------------------- */
+
+/* Writes the profile recorded so far (enable_profiling) to path, atomically:
+ * a temporary file beside it, then renamed over it.  The agent also writes
+ * profile_path every profile_save_interval seconds and at exit.  Returns 0,
+ * or -1 with errno set (EINVAL: profiling is off or path is empty).
+ *
+ * A run whose profile_path names an existing profile applies it: the strategy
+ * (options, or the file's "strategy" when the options say none) decides per
+ * site whether a pool, the C library, or the C library with memory given back
+ * to the OS eagerly serves it.  A file that is not a valid profile costs one
+ * line on stderr; the program then runs with the defaults.  The format:
+ * data/memory-profile.schema.json; `hmtrace profile` shows and edits it. */
+HM_API int hm_profile_save (const char *path);
+
 /* --- traces ------------------------------------------------------------------------ */
 
 /* Puts a named mark in the trace (a no-op when not tracing). */

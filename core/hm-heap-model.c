@@ -43,6 +43,8 @@ struct _HmHeapModel {
   GPtrArray *modules;      /* HmModule * */
   GHashTable *info;        /* char * -> char * */
   GHashTable *threads;     /* tid set */
+  GHashTable *site_threads; /* (node << 24) ^ tid of every site's threads */
+  guint64 current_tid;     /* of the event being added */
   HmStrategyStats strategies[HM_STRATEGY_KIND_N];
   GPtrArray *regions;      /* HmRegionStats * */
   GHashTable *regions_by_id;
@@ -51,12 +53,33 @@ struct _HmHeapModel {
   GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
+  GPtrArray *decisions;    /* HmProfileDecision * */
   HmTimelineBucket *timeline;   /* HM_TIMELINE_MAX_BUCKETS */
   guint n_buckets;
   guint64 bucket_ns;
   GArray *markers;         /* HmMarker */
   guint64 n_bad_events;    /* events that referred to things never defined */
+
+  /* snapshots (see hm_heap_model_get_breakdown) */
+  GArray *snaps[HM_TIMELINE_MAX_BUCKETS];  /* SnapEntry, sorted by key; NULL: none */
+  guint snap_open;         /* the bucket being filled */
+  guint64 snap_bucket_ns;  /* the snapshots' bucket width: the timeline's, kept in step */
+  GArray *site_marks;      /* guint32 per node: snap_epoch when last marked dirty */
+  guint32 snap_epoch;      /* +1 each time a bucket closes */
+  GArray *dirty_sites;     /* guint64 node ids changed in the open bucket */
+  GHashTable *dirty_objects;  /* keys (kind << 56 | id) of regions and pools changed */
 };
+
+/* One site, region or pool as it stood at the end of a bucket. */
+typedef struct {
+  guint64 key;             /* kind << 56 | id */
+  guint64 live_bytes;
+  guint64 live_count;
+  guint64 allocations;
+  guint64 bytes;
+} SnapEntry;
+
+#define SNAP_KEY(kind, id) ((guint64) (kind) << 56 | ((id) & ((G_GUINT64_CONSTANT (1) << 56) - 1)))
 
 /* --- live table ------------------------------------------------------------ */
 
@@ -238,6 +261,8 @@ strategy_sub (HmHeapModel *model, HmStrategyKind kind, guint64 bytes)
   s->live_bytes = s->live_bytes >= bytes ? s->live_bytes - bytes : 0;
 }
 
+static void decision_free (gpointer data);
+
 HmHeapModel *
 hm_heap_model_new (void)
 {
@@ -253,7 +278,9 @@ hm_heap_model_new (void)
   model->sites = g_array_new (FALSE, TRUE, sizeof (HmSiteStats));
   model->modules = g_ptr_array_new_with_free_func (module_free);
   model->info = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  model->threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);  /* ThreadState */
+  model->decisions = g_ptr_array_new_with_free_func (decision_free);
+  model->site_threads = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   model->regions = g_ptr_array_new_with_free_func (region_free);
   model->regions_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pools = g_ptr_array_new_with_free_func (pool_free);
@@ -263,6 +290,11 @@ hm_heap_model_new (void)
   model->timeline = g_new0 (HmTimelineBucket, HM_TIMELINE_MAX_BUCKETS);
   model->bucket_ns = 1000;      /* 1 µs to start with: a short run gets fine bars too */
   model->markers = g_array_new (FALSE, FALSE, sizeof (HmMarker));
+  model->site_marks = g_array_new (FALSE, TRUE, sizeof (guint32));
+  model->dirty_sites = g_array_new (FALSE, FALSE, sizeof (guint64));
+  model->dirty_objects = g_hash_table_new (g_int64_hash, g_int64_equal);
+  model->snap_epoch = 1;
+  model->snap_bucket_ns = model->bucket_ns;
   return model;
 }
 
@@ -279,6 +311,8 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->modules);
   g_hash_table_unref (model->info);
   g_hash_table_destroy (model->threads);
+  g_hash_table_destroy (model->site_threads);
+  g_ptr_array_unref (model->decisions);
   g_hash_table_destroy (model->regions_by_id);
   g_ptr_array_unref (model->regions);
   g_hash_table_destroy (model->pools_by_id);
@@ -287,7 +321,35 @@ hm_heap_model_free (HmHeapModel *model)
   g_array_unref (model->warnings);
   g_free (model->timeline);
   g_array_unref (model->markers);
+  for (guint i = 0; i < HM_TIMELINE_MAX_BUCKETS; i++)
+    if (model->snaps[i] != NULL)
+      g_array_unref (model->snaps[i]);
+  g_array_unref (model->site_marks);
+  g_array_unref (model->dirty_sites);
+  g_hash_table_destroy (model->dirty_objects);
   g_free (model);
+}
+
+static void
+decision_free (gpointer data)
+{
+  HmProfileDecision *d = data;
+  g_free (d->site);
+  g_free (d->why);
+  g_free (d);
+}
+
+const char *
+hm_profile_choice_name (HmProfileChoice choice)
+{
+  return choice < HM_PROFILE_CHOICE_N ? hm_profile_choice_names[choice] : "unknown";
+}
+
+GPtrArray *
+hm_heap_model_get_profile_decisions (HmHeapModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->decisions;
 }
 
 static HmSiteStats *
@@ -305,16 +367,34 @@ site_for (HmHeapModel *model, guint64 stack)
   return site;
 }
 
-static void
+guint
+hm_histogram_bucket (guint64 value)
+{
+  return value == 0 ? 0 : (guint) (64 - __builtin_clzll (value)) - (value >> 63 != 0);
+}
+
+/* What the model keeps per thread: the key of model->threads. */
+typedef struct {
+  guint64 tid;             /* first: hashed as a guint64 */
+  guint64 last_alloc;      /* address of its latest allocation, 0 once freed */
+} ThreadState;
+
+static ThreadState *
 note_thread (HmHeapModel *model, guint64 tid)
 {
-  if (tid != 0 && !g_hash_table_contains (model->threads, &tid))
+  ThreadState *state;
+
+  if (tid == 0)
+    return NULL;
+  state = g_hash_table_lookup (model->threads, &tid);
+  if (state == NULL)
     {
-      guint64 *key = g_new (guint64, 1);
-      *key = tid;
-      g_hash_table_add (model->threads, key);
+      state = g_new0 (ThreadState, 1);
+      state->tid = tid;
+      g_hash_table_add (model->threads, state);
       model->totals.n_threads = g_hash_table_size (model->threads);
     }
+  return state;
 }
 
 static guint64
@@ -326,18 +406,196 @@ node_of_stack (HmHeapModel *model, guint64 stack)
   return 0;
 }
 
+/* --- snapshots ----------------------------------------------------------- */
+
 static void
-live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gboolean freed)
+mark_site (HmHeapModel *model, guint64 node)
+{
+  if (node >= model->site_marks->len)
+    g_array_set_size (model->site_marks, MAX (node + 1, model->nodes->len));
+  guint32 *mark = &g_array_index (model->site_marks, guint32, node);
+  if (*mark != model->snap_epoch)
+    {
+      *mark = model->snap_epoch;
+      g_array_append_val (model->dirty_sites, node);
+    }
+}
+
+static void
+mark_object (HmHeapModel *model, HmBreakdownKind kind, guint64 id)
+{
+  guint64 *key = g_new (guint64, 1);
+  *key = SNAP_KEY (kind, id);
+  if (!g_hash_table_add (model->dirty_objects, key))
+    g_free (key);
+}
+
+static gint
+compare_snap_keys (gconstpointer a, gconstpointer b)
+{
+  guint64 x = ((const SnapEntry *) a)->key, y = ((const SnapEntry *) b)->key;
+  return x < y ? -1 : x > y;
+}
+
+/* into := into overridden by newer (both sorted by key) */
+static GArray *
+merge_snaps (GArray *into, GArray *newer)
+{
+  if (into == NULL)
+    return newer;
+  if (newer == NULL)
+    return into;
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (SnapEntry), into->len + newer->len);
+  guint i = 0, j = 0;
+  while (i < into->len || j < newer->len)
+    {
+      const SnapEntry *a = i < into->len ? &g_array_index (into, SnapEntry, i) : NULL;
+      const SnapEntry *b = j < newer->len ? &g_array_index (newer, SnapEntry, j) : NULL;
+      if (b == NULL || (a != NULL && a->key < b->key))
+        {
+          g_array_append_vals (out, a, 1);
+          i++;
+        }
+      else
+        {
+          g_array_append_vals (out, b, 1);
+          j++;
+          if (a != NULL && a->key == b->key)
+            i++;
+        }
+    }
+  g_array_unref (into);
+  g_array_unref (newer);
+  return out;
+}
+
+static void
+snap_entry_of (HmHeapModel *model, guint64 key, SnapEntry *e)
+{
+  guint64 id = key & ((G_GUINT64_CONSTANT (1) << 56) - 1);
+  memset (e, 0, sizeof *e);
+  e->key = key;
+  switch ((HmBreakdownKind) (key >> 56))
+    {
+    case HM_BREAKDOWN_SITE:
+      if (id < model->sites->len)
+        {
+          const HmSiteStats *site = &g_array_index (model->sites, HmSiteStats, id);
+          e->live_bytes = site->live_bytes;
+          e->live_count = site->live_blocks;
+          e->allocations = site->allocations;
+          e->bytes = site->bytes;
+        }
+      break;
+    case HM_BREAKDOWN_REGION:
+      {
+        const HmRegionStats *r = g_hash_table_lookup (model->regions_by_id, &id);
+        if (r != NULL)
+          {
+            e->live_bytes = r->live_bytes;
+            e->live_count = r->live_bytes > 0 ? 1 : 0;
+            e->allocations = r->allocations;
+            e->bytes = r->bytes;
+          }
+      }
+      break;
+    case HM_BREAKDOWN_POOL:
+      {
+        const HmPoolStats *p = g_hash_table_lookup (model->pools_by_id, &id);
+        if (p != NULL)
+          {
+            e->live_bytes = p->live_objects * p->object_size;
+            e->live_count = p->live_objects;
+            e->allocations = p->gets;
+            e->bytes = p->gets * p->object_size;
+          }
+      }
+      break;
+    }
+}
+
+/* Writes what changed in the open bucket, as it stands now. */
+static void
+snap_close (HmHeapModel *model)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (model->dirty_sites->len == 0 && g_hash_table_size (model->dirty_objects) == 0)
+    return;
+  GArray *entries = g_array_sized_new (FALSE, FALSE, sizeof (SnapEntry),
+                                       model->dirty_sites->len
+                                       + g_hash_table_size (model->dirty_objects));
+  for (guint i = 0; i < model->dirty_sites->len; i++)
+    {
+      SnapEntry e;
+      snap_entry_of (model, SNAP_KEY (HM_BREAKDOWN_SITE,
+                                      g_array_index (model->dirty_sites, guint64, i)), &e);
+      g_array_append_val (entries, e);
+    }
+  g_hash_table_iter_init (&iter, model->dirty_objects);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      SnapEntry e;
+      snap_entry_of (model, *(guint64 *) key, &e);
+      g_array_append_val (entries, e);
+    }
+  g_array_sort (entries, compare_snap_keys);
+  model->snaps[model->snap_open] = merge_snaps (model->snaps[model->snap_open], entries);
+  g_array_set_size (model->dirty_sites, 0);
+  g_hash_table_remove_all (model->dirty_objects);
+  model->snap_epoch++;
+}
+
+/* Before an event at ts changes anything: the buckets before ts's close. */
+static void
+snap_advance (HmHeapModel *model, guint64 ts)
+{
+  guint64 index = ts / model->snap_bucket_ns;
+
+  /* coarser buckets, as the timeline's, to hold ts */
+  while (index >= HM_TIMELINE_MAX_BUCKETS)
+    {
+      snap_close (model);
+      for (guint i = 0; i < HM_TIMELINE_MAX_BUCKETS / 2; i++)
+        {
+          GArray *merged = merge_snaps (model->snaps[2 * i], model->snaps[2 * i + 1]);
+          model->snaps[2 * i] = model->snaps[2 * i + 1] = NULL;
+          model->snaps[i] = merged;
+        }
+      model->snap_open /= 2;
+      model->snap_bucket_ns *= 2;
+      index = ts / model->snap_bucket_ns;
+    }
+  if (index > model->snap_open)
+    {
+      snap_close (model);
+      model->snap_open = (guint) index;
+    }
+}
+
+static void
+live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gboolean freed,
+                     gboolean temporary)
 {
   HmHeapTotals *t = &model->totals;
   HmSiteStats *site = site_for (model, block->stack);
 
+  mark_site (model, site->stack);
   site->live_bytes -= block->size;
   site->live_blocks--;
   if (freed)
     {
+      guint64 lifetime = ts >= block->ts ? ts - block->ts : 0;
       site->frees++;
-      site->lifetime_ns_sum += ts >= block->ts ? ts - block->ts : 0;
+      site->lifetime_ns_sum += lifetime;
+      t->lifetime_histogram[hm_histogram_bucket (lifetime)]++;
+      site->lifetime_histogram[hm_profile_bucket (lifetime, HM_PROFILE_LIFETIME_BUCKETS)]++;
+    }
+  if (temporary)
+    {
+      site->temporary++;
+      t->temporary++;
     }
   t->live_bytes -= block->size;
   t->live_blocks--;
@@ -371,6 +629,7 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
 
   t->allocations++;
   t->bytes_allocated += size;
+  t->size_histogram[hm_histogram_bucket (size)]++;
   t->live_bytes += size;
   t->live_blocks++;
   if (t->live_bytes > t->peak_bytes)
@@ -378,19 +637,41 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
       t->peak_bytes = t->live_bytes;
       t->peak_ts = ts;
     }
+  mark_site (model, site->stack);
+  if (site->allocations == 0 || size < site->min_size)
+    site->min_size = size;
+  if (size > site->max_size)
+    site->max_size = size;
   site->allocations++;
   site->bytes += size;
+  site->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)]++;
   site->live_bytes += size;
   site->live_blocks++;
   if (site->live_bytes > site->peak_live_bytes)
     site->peak_live_bytes = site->live_bytes;
+  if (site->live_blocks > site->peak_live_blocks)
+    site->peak_live_blocks = site->live_blocks;
+  if (model->current_tid != 0 && model->current_tid != site->last_tid)
+    {
+      guint64 key = (site->stack << 24) ^ model->current_tid;
+      site->last_tid = model->current_tid;
+      if (!g_hash_table_contains (model->site_threads, &key))
+        {
+          g_hash_table_add (model->site_threads, g_memdup2 (&key, sizeof key));
+          site->n_threads++;
+        }
+    }
   strategy_add (model, strategy, size, TRUE);
 }
 
-/* Returns FALSE when the address was not live. */
+/* Returns FALSE when the address was not live.  thread: the freeing
+ * thread's state, to tell a temporary allocation (may be NULL). */
 static gboolean
-record_free (HmHeapModel *model, guint64 addr, guint64 ts)
+record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
 {
+  gboolean temporary = thread != NULL && thread->last_alloc == addr && addr != 0;
+  if (thread != NULL)
+    thread->last_alloc = 0;
   LiveBlock *block = live_find (&model->live, addr);
 
   /* A free older than the live block belongs to a displaced one. */
@@ -408,7 +689,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts)
         {
           LiveBlock d = g_array_index (model->displaced, LiveBlock, best);
           g_array_remove_index_fast (model->displaced, best);
-          live_account_remove (model, &d, ts, TRUE);
+          live_account_remove (model, &d, ts, TRUE, FALSE);
           return TRUE;
         }
       if (block == NULL)
@@ -417,7 +698,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts)
           return FALSE;
         }
     }
-  live_account_remove (model, block, ts, TRUE);
+  live_account_remove (model, block, ts, TRUE, temporary);
   live_remove (&model->live, block);
   return TRUE;
 }
@@ -464,6 +745,7 @@ region_event (HmHeapModel *model, const HmEvent *e)
 {
   HmRegionStats *r = region_get (model, e->id, TRUE);
 
+  mark_object (model, HM_BREAKDOWN_REGION, e->id);
   switch (e->kind)
     {
     case HM_EV_REGION_CREATE:
@@ -517,6 +799,7 @@ pool_event (HmHeapModel *model, const HmEvent *e)
   HmPoolStats *p = pool_get (model, e->id);
   gpointer key = GSIZE_TO_POINTER (e->addr);
 
+  mark_object (model, HM_BREAKDOWN_POOL, e->id);
   switch (e->kind)
     {
     case HM_EV_POOL_CREATE:
@@ -644,18 +927,33 @@ void
 hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
 {
   HmHeapTotals *t = &model->totals;
+  ThreadState *thread;
 
   g_return_if_fail (model != NULL);
   g_return_if_fail (e != NULL);
 
   if (e->ts > t->last_ts)
     t->last_ts = e->ts;
+  switch (e->kind)
+    {
+    case HM_EV_ALLOC: case HM_EV_FREE: case HM_EV_REALLOC:
+    case HM_EV_REGION_CREATE: case HM_EV_REGION_ALLOC: case HM_EV_REGION_RESET:
+    case HM_EV_REGION_FREE: case HM_EV_POOL_CREATE: case HM_EV_POOL_GET:
+    case HM_EV_POOL_RETURN: case HM_EV_POOL_FREE:
+      snap_advance (model, e->ts);
+      break;
+    default:
+      break;
+    }
+  model->current_tid = e->tid;
 
   switch (e->kind)
     {
     case HM_EV_ALLOC:
-      note_thread (model, e->tid);
+      thread = note_thread (model, e->tid);
       record_alloc (model, e->addr, e->size, e->stack, e->ts, strategy_of_fn (e->fn));
+      if (thread != NULL)
+        thread->last_alloc = e->addr;
       if (e->fn == HM_FN_GC_ALLOC)
         {
           model->gc.allocations++;
@@ -663,16 +961,19 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
         }
       break;
     case HM_EV_FREE:
-      note_thread (model, e->tid);
-      if (record_free (model, e->addr, e->ts))
+      thread = note_thread (model, e->tid);
+      if (record_free (model, e->addr, e->ts, thread))
         t->frees++;
       break;
     case HM_EV_REALLOC:
-      note_thread (model, e->tid);
-      /* A realloc is one allocation call; the old block just ends. */
+      thread = note_thread (model, e->tid);
+      /* A realloc is one allocation call; the old block just ends (and is
+       * not a temporary allocation: it lives on in the new one). */
       if (e->old_addr != 0)
-        record_free (model, e->old_addr, e->ts);
+        record_free (model, e->old_addr, e->ts, NULL);
       record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_MALLOC);
+      if (thread != NULL)
+        thread->last_alloc = e->addr;
       break;
     case HM_EV_REGION_CREATE:
     case HM_EV_REGION_ALLOC:
@@ -695,6 +996,18 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       model->gc.total_pause_ns += e->pause_ns;
       model->gc.max_pause_ns = MAX (model->gc.max_pause_ns, e->pause_ns);
       model->gc.live_bytes_after_last = e->live_bytes;
+      break;
+    case HM_EV_PROFILE_DECISION:
+      if (model->decisions->len < 1000000)
+        {
+          HmProfileDecision *d = g_new0 (HmProfileDecision, 1);
+          d->ts = e->ts;
+          d->choice = e->count < HM_PROFILE_CHOICE_N ? (HmProfileChoice) e->count
+                                                     : HM_PROFILE_CHOICE_DEFAULT;
+          d->site = g_utf8_make_valid (e->key ? e->key : "", -1);
+          d->why = g_utf8_make_valid (e->text ? e->text : "", -1);
+          g_ptr_array_add (model->decisions, d);
+        }
       break;
     case HM_EV_WARNING:
       if (model->warnings->len < 1000000)
@@ -989,4 +1302,126 @@ hm_heap_model_find_module (HmHeapModel *model, guint64 addr)
         return m;
     }
   return NULL;
+}
+
+/* --- any moment ----------------------------------------------------------- */
+
+static void
+breakdown_add (GHashTable *state, const SnapEntry *e)
+{
+  SnapEntry *slot = g_hash_table_lookup (state, &e->key);
+  if (slot != NULL)
+    *slot = *e;
+  else
+    {
+      slot = g_memdup2 (e, sizeof *e);
+      g_hash_table_insert (state, &slot->key, slot);
+    }
+}
+
+/* Every key's entry as of the end of bucket `upto` (inclusive); the open
+ * bucket and later: as of now. */
+static GHashTable *
+state_at (HmHeapModel *model, guint64 upto)
+{
+  GHashTable *state = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+
+  if (upto >= model->snap_open)
+    {
+      /* now: every site, region and pool as it stands */
+      for (guint i = 0; i < model->sites->len; i++)
+        {
+          const HmSiteStats *site = &g_array_index (model->sites, HmSiteStats, i);
+          if (site->allocations == 0)
+            continue;
+          SnapEntry e;
+          snap_entry_of (model, SNAP_KEY (HM_BREAKDOWN_SITE, (guint64) i), &e);
+          breakdown_add (state, &e);
+        }
+      for (guint i = 0; i < model->regions->len; i++)
+        {
+          SnapEntry e;
+          const HmRegionStats *r = g_ptr_array_index (model->regions, i);
+          snap_entry_of (model, SNAP_KEY (HM_BREAKDOWN_REGION, r->id), &e);
+          breakdown_add (state, &e);
+        }
+      for (guint i = 0; i < model->pools->len; i++)
+        {
+          SnapEntry e;
+          const HmPoolStats *p = g_ptr_array_index (model->pools, i);
+          snap_entry_of (model, SNAP_KEY (HM_BREAKDOWN_POOL, p->id), &e);
+          breakdown_add (state, &e);
+        }
+      return state;
+    }
+  for (guint64 b = 0; b <= upto && b < HM_TIMELINE_MAX_BUCKETS; b++)
+    {
+      GArray *entries = model->snaps[b];
+      for (guint i = 0; entries != NULL && i < entries->len; i++)
+        breakdown_add (state, &g_array_index (entries, SnapEntry, i));
+    }
+  return state;
+}
+
+static gint
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  const HmBreakdownEntry *x = a, *y = b;
+  if (x->kind != y->kind)
+    return x->kind < y->kind ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+HmBreakdown *
+hm_heap_model_get_breakdown (HmHeapModel *model, guint64 from_ns, guint64 to_ns)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+
+  HmBreakdown *b = g_new0 (HmBreakdown, 1);
+  guint64 width = model->snap_bucket_ns;
+  guint64 last = MAX (model->snap_open, model->totals.last_ts / width);
+  guint64 to_bucket = MIN (to_ns / width, last);
+  guint64 from_bucket = MIN (MIN (from_ns, to_ns) / width, to_bucket);
+  g_autoptr(GHashTable) at_end = state_at (model, to_bucket);
+  g_autoptr(GHashTable) at_start = from_bucket > 0 ? state_at (model, from_bucket - 1) : NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  b->from_ns = from_bucket * width;
+  b->to_ns = (to_bucket + 1) * width;
+  b->bucket_ns = width;
+  if (model->n_buckets > 0)
+    {
+      guint64 t = MIN (b->to_ns - 1, model->totals.last_ts) / model->bucket_ns;
+      memcpy (b->live_bytes, model->timeline[MIN (t, model->n_buckets - 1)].live_bytes,
+              sizeof b->live_bytes);
+    }
+  b->entries = g_array_new (FALSE, FALSE, sizeof (HmBreakdownEntry));
+  g_hash_table_iter_init (&iter, at_end);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const SnapEntry *end = value;
+      const SnapEntry *start = at_start ? g_hash_table_lookup (at_start, &end->key) : NULL;
+      HmBreakdownEntry e = {
+        .kind = (HmBreakdownKind) (end->key >> 56),
+        .id = end->key & ((G_GUINT64_CONSTANT (1) << 56) - 1),
+        .live_bytes = end->live_bytes,
+        .live_count = end->live_count,
+        .allocations = end->allocations - (start ? start->allocations : 0),
+        .bytes = end->bytes - (start ? start->bytes : 0),
+      };
+      if (e.live_bytes > 0 || e.live_count > 0 || e.allocations > 0)
+        g_array_append_val (b->entries, e);
+    }
+  g_array_sort (b->entries, compare_entries);
+  return b;
+}
+
+void
+hm_breakdown_free (HmBreakdown *breakdown)
+{
+  if (breakdown == NULL)
+    return;
+  g_array_unref (breakdown->entries);
+  g_free (breakdown);
 }

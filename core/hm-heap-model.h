@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "hm-profile-format.h"
 #include "hm-trace-reader.h"
 
 G_BEGIN_DECLS
@@ -38,7 +39,19 @@ typedef struct {
   guint64 live_blocks;
   guint64 peak_live_bytes;
   guint64 lifetime_ns_sum; /* over freed blocks */
+  guint64 temporary;       /* blocks freed by their thread before it allocated again */
+  guint64 min_size;        /* of one allocation */
+  guint64 max_size;
+  guint64 peak_live_blocks;
+  guint64 n_threads;       /* threads that allocated here */
+  guint64 last_tid;
+  guint64 size_histogram[HM_PROFILE_SIZE_BUCKETS];         /* power-of-two buckets */
+  guint64 lifetime_histogram[HM_PROFILE_LIFETIME_BUCKETS]; /* ns, of freed blocks */
 } HmSiteStats;
+
+/* Histogram buckets: bucket 0 holds 0, bucket i > 0 holds [2^(i-1), 2^i). */
+#define HM_HISTOGRAM_BUCKETS 64
+guint hm_histogram_bucket (guint64 value);
 
 typedef struct {
   guint64 allocations;     /* successful calls of allocation functions, realloc included */
@@ -52,6 +65,12 @@ typedef struct {
   guint64 unknown_frees;   /* frees of addresses the trace never saw allocated */
   guint64 dropped_events;
   guint n_threads;
+  /* Temporary allocations, as heaptrack defines them and per thread, so that
+   * threads do not blur it: a block freed by the thread that allocated it
+   * before that thread allocated anything else. */
+  guint64 temporary;
+  guint64 size_histogram[HM_HISTOGRAM_BUCKETS];      /* allocations by size in bytes */
+  guint64 lifetime_histogram[HM_HISTOGRAM_BUCKETS];  /* freed blocks by lifetime in ns */
 } HmHeapTotals;
 
 /* The strategies memory can come from, for the per-strategy accounting. */
@@ -125,6 +144,16 @@ typedef struct {
 } HmWarning;
 
 const char *hm_warning_kind_name (HmWarningKind kind);
+
+/* What an applied profile chose for one site (a PROFILE_DECISION event). */
+typedef struct {
+  guint64 ts;
+  HmProfileChoice choice;
+  char *site;              /* "module+0x1a2b" as the profile names it */
+  char *why;
+} HmProfileDecision;
+
+const char *hm_profile_choice_name (HmProfileChoice choice);
 
 /* One bucket of the heap timeline: the live bytes per strategy at the end
  * of the bucket and the highest total seen inside it. */
@@ -200,6 +229,48 @@ const HmTimelineBucket *hm_heap_model_get_timeline (HmHeapModel *model, guint *n
                                                     guint64 *bucket_ns);
 /* Markers (HmMarker), in time order; at most a million are kept. */
 GArray *hm_heap_model_get_markers (HmHeapModel *model);
+
+/* --- any moment: what was live then ----------------------------------------
+ *
+ * While it reads, the model keeps, for each bucket of the timeline, the
+ * counts of every site, region and pool that changed in it (as they stood
+ * at the bucket's end), so that what was live at any moment, or what
+ * happened between two moments, is worked out from those snapshots —
+ * bounded work, without reading the trace again.  The resolution is the
+ * timeline's: a moment means the end of the bucket that holds it. */
+
+typedef enum {
+  HM_BREAKDOWN_SITE = 0,   /* id: the site's stack node (HmSiteStats.stack) */
+  HM_BREAKDOWN_REGION,     /* id: the region's id */
+  HM_BREAKDOWN_POOL,       /* id: the pool's id */
+} HmBreakdownKind;
+
+typedef struct {
+  HmBreakdownKind kind;
+  guint64 id;
+  guint64 live_bytes;      /* at the end of the range */
+  guint64 live_count;      /* blocks, or pool objects, or region allocations */
+  guint64 allocations;     /* in the range (from the start for a moment) */
+  guint64 bytes;           /* allocated in the range */
+} HmBreakdownEntry;
+
+typedef struct {
+  guint64 from_ns;         /* the range as resolved: bucket boundaries */
+  guint64 to_ns;
+  guint64 bucket_ns;       /* the resolution */
+  guint64 live_bytes[HM_STRATEGY_KIND_N];    /* at to_ns */
+  GArray *entries;         /* HmBreakdownEntry: everything live at to_ns, and everything
+                            * that allocated in the range; sorted by kind then id */
+} HmBreakdown;
+
+/* What was live at the end of the bucket holding to_ns, and what was
+ * allocated from the start of the bucket holding from_ns (from_ns = 0: the
+ * start of the trace).  Free with hm_breakdown_free(). */
+HmBreakdown *hm_heap_model_get_breakdown (HmHeapModel *model, guint64 from_ns, guint64 to_ns);
+void hm_breakdown_free (HmBreakdown *breakdown);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmBreakdown, hm_breakdown_free)
+/* The applied profile's decisions (HmProfileDecision *), in order. */
+GPtrArray *hm_heap_model_get_profile_decisions (HmHeapModel *model);
 
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);

@@ -4,6 +4,8 @@
  * the text report; the numbers all come from the heap model.
  */
 #include "hm-report.h"
+#include "hm-diff.h"
+#include "hm-call-tree.h"
 
 #include <glib/gi18n.h>
 #include <inttypes.h>
@@ -102,6 +104,45 @@ hm_report_get_sorted_sites (HmHeapModel *model)
   return sites;
 }
 
+/* ---- suppressions ------------------------------------------------------- */
+
+/* Matches every leaking site against the suppressions: fills site stack ->
+ * rule (if by_site) and the rules' counts, returns what they hid. */
+static void
+apply_suppressions (HmHeapModel *model, HmSymbolizer *symbolizer,
+                    HmSuppressions *suppressions, GHashTable *by_site,
+                    guint64 *blocks, guint64 *bytes)
+{
+  g_autoptr(GPtrArray) sites = NULL;
+  GPtrArray *rules;
+
+  *blocks = *bytes = 0;
+  if (suppressions == NULL)
+    return;
+  rules = hm_suppressions_get_rules (suppressions);
+  for (guint r = 0; r < rules->len; r++)
+    {
+      HmSuppression *rule = g_ptr_array_index (rules, r);
+      rule->sites = rule->blocks = rule->bytes = 0;
+    }
+  sites = hm_heap_model_get_sites (model);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      if (site->live_blocks == 0)
+        continue;
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+      HmSuppression *rule = hm_suppressions_match (suppressions, frames, site->live_blocks,
+                                                   site->live_bytes);
+      if (rule == NULL)
+        continue;
+      *blocks += site->live_blocks;
+      *bytes += site->live_bytes;
+      if (by_site != NULL)
+        g_hash_table_insert (by_site, GSIZE_TO_POINTER (site->stack), rule);
+    }
+}
+
 /* ---- JSON -------------------------------------------------------------- */
 
 static json_t *
@@ -151,7 +192,7 @@ site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
   for (guint i = 0; i < frames->len; i++)
     json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, i)));
 
-  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                     "stack_id", (json_int_t) site->stack,
                     "stack", stack,
                     "allocations", json_uint (site->allocations),
@@ -159,7 +200,27 @@ site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
                     "peak_live_bytes", json_uint (site->peak_live_bytes),
                     "leaked_bytes", json_uint (site->live_bytes),
                     "leaked_blocks", json_uint (site->live_blocks),
-                    "frees", json_uint (site->frees));
+                    "frees", json_uint (site->frees),
+                    "temporary", json_uint (site->temporary));
+}
+
+/* The non-empty buckets of a histogram, as [{"from", "to", "count"}]:
+ * values in [from, to). */
+static json_t *
+histogram_to_json (const guint64 *buckets)
+{
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < HM_HISTOGRAM_BUCKETS; i++)
+    if (buckets[i] > 0)
+      {
+        guint64 from = i == 0 ? 0 : (guint64) 1 << (i - 1);
+        guint64 to = i == 0 ? 1 : i >= 64 ? G_MAXUINT64 : (guint64) 1 << i;
+        json_array_append_new (array, json_pack ("{s:o, s:o, s:o}", "from", json_uint (from),
+                                                 "to", json_uint (to),
+                                                 "count", json_uint (buckets[i])));
+      }
+  return array;
 }
 
 static json_t *
@@ -284,6 +345,24 @@ gc_to_json (HmHeapModel *model)
                     "live_bytes", json_uint (gc->live_bytes_after_last));
 }
 
+static json_t *
+decisions_to_json (HmHeapModel *model)
+{
+  GPtrArray *decisions = hm_heap_model_get_profile_decisions (model);
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < decisions->len; i++)
+    {
+      const HmProfileDecision *d = g_ptr_array_index (decisions, i);
+      json_array_append_new (array, json_pack ("{s:o, s:s, s:o, s:o}",
+                                               "site", json_string_or_null (d->site),
+                                               "choice", hm_profile_choice_name (d->choice),
+                                               "why", json_string_or_null (d->why),
+                                               "time_ns", json_uint (d->ts)));
+    }
+  return array;
+}
+
 json_t *
 hm_report_to_json (HmHeapModel *model,
                    HmSymbolizer *symbolizer,
@@ -320,6 +399,11 @@ hm_report_to_json (HmHeapModel *model,
   json_object_set_new (report, "threads", json_uint (totals->n_threads));
   json_object_set_new (report, "unknown_frees", json_uint (totals->unknown_frees));
   json_object_set_new (report, "dropped_events", json_uint (totals->dropped_events));
+  json_object_set_new (report, "temporary_allocations", json_uint (totals->temporary));
+  json_object_set_new (report, "histograms",
+                       json_pack ("{s:o, s:o}",
+                                  "size_bytes", histogram_to_json (totals->size_histogram),
+                                  "lifetime_ns", histogram_to_json (totals->lifetime_histogram)));
   json_object_set_new (report, "truncated", json_boolean (hm_heap_model_is_truncated (model)));
   if (hm_heap_model_is_truncated (model))
     json_object_set_new (report, "truncated_at", json_uint (hm_heap_model_get_truncated_offset (model)));
@@ -328,17 +412,56 @@ hm_report_to_json (HmHeapModel *model,
                                                     "reason", end_reason_name (reason),
                                                     "status", (json_int_t) status));
 
-  site_array = json_array ();
-  sites = hm_report_get_sorted_sites (model);
-  for (guint i = 0; i < sites->len; i++)
-    json_array_append_new (site_array, site_to_json (g_ptr_array_index (sites, i), symbolizer));
-  json_object_set_new (report, "sites", site_array);
+  /* leaks, less what the suppressions hide (leaked_* above count everything) */
+  {
+    g_autoptr(GHashTable) suppressed_sites = g_hash_table_new (NULL, NULL);
+    guint64 hidden_blocks, hidden_bytes;
+    json_t *rules_json = json_array ();
+
+    apply_suppressions (model, symbolizer, options ? options->suppressions : NULL,
+                        suppressed_sites, &hidden_blocks, &hidden_bytes);
+    if (options != NULL && options->suppressions != NULL)
+      {
+        GPtrArray *rules = hm_suppressions_get_rules (options->suppressions);
+        for (guint r = 0; r < rules->len; r++)
+          {
+            const HmSuppression *rule = g_ptr_array_index (rules, r);
+            json_array_append_new (rules_json, json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+                                   "pattern", json_string_or_null (rule->pattern),
+                                   "source", json_string_or_null (rule->source),
+                                   "sites", json_uint (rule->sites),
+                                   "blocks", json_uint (rule->blocks),
+                                   "bytes", json_uint (rule->bytes)));
+          }
+      }
+    json_object_set_new (report, "leaks", json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+                         "bytes", json_uint (totals->live_bytes - hidden_bytes),
+                         "blocks", json_uint (totals->live_blocks - hidden_blocks),
+                         "suppressed_bytes", json_uint (hidden_bytes),
+                         "suppressed_blocks", json_uint (hidden_blocks),
+                         "suppressions", rules_json));
+
+    site_array = json_array ();
+    sites = hm_report_get_sorted_sites (model);
+    for (guint i = 0; i < sites->len; i++)
+      {
+        const HmSiteStats *site = g_ptr_array_index (sites, i);
+        json_t *o = site_to_json (site, symbolizer);
+        const HmSuppression *rule = g_hash_table_lookup (suppressed_sites,
+                                                         GSIZE_TO_POINTER (site->stack));
+        if (rule != NULL)
+          json_object_set_new (o, "suppressed_by", json_string_or_null (rule->pattern));
+        json_array_append_new (site_array, o);
+      }
+    json_object_set_new (report, "sites", site_array);
+  }
 
   json_object_set_new (report, "strategies", strategies_to_json (model));
   json_object_set_new (report, "regions", regions_to_json (model, symbolizer));
   json_object_set_new (report, "pools", pools_to_json (model, symbolizer));
   json_object_set_new (report, "gc", gc_to_json (model));
   json_object_set_new (report, "warnings", warnings_to_json (model, symbolizer));
+  json_object_set_new (report, "profile_decisions", decisions_to_json (model));
   return report;
 }
 
@@ -461,6 +584,13 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   print_summary_row (out, _("leaked"), row);
   g_clear_pointer (&row, g_free);
 
+  row = g_strdup_printf (_("%" PRIu64 " (%.1f%% of allocations; freed by their thread before "
+                           "it allocated again)"), totals->temporary,
+                         totals->allocations ? 100.0 * (double) totals->temporary
+                                               / (double) totals->allocations : 0.0);
+  print_summary_row (out, _("temporary"), row);
+  g_clear_pointer (&row, g_free);
+
   row = g_strdup_printf ("%u", totals->n_threads);
   print_summary_row (out, _("threads"), row);
   g_clear_pointer (&row, g_free);
@@ -578,6 +708,34 @@ print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
     }
 }
 
+/* What the suppressions hid, rule by rule, when they hid anything. */
+static void
+print_suppressed (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+                  const HmReportOptions *options)
+{
+  guint64 blocks, bytes;
+
+  if (options->suppressions == NULL)
+    return;
+  apply_suppressions (model, symbolizer, options->suppressions, NULL, &blocks, &bytes);
+  if (blocks == 0)
+    return;
+  g_autofree char *total = hm_report_format_size (bytes);
+  fprintf (out, g_dngettext (NULL, "\nSuppressed leaks: %s in %" PRIu64 " block\n",
+                             "\nSuppressed leaks: %s in %" PRIu64 " blocks\n", blocks),
+           total, blocks);
+  GPtrArray *rules = hm_suppressions_get_rules (options->suppressions);
+  for (guint r = 0; r < rules->len; r++)
+    {
+      const HmSuppression *rule = g_ptr_array_index (rules, r);
+      if (rule->blocks == 0)
+        continue;
+      g_autofree char *size = hm_report_format_size (rule->bytes);
+      fprintf (out, "  leak:%-28s %10s in %" PRIu64 " blocks, %" PRIu64 " sites  (%s)\n",
+               rule->pattern, size, rule->blocks, rule->sites, rule->source);
+    }
+}
+
 /* Bytes and peak per strategy, when more than plain malloc was used. */
 static void
 print_strategies (FILE *out, HmHeapModel *model)
@@ -675,6 +833,26 @@ print_warnings (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
              warnings->len - 50);
 }
 
+static void
+print_decisions (FILE *out, HmHeapModel *model)
+{
+  GPtrArray *decisions = hm_heap_model_get_profile_decisions (model);
+
+  if (decisions->len == 0)
+    return;
+  fprintf (out, g_dngettext (NULL, "\nProfile applied: %u decision\n\n",
+                             "\nProfile applied: %u decisions\n\n", decisions->len),
+           decisions->len);
+  for (guint i = 0; i < decisions->len && i < 100; i++)
+    {
+      const HmProfileDecision *d = g_ptr_array_index (decisions, i);
+      fprintf (out, "  %-32s %-7s %s\n", d->site, hm_profile_choice_name (d->choice), d->why);
+    }
+  if (decisions->len > 100)
+    fprintf (out, _("  … and %u more (hmtrace report --json lists them all)\n"),
+             decisions->len - 100);
+}
+
 void
 hm_report_print_text (FILE *out,
                       HmHeapModel *model,
@@ -698,6 +876,423 @@ hm_report_print_text (FILE *out,
   print_summary (out, model, options);
   print_strategies (out, model);
   print_sites (out, model, symbolizer, options);
+  print_suppressed (out, model, symbolizer, options);
   print_regions_and_pools (out, model);
+  print_decisions (out, model);
   print_warnings (out, model, symbolizer, options);
+}
+
+/* ---- two recordings ------------------------------------------------------ */
+
+static json_t *
+diff_stats_to_json (const HmSiteStats *s)
+{
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "allocations", json_uint (s->allocations),
+                    "bytes", json_uint (s->bytes),
+                    "frees", json_uint (s->frees),
+                    "peak_live_bytes", json_uint (s->peak_live_bytes),
+                    "leaked_bytes", json_uint (s->live_bytes),
+                    "leaked_blocks", json_uint (s->live_blocks),
+                    "temporary", json_uint (s->temporary));
+}
+
+static json_t *
+json_delta (guint64 a, guint64 b)
+{
+  return json_integer ((json_int_t) b - (json_int_t) a);
+}
+
+static json_t *
+diff_totals_to_json (HmHeapModel *model)
+{
+  const HmHeapTotals *t = hm_heap_model_get_totals (model);
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "allocations", json_uint (t->allocations),
+                    "bytes_allocated", json_uint (t->bytes_allocated),
+                    "peak_bytes", json_uint (t->peak_bytes),
+                    "leaked_bytes", json_uint (t->live_bytes),
+                    "leaked_blocks", json_uint (t->live_blocks),
+                    "temporary_allocations", json_uint (t->temporary));
+}
+
+json_t *
+hm_report_diff_to_json (HmHeapModel *a, HmSymbolizer *symbolizer_a,
+                        HmHeapModel *b, HmSymbolizer *symbolizer_b)
+{
+  g_autoptr(GPtrArray) sites = hm_diff_sites (a, symbolizer_a, b, symbolizer_b);
+  json_t *report = json_object ();
+  json_t *changed = json_array ();
+  guint unchanged = 0;
+
+  json_object_set_new (report, "a", diff_totals_to_json (a));
+  json_object_set_new (report, "b", diff_totals_to_json (b));
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmDiffSite *d = g_ptr_array_index (sites, i);
+      if (!hm_diff_site_changed (d))
+        {
+          unchanged++;
+          continue;
+        }
+      json_t *stack = json_array ();
+      for (guint f = 0; f < d->frames->len; f++)
+        json_array_append_new (stack, frame_to_json (g_ptr_array_index (d->frames, f)));
+      json_array_append_new (changed, json_pack (
+        "{s:o, s:b, s:b, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}}",
+        "stack", stack, "in_a", d->in_a, "in_b", d->in_b,
+        "a", diff_stats_to_json (&d->a), "b", diff_stats_to_json (&d->b),
+        "delta",
+          "allocations", json_delta (d->a.allocations, d->b.allocations),
+          "bytes", json_delta (d->a.bytes, d->b.bytes),
+          "peak_live_bytes", json_delta (d->a.peak_live_bytes, d->b.peak_live_bytes),
+          "leaked_bytes", json_delta (d->a.live_bytes, d->b.live_bytes),
+          "leaked_blocks", json_delta (d->a.live_blocks, d->b.live_blocks)));
+    }
+  json_object_set_new (report, "changed_sites", changed);
+  json_object_set_new (report, "unchanged_sites", json_integer (unchanged));
+  return report;
+}
+
+static char *
+format_size_delta (guint64 a, guint64 b)
+{
+  g_autofree char *size = hm_report_format_size (a > b ? a - b : b - a);
+  return a == b ? g_strdup ("=") : g_strdup_printf ("%s%s", b > a ? "+" : "−", size);
+}
+
+static char *
+format_count_delta (guint64 a, guint64 b)
+{
+  return a == b ? g_strdup ("=") : g_strdup_printf ("%s%" PRIu64, b > a ? "+" : "−",
+                                                   a > b ? a - b : b - a);
+}
+
+void
+hm_report_print_diff_text (FILE *out, const char *name_a, HmHeapModel *a,
+                           HmSymbolizer *symbolizer_a, const char *name_b, HmHeapModel *b,
+                           HmSymbolizer *symbolizer_b, const HmReportOptions *options)
+{
+  g_autoptr(GPtrArray) sites = hm_diff_sites (a, symbolizer_a, b, symbolizer_b);
+  const HmHeapTotals *ta = hm_heap_model_get_totals (a), *tb = hm_heap_model_get_totals (b);
+  guint n_changed = 0, shown = 0;
+  HmReportOptions defaults;
+
+  if (options == NULL)
+    {
+      hm_report_options_init (&defaults);
+      options = &defaults;
+    }
+  fprintf (out, _("Difference from A to B\n  A  %s\n  B  %s\n\n"), name_a, name_b);
+  {
+    g_autofree char *d_alloc = format_count_delta (ta->allocations, tb->allocations);
+    g_autofree char *d_bytes = format_size_delta (ta->bytes_allocated, tb->bytes_allocated);
+    g_autofree char *d_peak = format_size_delta (ta->peak_bytes, tb->peak_bytes);
+    g_autofree char *d_leak = format_size_delta (ta->live_bytes, tb->live_bytes);
+    print_summary_row (out, _("allocations"), d_alloc);
+    print_summary_row (out, _("bytes allocated"), d_bytes);
+    print_summary_row (out, _("peak heap"), d_peak);
+    print_summary_row (out, _("leaked"), d_leak);
+  }
+  for (guint i = 0; i < sites->len; i++)
+    n_changed += hm_diff_site_changed (g_ptr_array_index (sites, i));
+  fprintf (out, "\n");
+  fprintf (out, g_dngettext (NULL, "%u of %u sites changed:\n", "%u of %u sites changed:\n",
+                             n_changed), n_changed, sites->len);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmDiffSite *d = g_ptr_array_index (sites, i);
+      if (!hm_diff_site_changed (d))
+        continue;
+      if (options->top_sites > 0 && shown == options->top_sites)
+        {
+          fprintf (out, _("  … and %u more\n"), n_changed - shown);
+          break;
+        }
+      shown++;
+      g_autofree char *d_bytes = format_size_delta (d->a.bytes, d->b.bytes);
+      g_autofree char *d_calls = format_count_delta (d->a.allocations, d->b.allocations);
+      g_autofree char *d_peak = format_size_delta (d->a.peak_live_bytes, d->b.peak_live_bytes);
+      g_autofree char *d_leak = format_size_delta (d->a.live_bytes, d->b.live_bytes);
+      fprintf (out, _("\n  %s%sallocated %s, calls %s, peak live %s, leaked %s\n"),
+               !d->in_a ? _("new: ") : "", !d->in_b ? _("gone: ") : "", d_bytes, d_calls,
+               d_peak, d_leak);
+      guint n = options->frames_per_site > 0 ? MIN (options->frames_per_site, d->frames->len)
+                                             : d->frames->len;
+      for (guint f = 0; f < n; f++)
+        {
+          g_autofree char *text = describe_frame (g_ptr_array_index (d->frames, f));
+          fprintf (out, "      %s\n", text);
+        }
+    }
+}
+
+/* ---- any moment, any range ------------------------------------------------ */
+
+static const char *
+object_name (HmHeapModel *model, HmBreakdownKind kind, guint64 id)
+{
+  GPtrArray *objects = kind == HM_BREAKDOWN_REGION ? hm_heap_model_get_regions (model)
+                                                   : hm_heap_model_get_pools (model);
+  for (guint i = 0; i < objects->len; i++)
+    {
+      if (kind == HM_BREAKDOWN_REGION)
+        {
+          const HmRegionStats *r = g_ptr_array_index (objects, i);
+          if (r->id == id)
+            return r->name;
+        }
+      else
+        {
+          const HmPoolStats *p = g_ptr_array_index (objects, i);
+          if (p->id == id)
+            return p->name;
+        }
+    }
+  return NULL;
+}
+
+static gint
+compare_by_live_then_bytes (gconstpointer a, gconstpointer b)
+{
+  const HmBreakdownEntry *x = *(HmBreakdownEntry *const *) a, *y = *(HmBreakdownEntry *const *) b;
+  if (x->live_bytes != y->live_bytes)
+    return x->live_bytes > y->live_bytes ? -1 : 1;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static gint
+compare_by_bytes_then_live (gconstpointer a, gconstpointer b)
+{
+  const HmBreakdownEntry *x = *(HmBreakdownEntry *const *) a, *y = *(HmBreakdownEntry *const *) b;
+  if (x->bytes != y->bytes)
+    return x->bytes > y->bytes ? -1 : 1;
+  return compare_by_live_then_bytes (a, b);
+}
+
+/* The entries of one kind, biggest first (by live bytes for a moment, by
+ * bytes allocated for a range). */
+static GPtrArray *
+entries_of (const HmBreakdown *b, HmBreakdownKind kind, gboolean range)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < b->entries->len; i++)
+    {
+      HmBreakdownEntry *e = &g_array_index (b->entries, HmBreakdownEntry, i);
+      if (e->kind == kind)
+        g_ptr_array_add (out, e);
+    }
+  g_ptr_array_sort (out, range ? compare_by_bytes_then_live : compare_by_live_then_bytes);
+  return out;
+}
+
+json_t *
+hm_report_breakdown_to_json (HmHeapModel *model, HmSymbolizer *symbolizer,
+                             const HmBreakdown *b, gboolean range)
+{
+  json_t *o = json_object ();
+  json_t *strategies = json_object ();
+  static const struct { HmBreakdownKind kind; const char *key; } kinds[] = {
+    { HM_BREAKDOWN_SITE, "sites" }, { HM_BREAKDOWN_REGION, "regions" },
+    { HM_BREAKDOWN_POOL, "pools" },
+  };
+
+  json_object_set_new (o, "from_ns", json_uint (b->from_ns));
+  json_object_set_new (o, "to_ns", json_uint (b->to_ns));
+  json_object_set_new (o, "resolution_ns", json_uint (b->bucket_ns));
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    json_object_set_new (strategies, hm_strategy_kind_name (k), json_uint (b->live_bytes[k]));
+  json_object_set_new (o, "live_bytes_by_strategy", strategies);
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autoptr(GPtrArray) entries = entries_of (b, kinds[k].kind, range);
+      json_t *array = json_array ();
+      for (guint i = 0; i < entries->len; i++)
+        {
+          const HmBreakdownEntry *e = g_ptr_array_index (entries, i);
+          json_t *item = json_pack ("{s:o, s:o, s:o, s:o}",
+                                    "live_bytes", json_uint (e->live_bytes),
+                                    "live_count", json_uint (e->live_count),
+                                    "allocations", json_uint (e->allocations),
+                                    "bytes", json_uint (e->bytes));
+          if (e->kind == HM_BREAKDOWN_SITE)
+            {
+              g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, e->id);
+              json_t *stack = json_array ();
+              for (guint f = 0; f < frames->len; f++)
+                json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, f)));
+              json_object_set_new (item, "stack", stack);
+            }
+          else
+            {
+              json_object_set_new (item, "id", json_uint (e->id));
+              json_object_set_new (item, "name",
+                                   json_string_or_null (object_name (model, e->kind, e->id)));
+            }
+          json_array_append_new (array, item);
+        }
+      json_object_set_new (o, kinds[k].key, array);
+    }
+  return o;
+}
+
+void
+hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
+                                const HmBreakdown *b, gboolean range,
+                                const HmReportOptions *options)
+{
+  g_autofree char *from = hm_report_format_duration (b->from_ns);
+  g_autofree char *to = hm_report_format_duration (b->to_ns);
+  g_autoptr(GPtrArray) sites = entries_of (b, HM_BREAKDOWN_SITE, range);
+  guint64 total = 0;
+  guint shown = 0;
+
+  g_autofree char *resolution = hm_report_format_duration (b->bucket_ns);
+  if (range)
+    fprintf (out, _("Between %s and %s (to the timeline's resolution, %s):\n\n"), from, to,
+             resolution);
+  else
+    fprintf (out, _("Live at %s (to the timeline's resolution, %s):\n\n"), to, resolution);
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    total += b->live_bytes[k];
+  {
+    g_autofree char *t = hm_report_format_size (total);
+    fprintf (out, _("  heap at %s: %s"), to, t);
+  }
+  for (int k = 0; k < HM_STRATEGY_KIND_N; k++)
+    if (b->live_bytes[k] > 0)
+      {
+        g_autofree char *v = hm_report_format_size (b->live_bytes[k]);
+        fprintf (out, "  %s %s", hm_strategy_kind_name (k), v);
+      }
+  fprintf (out, "\n\n");
+  fprintf (out, range ? _("Sites by bytes allocated in the range:\n")
+                      : _("Sites by bytes live then:\n"));
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmBreakdownEntry *e = g_ptr_array_index (sites, i);
+      if ((range ? e->bytes : e->live_bytes) == 0)
+        continue;
+      if (options->top_sites > 0 && shown == options->top_sites)
+        break;
+      shown++;
+      g_autofree char *live = hm_report_format_size (e->live_bytes);
+      g_autofree char *bytes = hm_report_format_size (e->bytes);
+      if (range)
+        fprintf (out, _("\n  %s in %" PRIu64 " allocations; live at the end %s in %" PRIu64
+                        " blocks\n"), bytes, e->allocations, live, e->live_count);
+      else
+        fprintf (out, _("\n  %s in %" PRIu64 " blocks\n"), live, e->live_count);
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, e->id);
+      guint n = options->frames_per_site > 0 ? MIN (options->frames_per_site, frames->len)
+                                             : frames->len;
+      for (guint f = 0; f < n; f++)
+        {
+          g_autofree char *text = describe_frame (g_ptr_array_index (frames, f));
+          fprintf (out, "      %s\n", text);
+        }
+    }
+  if (shown == 0)
+    fprintf (out, _("  (none)\n"));
+  for (HmBreakdownKind kind = HM_BREAKDOWN_REGION; kind <= HM_BREAKDOWN_POOL; kind++)
+    {
+      g_autoptr(GPtrArray) objects = entries_of (b, kind, range);
+      gboolean any = FALSE;
+      for (guint i = 0; i < objects->len; i++)
+        {
+          const HmBreakdownEntry *e = g_ptr_array_index (objects, i);
+          if (e->live_bytes == 0 && !range)
+            continue;
+          if (!any)
+            fprintf (out, kind == HM_BREAKDOWN_REGION ? _("\nRegions:\n") : _("\nPools:\n"));
+          any = TRUE;
+          g_autofree char *live = hm_report_format_size (e->live_bytes);
+          const char *name = object_name (model, kind, e->id);
+          fprintf (out, "  %-24s %10s live", name ? name : "?", live);
+          if (range)
+            fprintf (out, _(", %" PRIu64 " allocations in the range"), e->allocations);
+          fprintf (out, "\n");
+        }
+    }
+}
+
+/* ---- call trees --------------------------------------------------------- */
+
+static gint
+compare_nodes_by_bytes (gconstpointer a, gconstpointer b)
+{
+  const HmCallNode *x = *(HmCallNode *const *) a, *y = *(HmCallNode *const *) b;
+  return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : g_strcmp0 (x->function, y->function);
+}
+
+/* Children worth showing: at least min_bytes, biggest first. */
+static GPtrArray *
+shown_children (const HmCallNode *node, guint64 min_bytes)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; node->children != NULL && i < node->children->len; i++)
+    {
+      HmCallNode *c = g_ptr_array_index (node->children, i);
+      if (c->bytes >= min_bytes && c->bytes > 0)
+        g_ptr_array_add (out, c);
+    }
+  g_ptr_array_sort (out, compare_nodes_by_bytes);
+  return out;
+}
+
+static json_t *
+call_node_to_json (const HmCallNode *node, guint64 min_bytes)
+{
+  g_autoptr(GPtrArray) children = shown_children (node, min_bytes);
+  json_t *array = json_array ();
+  for (guint i = 0; i < children->len; i++)
+    json_array_append_new (array, call_node_to_json (g_ptr_array_index (children, i), min_bytes));
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                    "function", json_string_or_null (node->function),
+                    "file", json_string_or_null (node->file),
+                    "module", json_string_or_null (node->module),
+                    "bytes", json_uint (node->bytes),
+                    "allocations", json_uint (node->allocations),
+                    "peak_bytes", json_uint (node->peak_bytes),
+                    "leaked_bytes", json_uint (node->leaked_bytes),
+                    "temporary", json_uint (node->temporary),
+                    "children", array);
+}
+
+json_t *
+hm_report_call_tree_to_json (const HmCallNode *root, double min_share)
+{
+  return call_node_to_json (root, (guint64) (min_share * (double) root->bytes));
+}
+
+static void
+print_call_node (FILE *out, const HmCallNode *node, guint64 min_bytes, guint indent)
+{
+  g_autoptr(GPtrArray) children = shown_children (node, min_bytes);
+  for (guint i = 0; i < children->len; i++)
+    {
+      const HmCallNode *c = g_ptr_array_index (children, i);
+      g_autofree char *bytes = hm_report_format_size (c->bytes);
+      g_autofree char *leaked = hm_report_format_size (c->leaked_bytes);
+      g_autofree char *base = c->file ? g_path_get_basename (c->file) : NULL;
+      fprintf (out, "%10s %9" PRIu64 " %10s  %*s%s%s%s%s\n", bytes, c->allocations,
+               c->leaked_bytes ? leaked : "-", (int) indent * 2, "", c->function,
+               base ? " (" : "", base ? base : "", base ? ")" : "");
+      print_call_node (out, c, min_bytes, indent + 1);
+    }
+}
+
+void
+hm_report_print_call_tree (FILE *out, const HmCallNode *root, gboolean bottom_up,
+                           double min_share)
+{
+  fprintf (out, bottom_up ? _("Bottom-up: the allocating functions, then their callers\n")
+                          : _("Top-down: from the outermost callers to the allocating "
+                              "functions\n"));
+  fprintf (out, _("(branches under %.1f%% of the bytes allocated are left out)\n\n"),
+           min_share * 100);
+  fprintf (out, "%10s %9s %10s  %s\n", _("allocated"), _("calls"), _("leaked"), _("function"));
+  print_call_node (out, root, (guint64) (min_share * (double) root->bytes), 0);
 }

@@ -71,6 +71,7 @@ typedef enum {
                                * uv alloc_stack, uv free_stack, uv object */
   /* metadata */
   HM_EV_OBJECT_NAME   = 0x30, /* uv what (1 region, 2 pool), uv id, str name */
+  HM_EV_PROFILE_DECISION = 0x31, /* uv ticks, uv choice (HmProfileChoice), str site, str why */
   HM_EV_EXTENSION    = 0x80,
 } HmEventKind;
 

@@ -511,6 +511,12 @@ decode_meta_event (HmTraceReader *r, Cursor *c, HmEvent *e, gboolean *hidden)
       e->ticks = get_uv (c);
       e->count = get_uv (c);
       break;
+    case HM_EV_PROFILE_DECISION:
+      e->ticks = get_uv (c);
+      e->count = get_uv (c);      /* HmProfileChoice */
+      e->key = get_str (c, r->key);
+      e->text = get_str (c, r->text);
+      break;
     case HM_EV_OBJECT_NAME:
       e->count = get_uv (c);      /* HmObjectKind */
       e->id = get_uv (c);

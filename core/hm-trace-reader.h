@@ -59,6 +59,7 @@ typedef struct {
   guint64 ip;              /* FRAME: return address (or PC for the first frame) */
   guint64 base;            /* MODULE_LOAD: load bias (dlpi_addr: 0 for non-PIE executables) */
   guint64 count;           /* DROPPED; END: reason; POOL_CREATE: capacity;
+                            * PROFILE_DECISION: HmProfileChoice;
                             * GC_COLLECT: objects freed; OBJECT_NAME: HmObjectKind */
   guint64 pause_ns;        /* GC_COLLECT */
   guint64 freed_bytes;     /* GC_COLLECT */
@@ -68,8 +69,9 @@ typedef struct {
   guint64 free_stack;      /* WARNING: where it was freed (0: unknown) */
   guint64 ticks;           /* the raw TSC value behind ts */
   gint64 status;           /* END */
-  const char *key;         /* INFO */
-  const char *text;        /* INFO value, MARK, THREAD_NAME, MODULE_LOAD path */
+  const char *key;         /* INFO; PROFILE_DECISION: the site */
+  const char *text;        /* INFO value, MARK, THREAD_NAME, MODULE_LOAD path,
+                            * PROFILE_DECISION: why */
   const guint8 *build_id;  /* MODULE_LOAD */
   gsize build_id_len;
   guint64 chunk_offset;    /* byte offset of the chunk holding this event */

@@ -322,6 +322,21 @@ hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, const c
 }
 
 bool
+hm_chunk_put_profile_decision (HmChunkBuilder *c, uint64_t ticks, uint64_t choice,
+                               const char *site, const char *why)
+{
+  size_t sl = bounded_strlen (site), wl = bounded_strlen (why);
+  NEED (c, 1 + 30 + 10 + sl + wl);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_PROFILE_DECISION;
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, choice);
+  p = put_bytes (p, site, sl);
+  p = put_bytes (p, why, wl);
+  return commit (c, p);
+}
+
+bool
 hm_chunk_put_region_create (HmChunkBuilder *c, uint64_t ticks, uint64_t region, uint64_t stack)
 {
   NEED (c, 1 + 30);

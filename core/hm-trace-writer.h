@@ -71,6 +71,9 @@ bool hm_chunk_put_mark (HmChunkBuilder *c, uint64_t ticks, const char *text);
 bool hm_chunk_put_end (HmChunkBuilder *c, uint64_t ticks, HmEndReason reason, int64_t status);
 bool hm_chunk_put_dropped (HmChunkBuilder *c, uint64_t ticks, uint64_t n_events);
 bool hm_chunk_put_object_name (HmChunkBuilder *c, uint64_t what, uint64_t id, const char *name);
+/* What an applied profile chose for a site (metadata chunks). */
+bool hm_chunk_put_profile_decision (HmChunkBuilder *c, uint64_t ticks, uint64_t choice,
+                                    const char *site, const char *why);
 
 /* thread chunks; ticks are encoded as deltas */
 bool hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,

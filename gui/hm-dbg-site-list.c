@@ -24,6 +24,9 @@ struct _HmDbgSiteList
   GPtrArray *items;          /* HmDbgSite or NULL until asked for */
   gint64 last_refresh_us;
   guint refresh_source;
+  gboolean has_range;        /* rows count only what happened in the range */
+  guint64 range_start;
+  guint64 range_end;
 };
 
 static void list_model_iface_init (GListModelInterface *iface);
@@ -90,9 +93,30 @@ refresh (HmDbgSiteList *self)
     return;
 
   sites = hm_heap_model_get_sites (model);
+  g_autoptr(HmBreakdown) breakdown = self->has_range
+    ? hm_heap_model_get_breakdown (model, self->range_start, self->range_end) : NULL;
+  g_autoptr(GHashTable) in_range = g_hash_table_new (g_int64_hash, g_int64_equal);
+  for (guint i = 0; breakdown != NULL && i < breakdown->entries->len; i++)
+    {
+      HmBreakdownEntry *e = &g_array_index (breakdown->entries, HmBreakdownEntry, i);
+      if (e->kind == HM_BREAKDOWN_SITE)
+        g_hash_table_insert (in_range, &e->id, e);
+    }
   for (guint i = 0; i < sites->len; i++)
     {
       const HmSiteStats *site = g_ptr_array_index (sites, i);
+      HmSiteStats ranged;
+      if (breakdown != NULL)
+        {
+          /* what the site did in the range, and what of it was live at its end */
+          const HmBreakdownEntry *e = g_hash_table_lookup (in_range, &site->stack);
+          ranged = *site;
+          ranged.allocations = e ? e->allocations : 0;
+          ranged.bytes = e ? e->bytes : 0;
+          ranged.live_bytes = e ? e->live_bytes : 0;
+          ranged.live_blocks = e ? e->live_count : 0;
+          site = &ranged;
+        }
       guint position = GPOINTER_TO_UINT (g_hash_table_lookup (self->positions, &site->stack));
 
       if (position == 0)
@@ -259,4 +283,21 @@ hm_dbg_site_list_get_trace (HmDbgSiteList *self)
   g_return_val_if_fail (HM_DBG_IS_SITE_LIST (self), NULL);
 
   return self->trace;
+}
+
+void
+hm_dbg_site_list_set_range (HmDbgSiteList *self,
+                            gboolean       has_range,
+                            guint64        start_ns,
+                            guint64        end_ns)
+{
+  g_return_if_fail (HM_DBG_IS_SITE_LIST (self));
+
+  if (self->has_range == has_range && (!has_range || (self->range_start == start_ns
+                                                      && self->range_end == end_ns)))
+    return;
+  self->has_range = has_range;
+  self->range_start = start_ns;
+  self->range_end = end_ns;
+  refresh (self);
 }

@@ -41,6 +41,10 @@ struct _HmDbgSitesView
   GtkSortListModel *sort_model;
   GtkSingleSelection *selection;
   char *search_text;
+  HmDbgSiteList *sites;      /* what the filter model shows */
+  gboolean has_range;
+  guint64 range_start;
+  guint64 range_end;
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgSitesView, hm_dbg_sites_view, GTK_TYPE_WIDGET)
@@ -211,7 +215,11 @@ hm_dbg_sites_view_set_trace (HmDbgSitesView *self,
     return;
 
   if (trace != NULL)
-    sites = hm_dbg_site_list_new (trace);
+    {
+      sites = hm_dbg_site_list_new (trace);
+      hm_dbg_site_list_set_range (sites, self->has_range, self->range_start, self->range_end);
+    }
+  g_set_object (&self->sites, sites);
   big = sites != NULL && g_list_model_get_n_items (G_LIST_MODEL (sites)) > INCREMENTAL_SITES;
   gtk_filter_list_model_set_incremental (self->filter_model, big);
   gtk_sort_list_model_set_incremental (self->sort_model, big);
@@ -245,16 +253,29 @@ hm_dbg_sites_view_set_time_range (HmDbgSitesView *self,
 {
   g_return_if_fail (HM_DBG_IS_SITES_VIEW (self));
 
+  self->has_range = has_range;
+  self->range_start = start_ns;
+  self->range_end = end_ns;
+  if (self->sites != NULL)
+    hm_dbg_site_list_set_range (self->sites, has_range, start_ns, end_ns);
   if (has_range)
     {
       g_autofree char *start = hm_dbg_format_time (start_ns);
       g_autofree char *end = hm_dbg_format_time (end_ns);
       g_autofree char *text =
-        g_strdup_printf (_("These numbers are for the whole trace, not only for the selected "
-                           "range %s – %s."), start, end);
+        g_strdup_printf (_("Allocations and bytes of the selected range %s – %s; live: at its "
+                           "end."), start, end);
       gtk_label_set_text (self->range_label, text);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->range_label), has_range);
+  /* what the columns count in a range */
+  gtk_column_view_column_set_title (self->leaked_column,
+                                    has_range ? _("Live at end") : _("Leaked"));
+  gtk_column_view_column_set_title (self->peak_column,
+                                    has_range ? _("Peak live (all)") : _("Peak live"));
+  gtk_column_view_column_set_title (self->lifetime_column,
+                                    has_range ? _("Avg. lifetime (all)") : _("Avg. lifetime"));
+  update_count (self);
 }
 
 /* ---- GObject ----------------------------------------------------------- */
@@ -278,6 +299,7 @@ hm_dbg_sites_view_dispose (GObject *object)
   g_clear_object (&self->sort_model);
   g_clear_object (&self->filter_model);
   g_clear_object (&self->filter);
+  g_clear_object (&self->sites);
   g_clear_object (&self->trace);
 
   G_OBJECT_CLASS (hm_dbg_sites_view_parent_class)->dispose (object);

@@ -12,6 +12,9 @@
 #include "hm-dbg-format.h"
 #include "hm-dbg-objects-view.h"
 #include "hm-dbg-attach-dialog.h"
+#include "hm-dbg-flame-view.h"
+#include "hm-dbg-tree-view.h"
+#include "hm-dbg-profile-view.h"
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-recorder.h"
 #include "hm-dbg-sites-view.h"
@@ -47,6 +50,9 @@ struct _HmDbgWindow
   GtkButton *clear_selection_button;
   HmDbgSitesView *sites_view;
   HmDbgObjectsView *objects_view;
+  HmDbgFlameView *flame_view;
+  HmDbgTreeView *tree_view;
+  HmDbgProfileView *profile_view;
   HmDbgWarningsView *warnings_view;
 
   HmDbgTrace *trace;
@@ -352,6 +358,9 @@ set_trace (HmDbgWindow   *self,
   hm_dbg_timeline_view_set_trace (self->timeline_view, trace);
   hm_dbg_sites_view_set_trace (self->sites_view, trace);
   hm_dbg_objects_view_set_trace (self->objects_view, trace);
+  hm_dbg_flame_view_set_trace (self->flame_view, trace);
+  hm_dbg_tree_view_set_trace (self->tree_view, trace);
+  hm_dbg_profile_view_set_trace (self->profile_view, trace);
   hm_dbg_warnings_view_set_trace (self->warnings_view, trace);
   selection_changed_cb (self, NULL, self->timeline_view);
 
@@ -992,6 +1001,9 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   g_type_ensure (HM_DBG_TYPE_TIMELINE_VIEW);
   g_type_ensure (HM_DBG_TYPE_SITES_VIEW);
   g_type_ensure (HM_DBG_TYPE_OBJECTS_VIEW);
+  g_type_ensure (HM_DBG_TYPE_FLAME_VIEW);
+  g_type_ensure (HM_DBG_TYPE_TREE_VIEW);
+  g_type_ensure (HM_DBG_TYPE_PROFILE_VIEW);
   g_type_ensure (HM_DBG_TYPE_WARNINGS_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -1016,6 +1028,9 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, clear_selection_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, sites_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, objects_view);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, flame_view);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, tree_view);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, profile_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, warnings_view);
   gtk_widget_class_bind_template_callback (widget_class, info_bar_response_cb);
 

@@ -43,9 +43,15 @@ run_sanitizer_build() {
       -- "$build/tests/programs/$program" >/dev/null 2>&1 || true
     "$san/core/hmtrace" report "$trace" >/dev/null
     "$san/core/hmtrace" report --json "$trace" >/dev/null
+    # the profile tools on a profile built from the same trace
+    "$san/core/hmtrace" profile from-trace "$trace" -o "$san/$program.json" >/dev/null
+    "$san/core/hmtrace" profile validate "$san/$program.json" >/dev/null
+    "$san/core/hmtrace" profile show "$san/$program.json" >/dev/null
+    "$san/core/hmtrace" profile set "$san/$program.json" 1 strategy=adaptive
+    "$san/core/hmtrace" profile diff "$san/$program.json" "$san/$program.json" >/dev/null
     traces=$((traces + 1))
   done
-  echo "run-all: sanitizer build clean: trace-format tests and $traces recorded traces reported under ASan+UBSan"
+  echo "run-all: sanitizer build clean: trace-format tests and $traces recorded traces reported and profiled under ASan+UBSan"
 }
 run_sanitizer_build
 

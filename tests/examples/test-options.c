@@ -2,6 +2,7 @@
  * said once on stderr, defaults kept.
  */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <hybridmem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,47 @@ test_init_once (void)
   g_test_trap_assert_passed ();
 }
 
+/* Profiling asked for in code, and the profile written on demand. */
+static __attribute__ ((noinline)) void *
+allocate_forty (void)
+{
+  return malloc (40);
+}
+
+static void
+test_profile_save (void)
+{
+  if (g_test_subprocess ())
+    {
+      HmOptions o;
+      void *blocks[100];
+      g_autofree gchar *dir = g_dir_make_tmp ("hm-options-XXXXXX", NULL);
+      g_autofree gchar *path = g_build_filename (dir, "p.json", NULL);
+      g_autofree gchar *text = NULL;
+
+      /* profiling is off: nothing to save */
+      g_assert_cmpint (hm_profile_save (path), ==, -1);
+      hm_options_init (&o);
+      o.enable_profiling = 1;
+      o.profile_path = path;
+      g_assert_cmpint (hm_init (&o), ==, 0);
+      for (int i = 0; i < 100; i++)
+        blocks[i] = allocate_forty ();
+      for (int i = 0; i < 100; i++)
+        free (blocks[i]);
+      g_assert_cmpint (hm_profile_save (""), ==, -1);
+      g_assert_cmpint (hm_profile_save (path), ==, 0);
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      g_assert_nonnull (strstr (text, "\"version\": 1"));
+      g_assert_nonnull (strstr (text, "\"count\": 100, \"bytes\": 4000, \"min_size\": 40, \"max_size\": 40"));
+      g_remove (path);
+      g_rmdir (dir);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -112,5 +154,6 @@ main (int argc, char **argv)
   g_test_add_func ("/options/environment", test_environment);
   g_test_add_func ("/options/bad-values", test_bad_values);
   g_test_add_func ("/options/init-once", test_init_once);
+  g_test_add_func ("/options/profile-save", test_profile_save);
   return g_test_run ();
 }

@@ -29,6 +29,9 @@
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-site.h"
 #include "hm-dbg-sites-view.h"
+#include "hm-dbg-flame-view.h"
+#include "hm-dbg-tree-view.h"
+#include "hm-dbg-profile-view.h"
 #include "hm-dbg-stack-view.h"
 #include "hm-dbg-timeline-view.h"
 #include "hm-dbg-warning-item.h"
@@ -822,6 +825,332 @@ test_sites (void)
   wait_for_lists (selection);
   g_assert_cmpuint (g_list_model_get_n_items (rows), ==, sites->len);
 
+  close_window (window);
+}
+
+/* Selecting a range on the timeline makes the sites view count that range:
+ * each row's allocations are those in it, and together they are exactly the
+ * allocations the timeline's buckets in the range hold (a separate count). */
+static void
+test_sites_in_range (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  HmDbgSitesView *sites_view = HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "sites_view"));
+  GtkLabel *range_label = GTK_LABEL (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                     "range_label"));
+  GtkSelectionModel *selection = hm_dbg_sites_view_get_model (sites_view);
+  GListModel *rows = G_LIST_MODEL (selection);
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  guint64 duration = hm_dbg_trace_get_duration (hm_dbg_window_get_trace (window));
+  guint n_buckets = 0;
+  guint64 bucket_ns = 0, in_rows = 0, in_buckets = 0, whole = 0;
+  const HmTimelineBucket *buckets = hm_heap_model_get_timeline (model, &n_buckets, &bucket_ns);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  wait_for_lists (selection);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      whole += hm_dbg_site_get_allocations (site);
+    }
+
+  /* a range on bucket boundaries: the second quarter of the trace */
+  guint64 first = n_buckets / 4, last = n_buckets / 2;
+  hm_dbg_timeline_view_set_selection (timeline, first * bucket_ns, last * bucket_ns + 1);
+  run_loop_for (200);
+  wait_for_lists (selection);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      in_rows += hm_dbg_site_get_allocations (site);
+    }
+  for (guint64 b = first; b <= last && b < n_buckets; b++)
+    in_buckets += buckets[b].allocations;
+  g_test_message ("range %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                   " ns: %" G_GUINT64_FORMAT " allocations in the rows, %" G_GUINT64_FORMAT
+                   " in the buckets, %" G_GUINT64_FORMAT " in all", first * bucket_ns,
+                   (last + 1) * bucket_ns, duration, in_rows, in_buckets, whole);
+  g_assert_cmpuint (in_rows, >, 0);
+  g_assert_cmpuint (in_rows, <, whole);
+  g_assert_cmpuint (in_rows, ==, in_buckets);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (range_label)));
+  g_assert_nonnull (strstr (gtk_label_get_text (range_label), "selected range"));
+  save_screenshot (GTK_WIDGET (window), "debugger-sites-range.png");
+
+  /* clearing the range gives the whole trace back */
+  hm_dbg_timeline_view_clear_selection (timeline);
+  run_loop_for (200);
+  wait_for_lists (selection);
+  in_rows = 0;
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      in_rows += hm_dbg_site_get_allocations (site);
+    }
+  g_assert_cmpuint (in_rows, ==, whole);
+  close_window (window);
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The flame graph of the demo: the whole is the bytes allocated; a box is
+ * as wide as its function's share; a search says what share it matched; a
+ * click zooms into a box and Escape (or a click outside) zooms out. */
+static void
+test_flame_graph (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  GtkStack *view_stack = GTK_STACK (template_child (window, HM_DBG_TYPE_WINDOW, "view_stack"));
+  HmDbgFlameView *flame = HM_DBG_FLAME_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                             "flame_view"));
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  HmSymbolizer *symbolizer = hm_dbg_trace_get_symbolizer (hm_dbg_window_get_trace (window));
+  g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
+  guint64 total = hm_heap_model_get_totals (model)->bytes_allocated, word_table = 0, grow = 0;
+  graphene_rect_t whole, box;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "flame"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (view_stack), ==, "flame");
+  run_loop_for (300);
+  g_assert_cmpuint (hm_dbg_flame_view_get_total_cost (flame), ==, total);
+
+  /* what the model says word_table_* and word_table_grow hold */
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = g_ptr_array_index (sites, i);
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+      gboolean in_word_table = FALSE, in_grow = FALSE;
+      for (guint f = 0; f < frames->len; f++)
+        {
+          const HmFrameInfo *frame = g_ptr_array_index (frames, f);
+          in_word_table |= frame->function && g_str_has_prefix (frame->function, "word_table");
+          in_grow |= frame->function && g_str_equal (frame->function, "word_table_grow");
+        }
+      word_table += in_word_table ? site->bytes : 0;
+      grow += in_grow ? site->bytes : 0;
+    }
+  g_assert_cmpuint (grow, >, 0);
+
+  /* widths are shares: "main" spans what main allocated, word_table_grow its part */
+  g_assert_true (hm_dbg_flame_view_get_box (flame, "main", &whole));
+  g_assert_true (hm_dbg_flame_view_get_box (flame, "word_table_grow", &box));
+  double expected = (double) grow / (double) total;
+  g_test_message ("flame: word_table_grow %.1f px of %.1f px, expected share %.4f", box.size.width,
+                  whole.size.width, expected);
+  g_assert_cmpfloat (fabs (box.size.width / whole.size.width - expected), <, 0.01);
+
+  /* search: the share matched, counting nested matches once */
+  hm_dbg_flame_view_set_search (flame, "word_TABLE");
+  g_assert_cmpfloat (fabs (hm_dbg_flame_view_get_matched_share (flame)
+                           - (double) word_table / (double) total), <, 1e-9);
+  save_screenshot (GTK_WIDGET (window), "debugger-flame-search.png");
+  hm_dbg_flame_view_set_search (flame, "");
+
+  /* a click on word_table_grow zooms into it; Escape zooms out */
+  GtkWidget *canvas = find_descendant (GTK_WIDGET (flame), GTK_TYPE_DRAWING_AREA);
+  g_assert_nonnull (canvas);
+  GtkEventController *click = find_controller (canvas, GTK_TYPE_GESTURE_CLICK, 0);
+  graphene_point_t centre = GRAPHENE_POINT_INIT (box.origin.x + box.size.width / 2,
+                                                 box.origin.y + box.size.height / 2), in_canvas;
+  g_assert_true (gtk_widget_compute_point (GTK_WIDGET (flame), canvas, &centre, &in_canvas));
+  g_signal_emit_by_name (click, "pressed", 1, (double) in_canvas.x, (double) in_canvas.y);
+  g_assert_cmpstr (hm_dbg_flame_view_get_zoom_function (flame), ==, "word_table_grow");
+  g_assert_cmpuint (hm_dbg_flame_view_get_zoom_cost (flame), ==, grow);
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-flame-zoomed.png");
+  g_signal_emit_by_name (click, "pressed", 1, 1.0, 1.0);
+  g_assert_null (hm_dbg_flame_view_get_zoom_function (flame));
+
+  /* another cost: the leaked bytes */
+  hm_dbg_flame_view_set_cost (flame, HM_COST_LEAKED);
+  g_assert_cmpuint (hm_dbg_flame_view_get_total_cost (flame), ==,
+                    hm_heap_model_get_totals (model)->live_bytes);
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-flame-leaked.png");
+  close_window (window);
+}
+
+static const HmCallNode *
+tree_row_node (GListModel *rows, guint i)
+{
+  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+  return hm_dbg_tree_view_row_node (row);
+}
+
+/* The call tree of the demo: bottom-up, the allocating functions at the top
+ * level sum to everything allocated, biggest first, and expanding one shows
+ * its callers; top-down starts at _start; the filter keeps only the stacks
+ * through a function. */
+static void
+test_call_tree (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTreeView *tree = HM_DBG_TREE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                          "tree_view"));
+  GListModel *rows = hm_dbg_tree_view_get_rows (tree);
+  HmHeapModel *model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  guint64 total = hm_heap_model_get_totals (model)->bytes_allocated, sum = 0;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "tree"));
+  hm_dbg_tree_view_set_direction (tree, HM_CALL_TREE_BOTTOM_UP);
+  run_loop_for (200);
+  guint n = g_list_model_get_n_items (rows);
+  g_assert_cmpuint (n, >=, 5);
+  for (guint i = 0; i < n; i++)
+    {
+      const HmCallNode *node = tree_row_node (rows, i);
+      g_assert_cmpuint (node->depth, ==, 1);
+      sum += node->bytes;
+      if (i > 0)
+        g_assert_cmpuint (tree_row_node (rows, i - 1)->bytes, >=, node->bytes);
+    }
+  g_assert_cmpuint (sum, ==, total);
+  g_assert_cmpstr (tree_row_node (rows, 0)->function, ==, "main");
+
+  /* expanding word_table_grow shows who called it */
+  for (guint i = 0; i < n; i++)
+    if (g_str_equal (tree_row_node (rows, i)->function, "word_table_grow"))
+      {
+        g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+        gtk_tree_list_row_set_expanded (row, TRUE);
+        run_loop_for (100);
+        g_assert_cmpuint (g_list_model_get_n_items (rows), ==, n + 1);
+        g_assert_cmpstr (tree_row_node (rows, i + 1)->function, ==, "word_table_count");
+        g_assert_cmpuint (tree_row_node (rows, i + 1)->bytes, ==, tree_row_node (rows, i)->bytes);
+        break;
+      }
+  save_screenshot (GTK_WIDGET (window), "debugger-call-tree.png");
+
+  /* only the stacks through sort_words_by_count */
+  hm_dbg_tree_view_set_filter (tree, "sort_words");
+  run_loop_for (100);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 1);
+  g_assert_cmpstr (tree_row_node (rows, 0)->function, ==, "sort_words_by_count");
+  hm_dbg_tree_view_set_filter (tree, NULL);
+
+  hm_dbg_tree_view_set_direction (tree, HM_CALL_TREE_TOP_DOWN);
+  run_loop_for (100);
+  g_assert_cmpstr (tree_row_node (rows, 0)->function, ==, "_start");
+  g_assert_cmpuint (tree_row_node (rows, 0)->bytes, ==, total);
+  close_window (window);
+}
+
+/* The profile editor, round trip: a profile built from the demo's trace,
+ * a bad value refused and flagged in its row, good values kept, saved; the
+ * file says what was set, and the agent applies it on the demo's next run
+ * (the trace of that run shows the site served from a pool). */
+static void
+test_profile_editor (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgProfileView *editor = HM_DBG_PROFILE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "profile_view"));
+  GListModel *rows = hm_dbg_profile_view_get_rows (editor);
+  g_autofree char *saved = g_build_filename (tmp_dir, "memory_profile.json", NULL);
+  g_autofree char *applied_trace = g_build_filename (tmp_dir, "applied.hmt", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (saved);
+  g_autoptr(GError) error = NULL;
+  int hot = -1;
+  gint64 hot_size = 0;
+  g_autofree char *hot_key = NULL;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "profile"));
+  g_assert_true (hm_dbg_profile_view_build_from_trace (editor));
+  HmProfile *profile = hm_dbg_profile_view_get_profile (editor);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, hm_profile_get_n_sites (profile));
+  g_assert_cmpuint (g_list_model_get_n_items (rows), >, 3);
+  /* the word table's entries: one fixed size, thousands of them */
+  for (guint i = 0; i < hm_profile_get_n_sites (profile); i++)
+    {
+      HmProfileSite site;
+      g_assert_true (hm_profile_get_site (profile, i, &site));
+      if (g_strcmp0 (site.symbol, "word_table_count") == 0 && site.min_size == site.max_size)
+        {
+          hot = (int) i;
+          hot_size = site.max_size;
+          hot_key = hm_profile_site_key (&site);
+        }
+    }
+  g_assert_cmpint (hot, >=, 0);
+  run_loop_for (200);
+
+  /* refused, and said so in the row; the profile keeps no capacity */
+  g_assert_false (hm_dbg_profile_view_edit (editor, hot, "pool_capacity", "lots"));
+  g_assert_nonnull (hm_dbg_profile_view_get_row_error (editor, (guint) hot));
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-profile-refused.png");
+  g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, hot_size);
+  g_assert_true (hm_dbg_profile_view_edit (editor, hot, "strategy", "maximize-performance"));
+  g_assert_true (hm_dbg_profile_view_edit (editor, hot, "pool_object_size", size_text));
+  g_assert_true (hm_dbg_profile_view_edit (editor, hot, "pool_capacity", "4096"));
+  g_assert_null (hm_dbg_profile_view_get_row_error (editor, (guint) hot));
+  g_assert_true (hm_dbg_profile_view_edit (editor, -1, "strategy", "adaptive"));
+  {
+    /* and the global control shows it */
+    GtkWidget *dropdown = find_descendant (GTK_WIDGET (editor), GTK_TYPE_DROP_DOWN);
+    GListModel *names = gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown));
+    g_autoptr(GtkStringObject) shown =
+      g_list_model_get_item (names, gtk_drop_down_get_selected (GTK_DROP_DOWN (dropdown)));
+    g_assert_cmpstr (gtk_string_object_get_string (shown), ==, "adaptive");
+  }
+  g_assert_true (hm_dbg_profile_view_is_modified (editor));
+  g_assert_true (hm_dbg_profile_view_save (editor, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (hm_dbg_profile_view_is_modified (editor));
+  run_loop_for (100);
+  save_screenshot (GTK_WIDGET (window), "debugger-profile.png");
+
+  /* the file says what was set */
+  g_autoptr(HmProfile) reread = hm_profile_load (saved, &error);
+  g_assert_no_error (error);
+  HmProfileSite site;
+  g_assert_true (hm_profile_get_site (reread, (guint) hot, &site));
+  g_assert_cmpstr (site.strategy, ==, "maximize-performance");
+  g_assert_cmpint (site.pool_capacity, ==, 4096);
+  g_assert_cmpint (site.pool_object_size, ==, hot_size);
+  g_assert_cmpstr (hm_profile_get_strategy (reread), ==, "adaptive");
+
+  /* and the agent applies it: the demo again, with this profile */
+  {
+    const char *hmtrace = g_getenv ("HMTRACE");
+    g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+    const char *argv[] = { hmtrace, "record", "-q", "-o", applied_trace, "--", demo, DEMO_WORDS,
+                           NULL };
+    g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "HM_PROFILE_PATH", saved, TRUE);
+    int status = 0;
+    g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                  &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_autoptr(HmHeapModel) applied = hm_heap_model_load_file (applied_trace, &error);
+  g_assert_no_error (error);
+  GPtrArray *decisions = hm_heap_model_get_profile_decisions (applied);
+  gboolean pooled = FALSE;
+  for (guint i = 0; i < decisions->len; i++)
+    {
+      const HmProfileDecision *d = g_ptr_array_index (decisions, i);
+      g_test_message ("decision: %s %s (%s)", d->site, hm_profile_choice_name (d->choice), d->why);
+      pooled |= g_strcmp0 (d->site, hot_key) == 0
+                && g_str_equal (hm_profile_choice_name (d->choice), "pool");
+    }
+  g_assert_true (pooled);
   close_window (window);
 }
 
@@ -1626,6 +1955,10 @@ main (int   argc,
   g_test_add_func ("/gui/timeline/drag-selects-scroll-pans", test_timeline_pointer);
   g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);
   g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
+  g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
+  g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
+  g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
+  g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);

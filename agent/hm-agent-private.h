@@ -95,6 +95,10 @@ typedef struct {
   int drop_when_behind;      /* HM_DROP_WHEN_BEHIND=1: a full ring drops the new event
                               * (counted) rather than wait for the writer */
   int constructed;           /* hm_agent_init ran */
+  int injected;              /* dlopen'ed into a running process by hmtrace attach: the
+                              * program reaches malloc & co. only through the GOT
+                              * entries hm-got.c rewrites while a debugger is attached */
+  volatile int exiting;      /* the process is exiting: no new attach session */
 } HmAgent;
 
 extern HmAgent hm_agent HM_HIDDEN;
@@ -120,6 +124,9 @@ void hm_thread_open_block (HmThread *t, uint32_t pad) HM_HIDDEN;
 HmThread *hm_thread_list (void) HM_HIDDEN;
 void hm_thread_buffers_init (void) HM_HIDDEN;
 void hm_thread_after_fork_child (void) HM_HIDDEN;
+/* Skips what the ring holds (written between two attach sessions) and sets
+ * the writer's delta state to the producer's at head (hm-writer.c). */
+void hm_thread_skip_unread (HmThread *t) HM_HIDDEN;
 extern uint32_t hm_writer_futex HM_HIDDEN;
 
 static inline uint64_t
@@ -386,6 +393,16 @@ HmRegionCache *hm_region_cache_slot (uint32_t id) HM_HIDDEN;
 size_t hm_region_cached_unused (const void *region, uint32_t epoch) HM_HIDDEN;
 /* Empties a slot whose thread lets go of it (hm-region.c). */
 void hm_region_abandon_piece (HmRegionCache *c) HM_HIDDEN;
+/* Tracing starts at run time: every thread's region pieces are let go, so
+ * that hybridmem.h's inline hm_region_alloc (which does not look at
+ * hm__fast_v1) calls the library, which records the event. */
+void hm_region_caches_forget (void) HM_HIDDEN;
+/* Names the live regions and pools in a trace that starts after they were
+ * made (an attach). */
+void hm_region_name_live_ones (void) HM_HIDDEN;
+void hm_pool_name_live_ones (void) HM_HIDDEN;
+/* Counts bytes of a piece let go of as not used (hm-region.c). */
+void hm_region_note_abandoned (const void *region, uint64_t epoch, size_t bytes) HM_HIDDEN;
 bool hm_gc_owns (const void *p) HM_HIDDEN;
 
 /* True when the calling thread must look at allocations: tracing or
@@ -433,6 +450,8 @@ void hm_modules_drain (void (*fn) (const HmModuleEntry *m, int unload, void *dat
 void hm_modules_drain_locked (void (*fn) (const HmModuleEntry *m, int unload, void *data),
                               void *data, int may_wait) HM_HIDDEN;
 void hm_modules_lock (void) HM_HIDDEN;
+/* A new trace starts (an attach): every loaded module is to be written again. */
+void hm_modules_forget_emitted (void) HM_HIDDEN;
 void hm_modules_unlock (void) HM_HIDDEN;
 
 /* hm-writer.c */
@@ -440,6 +459,11 @@ void hm_modules_unlock (void) HM_HIDDEN;
  * next round.  For OBJECT_NAME, id holds the object kind in its top byte. */
 void hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *text) HM_HIDDEN;
 int hm_writer_start (int fd) HM_HIDDEN;
+/* An attach session (hm-listener.c): a complete trace on fd from now on;
+ * turns tracing on.  Returns 0, or -1 when it could not start. */
+int hm_writer_begin_session (int fd) HM_HIDDEN;
+/* The session's end: tracing is off; writes the rest and END. */
+void hm_writer_end_session (int end_reason) HM_HIDDEN;
 /* Writes everything recorded so far; with reason >= 0 also the END event. */
 void hm_writer_flush (int end_reason, int64_t status) HM_HIDDEN;
 void hm_writer_stop (void) HM_HIDDEN;
@@ -473,6 +497,33 @@ void hm_lifetime_scan_fork_lock (void) HM_HIDDEN;
 void hm_lifetime_scan_fork_unlock (int child) HM_HIDDEN;
 void hm_agent_before_exec (void) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;
+/* An attach session on a connected socket (hm-listener.c): starts tracing
+ * into it (0), or leaves everything as it was (-1). */
+int hm_agent_begin_session (int fd) HM_HIDDEN;
+/* Stops tracing; the program goes back to full speed. */
+void hm_agent_end_session (void) HM_HIDDEN;
+
+/* hm-listener.c: the per-process socket a debugger attaches through */
+/* Starts listening (HM_LISTEN, on by default); quiet unless HM_LISTEN=1. */
+void hm_listener_start (void) HM_HIDDEN;
+/* The listener thread's TID, or 0 (the collector leaves it alone, as the
+ * writer: it blocks every signal and never touches GC memory). */
+int hm_listener_tid (void) HM_HIDDEN;
+/* Removes the socket (exit, exec); idempotent, only in the process that made it. */
+void hm_listener_remove_socket (void) HM_HIDDEN;
+/* A fork child does not listen: closes the parent's sockets in it. */
+void hm_listener_after_fork_child (void) HM_HIDDEN;
+
+/* hm-got.c: an injected agent's way in */
+/* Whether the process's malloc is ours (preloaded or linked) or not (dlopen'ed). */
+bool hm_got_agent_interposes (void) HM_HIDDEN;
+/* Points the GOT entries for malloc & co. of every loaded object (but the
+ * loader's and ours) at the agent's functions; again after objects were
+ * loaded (hm_got_refresh).  Returns how many entries it rewrote. */
+int hm_got_redirect (void) HM_HIDDEN;
+void hm_got_refresh (void) HM_HIDDEN;
+/* Puts every rewritten entry back: the program calls the C library directly. */
+void hm_got_restore (void) HM_HIDDEN;
 
 /* hm-options.c: the manager's options, and warnings about misuse */
 #include "hybridmem.h"

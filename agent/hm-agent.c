@@ -154,7 +154,9 @@ hm_fork_lock_all (void)
   hm_lifetime_scan_fork_lock ();
   hm_lifetime_fork_take_table ();
   hm_gc_fork_lock ();
-  fork_writer_held = hm_agent.trace_fd >= 0;
+  /* a trace being written, or one that may start (a listener: a session
+   * may begin in another thread while we fork) */
+  fork_writer_held = hm_agent.trace_fd >= 0 || hm_listener_tid () != 0;
   if (fork_writer_held)
     hm_writer_fork_prepare ();
   hm_gc_fork_lock_agent_memory ();
@@ -196,6 +198,7 @@ static void
 fork_child (void)
 {
   hm_fork_unlock_all (1);
+  hm_listener_after_fork_child ();
   hm_agent.pid = getpid ();
 }
 
@@ -212,6 +215,16 @@ hm_agent_decide (void)
     return;   /* decided, or being decided further up this very stack */
   hm_guard++;
   hm_agent.pid = getpid ();
+  if (hm_agent.injected)
+    {
+      /* Injected into a running process: there was no first allocation to
+       * start from, and the environment was meant for the program.  Tracing
+       * starts when a debugger connects (hm-listener.c). */
+      __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
+      __atomic_store_n (&hm_agent.decided, 1, __ATOMIC_RELEASE);
+      hm_guard--;
+      return;
+    }
   {
     /* Lifetime analysis from the very first allocation, so that every live
      * block is known and an unknown free is a bad one. */
@@ -285,7 +298,11 @@ static void
 final_flush (void *data)
 {
   (void) data;
-  if (!hm_agent.tracing || getpid () != hm_agent.pid)
+  if (getpid () != hm_agent.pid)
+    return;
+  hm_agent.exiting = 1;
+  hm_listener_remove_socket ();
+  if (!hm_agent.tracing)
     return;
   hm_writer_flush (HM_END_EXIT, hm_agent.exit_status);
   hm_agent.tracing = 0;
@@ -336,6 +353,85 @@ catch_fatal_signals (void)
     }
 }
 
+/* Not tracing from the start: wait for a debugger on the process's socket,
+ * unless HM_LISTEN=0.  An injected agent always listens: that is what it
+ * was loaded for. */
+static void
+start_listening (void)
+{
+  int listen = 1;
+  const char *value = getenv ("HM_LISTEN");
+
+  if (!hm_agent.injected && value != NULL && *value != '\0' && !hm_parse_bool (value, &listen))
+    hm_notice ("HM_LISTEN=%s is not 0 or 1; listening for a debugger", value);
+  if (!listen && !hm_agent.injected)
+    return;
+  hm_listener_start ();
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+  __cxa_atexit (final_flush, NULL, NULL);
+}
+
+/* The trace clock of a session that starts now. */
+static void
+start_clock (void)
+{
+  hm_agent.start_ns = hm_now_ns ();
+  hm_agent.start_tsc = hm_tsc ();
+  calibrate_clock ();
+}
+
+int
+hm_agent_begin_session (int fd)
+{
+  static int once;
+
+  if (hm_agent.exiting || hm_agent.tracing)
+    return -1;
+  hm_guard++;
+  if (!once)
+    {
+      const char *depth = getenv ("HM_STACK_DEPTH");
+      if (depth != NULL && !hm_agent.injected)
+        {
+          int d = atoi (depth);
+          hm_agent.stack_depth = d < 1 ? 1 : d > 64 ? 64 : d;
+        }
+      hm_agent_find_own_text ();
+      hm_thread_buffers_init ();
+      once = 1;
+    }
+  hm_stack_table_init ();
+  /* outside the writer's lock: the loader's lock comes first (see hm-gc.c) */
+  hm_modules_scan ();
+  start_clock ();
+  int r = hm_writer_begin_session (fd);
+  if (r == 0)
+    {
+      /* tracing is on: the inline region paths must now call the library */
+      hm_region_caches_forget ();
+      hm_region_name_live_ones ();
+      hm_pool_name_live_ones ();
+      if (hm_agent.injected)
+        hm_got_redirect ();
+    }
+  hm_guard--;
+  return r;
+}
+
+void
+hm_agent_end_session (void)
+{
+  hm_guard++;
+  /* the program calls the C library directly again first, then the rings
+   * are drained of what the last calls through us recorded */
+  if (hm_agent.injected)
+    hm_got_restore ();
+  __atomic_store_n (&hm_agent.tracing, 0, __ATOMIC_RELEASE);
+  hm_writer_end_session (HM_END_DETACH);
+  __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
+  hm_guard--;
+}
+
 /* Profiling and the profile are the environment's business unless the
  * program calls hm_init() before anything asked for them: read the options
  * here without fixing them (hm_init() may still set others). */
@@ -354,11 +450,21 @@ hm_agent_init (void)
 {
   int fd;
 
+  hm_guard++;
+  /* dlopen'ed by hmtrace attach (or by the program itself): the process's
+   * malloc is not ours, and only a debugger's session will make it so. */
+  if (!hm_agent.decided && !hm_got_agent_interposes ())
+    hm_agent.injected = 1;
+  hm_guard--;
   if (!hm_agent.decided)
     hm_agent_decide ();
   if (!hm_agent.tracing)
     {
-      start_profile ();
+      /* an injected agent leaves the program's allocation as it is: no
+       * profile from its environment */
+      if (!hm_agent.injected)
+        start_profile ();
+      start_listening ();
       hm_agent.constructed = 1;
       hm_lifetime_scan_at_exit ();
       return;
@@ -425,7 +531,10 @@ void
 hm_agent_before_exec (void)
 {
   /* A vfork child shares our memory but is not us: leave the trace alone. */
-  if (hm_agent.tracing && getpid () == hm_agent.pid)
+  if (getpid () != hm_agent.pid)
+    return;
+  hm_listener_remove_socket ();
+  if (hm_agent.tracing)
     hm_writer_flush (HM_END_EXEC, 0);
 }
 

@@ -1039,7 +1039,7 @@ thread_status (int32_t tid, int *blocked, int *zombie, int *agent)
   buf[n] = '\0';
   /* by its TID: a program thread that happens to be called hm-writer must
    * still be stopped and scanned */
-  *agent = tid == hm_writer_tid ();
+  *agent = tid == hm_writer_tid () || tid == hm_listener_tid ();
   const char *state = strstr (buf, "\nState:");
   if (state != NULL)
     {

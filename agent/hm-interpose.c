@@ -429,13 +429,46 @@ malloc_usable_size (void *p)
   if (real_malloc_usable_size == NULL)
     {
       hm_guard++;
-      real_malloc_usable_size = dlsym (RTLD_NEXT, "malloc_usable_size");
+      /* injected, we are not in the global scope: libc's is the first there */
+      real_malloc_usable_size = dlsym (hm_agent.injected ? RTLD_DEFAULT : RTLD_NEXT,
+                                       "malloc_usable_size");
       hm_guard--;
       if (real_malloc_usable_size == NULL)
         return 0;
     }
   return real_malloc_usable_size (p);
 }
+
+/* For hm-got.c: the functions an injected agent points GOT entries at, by
+ * hidden aliases (a reference to "malloc" from inside the library could be
+ * bound to libc's).  malloc first. */
+#define HOOK(name) \
+  extern __typeof (name) hm_hook_##name                                    \
+      __attribute__ ((alias (#name), copy (name), visibility ("hidden")));
+HOOK (malloc)
+HOOK (free)
+HOOK (calloc)
+HOOK (realloc)
+HOOK (reallocarray)
+HOOK (memalign)
+HOOK (posix_memalign)
+HOOK (aligned_alloc)
+HOOK (valloc)
+HOOK (pvalloc)
+HOOK (malloc_usable_size)
+#undef HOOK
+
+HM_HIDDEN const char *const hm_hook_names[] = {
+  "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
+  "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size",
+};
+HM_HIDDEN void *const hm_hook_functions[] = {
+  (void *) hm_hook_malloc, (void *) hm_hook_free, (void *) hm_hook_calloc,
+  (void *) hm_hook_realloc, (void *) hm_hook_reallocarray, (void *) hm_hook_memalign,
+  (void *) hm_hook_posix_memalign, (void *) hm_hook_aligned_alloc, (void *) hm_hook_valloc,
+  (void *) hm_hook_pvalloc, (void *) hm_hook_malloc_usable_size,
+};
+HM_HIDDEN const unsigned hm_n_hooks = sizeof hm_hook_names / sizeof hm_hook_names[0];
 
 /* --- process lifetime: main's status, exit, exec ------------------------------ */
 
@@ -484,6 +517,8 @@ _exit (int status)
   /* no destructors will run: write the trace and the profile now */
   hm_agent_note_exit (status);
   hm_profile_save_at_exit ();
+  if (getpid () == hm_agent.pid)
+    hm_listener_remove_socket ();
   if (hm_agent.tracing && getpid () == hm_agent.pid)
     {
       hm_writer_flush (HM_END_EXIT, status);

@@ -151,6 +151,19 @@ out:
 }
 
 void
+hm_modules_forget_emitted (void)
+{
+  pthread_mutex_lock (&modules_lock);
+  for (uint32_t i = 0; i < n_modules; i++)
+    {
+      HmModuleEntry *m = &modules[i];
+      /* what is gone stays out of the new trace */
+      m->emitted_load = m->emitted_unload = !m->loaded;
+    }
+  pthread_mutex_unlock (&modules_lock);
+}
+
+void
 hm_modules_drain (void (*fn) (const HmModuleEntry *m, int unload, void *data), void *data)
 {
   hm_modules_drain_locked (fn, data, 1);

@@ -248,6 +248,28 @@ hm_region_cached_unused (const void *region, uint32_t epoch)
   return unused;
 }
 
+void
+hm_region_caches_forget (void)
+{
+  pthread_mutex_lock (&threads_lock);
+  for (HmPoolThread *t = all_threads; t != NULL; t = t->next)
+    for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+      {
+        HmRegionCache *c = &t->regions[i];
+        const void *holder = __atomic_load_n (&c->region, __ATOMIC_RELAXED);
+        if (holder == NULL)
+          continue;
+        /* The owner may bump one more object off the piece meanwhile (it
+         * was untraced, like everything before the attach); the rest counts
+         * as abandoned, as when the owner lets go itself. */
+        __atomic_store_n (&c->region, NULL, __ATOMIC_RELEASE);
+        uint8_t *cur = __atomic_load_n (&c->cur, __ATOMIC_RELAXED);
+        uint8_t *end = __atomic_load_n (&c->end, __ATOMIC_RELAXED);
+        hm_region_note_abandoned (holder, c->epoch, cur < end ? (size_t) (end - cur) : 0);
+      }
+  pthread_mutex_unlock (&threads_lock);
+}
+
 /* --- headers that are never reused ------------------------------------------- */
 
 static HmPool *
@@ -276,6 +298,18 @@ new_header (void)
     }
   pthread_mutex_unlock (&all_lock);
   return p;
+}
+
+/* An attach: the trace starts after the pools were made, so their names
+ * are said again. */
+void
+hm_pool_name_live_ones (void)
+{
+  pthread_mutex_lock (&all_lock);
+  for (HmPool *p = all_pools; p != NULL; p = p->next_all)
+    if (__atomic_load_n (&p->magic, __ATOMIC_ACQUIRE) == HM_POOL_MAGIC_LIVE)
+      hm_trace_name_object (HM_OBJECT_POOL, p->id, p->name);
+  pthread_mutex_unlock (&all_lock);
 }
 
 /* --- slabs ------------------------------------------------------------------- */

@@ -156,6 +156,18 @@ new_header (void)
   return r;
 }
 
+/* An attach: the trace starts after the regions were made, so their names
+ * are said again. */
+void
+hm_region_name_live_ones (void)
+{
+  pthread_mutex_lock (&all_lock);
+  for (HmRegion *r = all_regions; r != NULL; r = r->next_all)
+    if (__atomic_load_n (&r->magic, __ATOMIC_ACQUIRE) == HM_REGION_MAGIC_LIVE)
+      hm_trace_name_object (HM_OBJECT_REGION, r->id, r->name);
+  pthread_mutex_unlock (&all_lock);
+}
+
 /* --- chunks ----------------------------------------------------------------- */
 
 static HmChunk *
@@ -491,6 +503,14 @@ hm_region_abandon_piece (HmRegionCache *c)
     __atomic_add_fetch (&holder->abandoned, (size_t) (c->end - c->cur), __ATOMIC_RELAXED);
   c->region = NULL;
   c->cur = c->end = NULL;
+}
+
+void
+hm_region_note_abandoned (const void *region, uint64_t epoch, size_t bytes)
+{
+  HmRegion *holder = (HmRegion *) region;
+  if (bytes > 0 && epoch == __atomic_load_n (&holder->epoch, __ATOMIC_RELAXED))
+    __atomic_add_fetch (&holder->abandoned, bytes, __ATOMIC_RELAXED);
 }
 
 void *

@@ -40,13 +40,16 @@ thread_exited (void *value)
 
   /* Destructors of other keys may still allocate after us; the ring stays
    * this thread's until the writer sees it drained and the thread gone. */
-  if (t != NULL && hm_agent.tracing)
+  if (t == NULL)
+    return;
+  if (hm_agent.tracing)
     {
       hm_guard++;
       hm_emit_thread_end ();
       hm_guard--;
-      __atomic_store_n (&t->exited, 1, __ATOMIC_RELEASE);
     }
+  /* also between attach sessions, so that the next one reuses the ring */
+  __atomic_store_n (&t->exited, 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -192,6 +195,31 @@ hm_thread_open_block (HmThread *t, uint32_t pad)
   p = hm_put_uv (p, t->last_tsc);
   p = hm_put_uv (p, t->last_addr);
   __atomic_store_n (&t->head, head + (uint64_t) (p - start), __ATOMIC_RELEASE);
+}
+
+void
+hm_thread_skip_unread (HmThread *t)
+{
+  uint64_t head = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
+  uint64_t tsc = t->read_tsc, addr = t->read_addr;
+  HmThreadEvent e;
+
+  /* The producer may be writing its next event right now, so its own
+   * last_tsc and last_addr cannot be read.  The block that holds head opens
+   * with a SYNC, and the bytes from it to head are published and stay put:
+   * decoding them gives the state at head exactly. */
+  if (head > 0)
+    {
+      uint64_t from = (head - 1) & ~(uint64_t) (HM_RING_BLOCK - 1);
+      const uint8_t *p = &t->ring[(uint32_t) from & (HM_RING_BYTES - 1)];
+      const uint8_t *end = p + (head - from);
+      while (p < end && hm_thread_event_decode (&p, end, &tsc, &addr, &e) != HM_DECODE_BAD)
+        ;
+    }
+  t->read_tsc = tsc;
+  t->read_addr = addr;
+  t->wake_mark = head + HM_RING_BYTES / 2;
+  __atomic_store_n (&t->tail, head, __ATOMIC_RELEASE);
 }
 
 void

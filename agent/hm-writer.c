@@ -38,6 +38,8 @@ static int writer_tid;             /* 0 until the writer thread runs */
 static int fd_is_socket;
 static int in_crash;               /* a fatal signal: take no lock that may be held */
 static int write_failed;
+static int in_session;             /* writing to a client that attached (hm-listener.c) */
+static int end_written;            /* this trace has its END */
 
 static uint8_t *meta_mem;
 static HmChunkBuilder meta;
@@ -103,6 +105,10 @@ give_up_writing (int error)
   write_failed = 1;
   __atomic_store_n (&hm_agent.tracing, 0, __ATOMIC_RELEASE);
   __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
+  /* A debugger that detached or died is no news for the program's stderr:
+   * the listener ends the session (hm-listener.c). */
+  if (in_session)
+    return;
   /* not strerror: it may translate, and so allocate, on this thread */
   const char *why = error == EPIPE ? "its reader went away"
                     : error == ENOSPC ? "no space left on the device"
@@ -529,15 +535,18 @@ writer_main (void *arg)
       if (hm_agent.tracing)
         round_locked ();
       pthread_mutex_unlock (&writer_lock);
+      /* Between attach sessions there is nothing to do: sleep until woken. */
       struct timespec timeout = { 0, ROUND_NS };
       if (__atomic_load_n (&hm_writer_futex, __ATOMIC_ACQUIRE) == seen && !writer_stop)
-        syscall (SYS_futex, &hm_writer_futex, FUTEX_WAIT_PRIVATE, seen, &timeout, NULL, 0);
+        syscall (SYS_futex, &hm_writer_futex, FUTEX_WAIT_PRIVATE, seen,
+                 hm_agent.tracing ? &timeout : NULL, NULL, 0);
     }
   return NULL;
 }
 
-int
-hm_writer_start (int fd)
+/* The header and the first chunk: what is traced, and its clock. */
+static int
+write_start_of_trace (int fd)
 {
   struct stat st;
   uint8_t header[HM_TRACE_HEADER_SIZE];
@@ -549,10 +558,15 @@ hm_writer_start (int fd)
   };
   struct timespec rt;
 
-  meta_mem = mmap (NULL, META_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (meta_mem == MAP_FAILED)
-    return -1;
-  hm_gc_register_agent_memory (meta_mem, META_BYTES);
+  if (meta_mem == NULL)
+    {
+      void *p = mmap (NULL, META_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+      if (p == MAP_FAILED)
+        return -1;
+      meta_mem = p;
+      hm_gc_register_agent_memory (meta_mem, META_BYTES);
+    }
   fd_is_socket = fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode);
   if (fd_is_socket)
     info.flags |= HM_TRACE_FLAG_LIVE;
@@ -587,11 +601,22 @@ hm_writer_start (int fd)
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
     PUT (hm_chunk_put_info (&meta, "when-behind",
                             hm_agent.drop_when_behind ? "drop events" : "wait"));
+    if (in_session)
+      PUT (hm_chunk_put_info (&meta, "attached",
+                              hm_agent.injected ? "injected into the running process"
+                                                : "to the agent's socket"));
     PUT (hm_chunk_put_clock (&meta, hm_agent.start_tsc, 0));
     PUT (hm_chunk_put_clock (&meta, hm_agent.calib_tsc, hm_agent.calib_ns));
     meta_flush ();
   }
+  return write_failed ? -1 : 0;
+}
 
+static int
+start_thread (void)
+{
+  if (writer_running)
+    return 0;
   hm_guard++;
   int err = pthread_create (&writer_thread, NULL, writer_main, NULL);
   hm_guard--;
@@ -599,6 +624,76 @@ hm_writer_start (int fd)
     return -1;
   writer_running = 1;
   return 0;
+}
+
+int
+hm_writer_start (int fd)
+{
+  if (write_start_of_trace (fd) != 0)
+    return -1;
+  return start_thread ();
+}
+
+/* An attach (hm-listener.c): a new, complete trace on fd from now on.  The
+ * stack tree and the modules are written again from scratch, and what the
+ * rings hold from before is skipped.  Called with tracing off; turns it on. */
+int
+hm_writer_begin_session (int fd)
+{
+  int ok;
+
+  if (writer_stop)
+    return -1;                       /* the process is exiting */
+  pthread_mutex_lock (&writer_lock);
+  in_session = 1;
+  write_failed = 0;
+  end_written = 0;
+  meta_open = 0;
+  if (trie != NULL)
+    memset (trie, 0, (trie_mask + 1) * sizeof *trie);
+  n_nodes = 0;
+  n_stacks_emitted = 0;
+  hm_modules_forget_emitted ();
+  pthread_mutex_lock (&queue_lock);
+  n_meta_queued = 0;
+  pthread_mutex_unlock (&queue_lock);
+  for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
+    hm_thread_skip_unread (t);
+  __atomic_store_n (&hm_agent.dropped, 0, __ATOMIC_RELEASE);
+  ok = write_start_of_trace (fd) == 0 && start_thread () == 0;
+  if (ok)
+    {
+      hm_agent.writer_started = 1;
+      __atomic_store_n (&hm__fast_v1, 0, __ATOMIC_RELEASE);
+      __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
+    }
+  else
+    hm_agent.trace_fd = -1;
+  pthread_mutex_unlock (&writer_lock);
+  hm_thread_wake_writer ();
+  return ok ? 0 : -1;
+}
+
+/* The end of an attach: what the rings hold, the END (unless the exit wrote
+ * one), and no more writing to fd, which the caller closes.  Tracing is
+ * already off. */
+void
+hm_writer_end_session (int end_reason)
+{
+  pthread_mutex_lock (&writer_lock);
+  if (hm_agent.trace_fd >= 0 && !end_written)
+    {
+      hm_guard++;
+      for (int i = 0; i < 4 && round_locked () > 0; i++)
+        ;
+      PUT (hm_chunk_put_end (&meta, hm_tsc (), (HmEndReason) end_reason, 0));
+      meta_flush ();
+      end_written = 1;
+      hm_guard--;
+    }
+  hm_agent.trace_fd = -1;
+  in_session = 0;
+  pthread_mutex_unlock (&writer_lock);
 }
 
 void
@@ -611,10 +706,11 @@ hm_writer_flush (int end_reason, int64_t status)
   /* Other threads may go on allocating: a few rounds catch what they add. */
   for (int i = 0; i < 4 && round_locked () > 0; i++)
     ;
-  if (end_reason >= 0)
+  if (end_reason >= 0 && !end_written)
     {
       PUT (hm_chunk_put_end (&meta, hm_tsc (), (HmEndReason) end_reason, status));
       meta_flush ();
+      end_written = end_reason != HM_END_EXEC;   /* a failed exec goes on */
     }
   pthread_mutex_unlock (&writer_lock);
   hm_guard--;
@@ -700,6 +796,10 @@ hm_writer_fork_child (void)
   /* The child is not traced: its events would interleave with the parent's
    * in one file.  (If it execs, the new image may start its own trace.) */
   hm_agent.tracing = 0;
+  __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
+  if (in_session && hm_agent.trace_fd >= 0)
+    close (hm_agent.trace_fd);       /* the debugger's socket is the parent's */
+  in_session = 0;
   hm_agent.trace_fd = -1;
   writer_running = 0;
   hm_thread_after_fork_child ();

@@ -16,6 +16,14 @@
  * (LD_PRELOAD=libhybridmem.so) into an unmodified program: the same options
  * then come from HM_* environment variables (see HmOptions).
  *
+ * Attaching: a process with the library that is not traced from its start
+ * listens for a debugger (`hmtrace attach PID`) on a socket of its own in a
+ * private directory ($XDG_RUNTIME_DIR/hybridmem/ or /tmp/hybridmem-UID/), with
+ * one thread that blocks every signal and sleeps until one connects.
+ * HM_LISTEN=0 turns that off; HM_LISTEN=1 says on stderr why it cannot listen.
+ * While a debugger is attached every call is traced; afterwards the inline
+ * fast paths below run again.
+ *
  * Threads: every function may be called from any thread.  Regions and pools
  * are shared objects: each thread takes 8 KiB pieces of a region (one
  * compare-and-swap each) and bumps objects of up to 1 KiB off its piece with

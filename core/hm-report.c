@@ -519,6 +519,10 @@ describe_end (HmHeapModel *model)
   switch (reason)
     {
     case HM_END_EXIT:
+      /* -1: the agent could not see it (injected by hmtrace attach, it does
+       * not wrap main or exit) */
+      if (status < 0)
+        return g_strdup (_("exited"));
       return g_strdup_printf (_("exited with status %" PRId64), status);
     case HM_END_SIGNAL:
       return g_strdup_printf (_("killed by signal %" PRId64 " (%s)"), status,

@@ -7,3 +7,8 @@ int hmtrace_record_main (int argc, char **argv);
 int hmtrace_report_main (int argc, char **argv);
 int hmtrace_export_main (int argc, char **argv);
 int hmtrace_profile_main (int argc, char **argv);
+int hmtrace_attach_main (int argc, char **argv);
+
+/* hmtrace-record.c: libhybridmem.so — $HM_AGENT_PATH, beside a build tree's
+ * hmtrace, or the installed one. */
+char *hmtrace_find_agent (void);

@@ -21,8 +21,8 @@
 
 #include "hmtrace-commands.h"
 
-static char *
-find_agent (void)
+char *
+hmtrace_find_agent (void)
 {
   const char *env = g_getenv ("HM_AGENT_PATH");
   g_autofree char *self = NULL;
@@ -187,7 +187,7 @@ hmtrace_record_main (int argc, char **argv)
       return error->code == G_FILE_ERROR_NOENT ? 127 : 126;
     }
 
-  agent = find_agent ();
+  agent = hmtrace_find_agent ();
   if (!g_file_test (agent, G_FILE_TEST_IS_REGULAR))
     {
       fprintf (stderr, _("hmtrace record: the agent library %s is missing; "

@@ -68,9 +68,27 @@ hm_dbg_application_command_line (GApplication            *application,
   GVariantDict *options = g_application_command_line_get_options_dict (command_line);
   g_autofree const char **remaining = NULL;
   gboolean record = FALSE;
+  int attach_pid = 0;
 
   g_variant_dict_lookup (options, "record", "b", &record);
+  g_variant_dict_lookup (options, "attach", "i", &attach_pid);
   g_variant_dict_lookup (options, G_OPTION_REMAINING, "^a&ay", &remaining);
+
+  if (attach_pid != 0)
+    {
+      HmDbgWindow *window;
+
+      if (attach_pid < 0 || record)
+        {
+          g_application_command_line_printerr (command_line, "%s\n",
+                                               _("hybridmem-debugger: --attach needs a process id, "
+                                                 "and no --record"));
+          return 2;
+        }
+      window = get_window_for_trace (self);
+      gtk_window_present (GTK_WINDOW (window));
+      return hm_dbg_window_attach (window, attach_pid) ? 0 : 1;
+    }
 
   if (record)
     {
@@ -156,6 +174,7 @@ hm_dbg_application_startup (GApplication *application)
     { "win.open", { "<Control>o", NULL } },
     { "win.save", { "<Control>s", NULL } },
     { "win.record", { "<Control>r", NULL } },
+    { "win.attach", { "<Control><Shift>a", NULL } },
     { "win.find", { "<Control>f", NULL } },
     { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
     { "win.zoom-out", { "<Control>minus", NULL } },
@@ -200,15 +219,18 @@ hm_dbg_application_init (HmDbgApplication *self)
   static const GOptionEntry entries[] = {
     { "record", 'r', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
       N_("Record the program that follows (after --) and show its heap live"), NULL },
+    { "attach", 'a', G_OPTION_FLAG_NONE, G_OPTION_ARG_INT, NULL,
+      N_("Attach to the running process PID and show its heap live from now on"), N_("PID") },
     { G_OPTION_REMAINING, 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL,
-      N_("[TRACE.hmt…] | --record -- PROGRAM [ARGS…]") },
+      N_("[TRACE.hmt…] | --record -- PROGRAM [ARGS…] | --attach PID") },
     { NULL }
   };
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_summary (G_APPLICATION (self),
                                             _("Explore the memory use of a program: open a trace "
-                                              "recorded by hmtrace, or record one."));
+                                              "recorded by hmtrace, record one, or attach to a "
+                                              "running process."));
 }
 
 HmDbgApplication *

@@ -10,6 +10,11 @@
  * memory bounded however far behind it falls; and Save copies exactly the
  * bytes that arrived.  The session is over when the pipe has closed and the
  * program has been reaped, in either order.
+ *
+ * Attached to a running process (hm_dbg_recorder_attach), the bytes come
+ * from its agent's socket instead, and there is no program to reap: Stop
+ * shuts our side of the socket down, the agent ends the trace with a detach
+ * and closes it, and the process runs on.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <errno.h>
@@ -21,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include "hm-attach.h"
 #include "hm-dbg-recorder.h"
 
 #define READ_SIZE (256 * 1024)
@@ -28,6 +36,7 @@
 #define PIPE_SIZE (1024 * 1024)
 #define TRACE_FD 3
 #define STOP_GRACE_SECONDS 2
+#define DETACH_GRACE_SECONDS 10
 /* Parsing per main-loop turn, so frames keep coming while catching up. */
 #define FEED_BUDGET_US 8000
 
@@ -49,6 +58,9 @@ struct _HmDbgRecorder
   GMutex lock;
   guint64 written;
   gboolean pipe_closed;
+
+  int socket_fd;                 /* attached: the agent's socket (input owns it) */
+  int pid;                       /* attached: the process */
 
   guint64 fed;                   /* main thread: bytes given to the trace */
   char *exit_text;
@@ -111,6 +123,9 @@ static void
 end_of_stream (HmDbgRecorder *self)
 {
   self->reading = FALSE;
+  if (self->socket_fd >= 0 && self->exit_text == NULL)
+    self->exit_text = g_strdup (self->stopped ? _("detached; the process goes on")
+                                              : _("ended: the process exited"));
   if (self->reader != NULL)
     g_thread_join (g_steal_pointer (&self->reader));
   hm_dbg_trace_feed_eof (self->trace);
@@ -247,6 +262,85 @@ wait_cb (GObject      *object,
   maybe_finish (self);
 }
 
+/* The temporary file between the reader thread and the trace. */
+static gboolean
+open_buffer_file (HmDbgRecorder *self,
+                  GError       **error)
+{
+  self->file = g_file_new_tmp ("hybridmem-XXXXXX.hmt", &self->file_stream, error);
+  if (self->file == NULL)
+    return FALSE;
+  self->file_fd = open (g_file_peek_path (self->file), O_RDONLY | O_CLOEXEC);
+  if (self->file_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s",
+                   g_file_peek_path (self->file), g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+hm_dbg_recorder_attach (HmDbgRecorder *self,
+                        int            pid,
+                        GError       **error)
+{
+  g_autofree char *comm_path = NULL;
+  g_autofree char *title = NULL;
+  int fd;
+
+  g_return_val_if_fail (HM_DBG_IS_RECORDER (self), FALSE);
+  g_return_val_if_fail (self->process == NULL && self->socket_fd < 0, FALSE);
+
+  if (!hm_attach_check_process (pid, error))
+    return FALSE;
+  comm_path = g_strdup_printf ("/proc/%d/comm", pid);
+  if (g_file_get_contents (comm_path, &title, NULL, NULL))
+    g_strchomp (title);
+  fd = hm_attach_connect (pid, NULL);
+  if (fd < 0)
+    {
+      g_autofree char *agent = hm_dbg_recorder_find_agent ();
+      if (!g_file_test (agent, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       _("The agent library %s is missing; set HM_AGENT_PATH to libhybridmem.so"),
+                       agent);
+          return FALSE;
+        }
+      /* a canonical path: the process resolves it from its own directory */
+      g_autofree char *absolute = g_canonicalize_filename (agent, NULL);
+      if (!hm_attach_inject (pid, absolute, error))
+        return FALSE;
+      fd = hm_attach_connect (pid, error);
+      if (fd < 0)
+        return FALSE;
+    }
+  if (!open_buffer_file (self, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+
+  self->pid = pid;
+  self->socket_fd = fd;
+  self->trace = hm_dbg_trace_new_live (title != NULL ? title : comm_path);
+  self->input = g_unix_input_stream_new (fd, TRUE);
+  self->reading = TRUE;
+  self->reader = g_thread_new ("hm-dbg-recorder", reader_thread, g_object_ref (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  return TRUE;
+}
+
+gboolean
+hm_dbg_recorder_is_attached (HmDbgRecorder *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_RECORDER (self), FALSE);
+
+  return self->socket_fd >= 0;
+}
+
 gboolean
 hm_dbg_recorder_start (HmDbgRecorder      *self,
                        const char * const *argv,
@@ -264,7 +358,7 @@ hm_dbg_recorder_start (HmDbgRecorder      *self,
 
   g_return_val_if_fail (HM_DBG_IS_RECORDER (self), FALSE);
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, FALSE);
-  g_return_val_if_fail (self->process == NULL, FALSE);
+  g_return_val_if_fail (self->process == NULL && self->socket_fd < 0, FALSE);
 
   if (strchr (argv[0], '/') == NULL)
     program = g_find_program_in_path (argv[0]);
@@ -289,17 +383,8 @@ hm_dbg_recorder_start (HmDbgRecorder      *self,
       return FALSE;
     }
 
-  self->file = g_file_new_tmp ("hybridmem-XXXXXX.hmt", &self->file_stream, error);
-  if (self->file == NULL)
+  if (!open_buffer_file (self, error))
     return FALSE;
-  self->file_fd = open (g_file_peek_path (self->file), O_RDONLY | O_CLOEXEC);
-  if (self->file_fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s",
-                   g_file_peek_path (self->file), g_strerror (saved));
-      return FALSE;
-    }
 
   if (!g_unix_open_pipe (fds, FD_CLOEXEC, error))
     return FALSE;
@@ -366,7 +451,13 @@ hm_dbg_recorder_stop (HmDbgRecorder *self)
     return;
 
   self->stopped = TRUE;
-  if (self->waiting)
+  if (self->socket_fd >= 0)
+    {
+      /* the agent writes the rest and a detach record, then closes */
+      shutdown (self->socket_fd, SHUT_WR);
+      self->kill_source = g_timeout_add_seconds (DETACH_GRACE_SECONDS, force_exit_cb, self);
+    }
+  else if (self->waiting)
     {
       g_subprocess_send_signal (self->process, SIGTERM);
       self->kill_source = g_timeout_add_seconds (STOP_GRACE_SECONDS, force_exit_cb, self);
@@ -492,6 +583,7 @@ hm_dbg_recorder_init (HmDbgRecorder *self)
 {
   self->cancellable = g_cancellable_new ();
   self->file_fd = -1;
+  self->socket_fd = -1;
   g_mutex_init (&self->lock);
 }
 

@@ -19,8 +19,15 @@ gboolean       hm_dbg_recorder_start          (HmDbgRecorder      *self,
                                                const char * const *argv,
                                                const char         *cwd,
                                                GError            **error);
+/* Attaches to the running process pid: through its agent's socket, or by
+ * injecting the agent (hm-attach.h); its trace streams from now on. */
+gboolean       hm_dbg_recorder_attach         (HmDbgRecorder      *self,
+                                               int                 pid,
+                                               GError            **error);
+gboolean       hm_dbg_recorder_is_attached    (HmDbgRecorder      *self);
 /* Asks the program to stop (SIGTERM, then SIGKILL after two seconds); the
- * trace ends when the pipe closes. */
+ * trace ends when the pipe closes.  Attached, detaches instead: the process
+ * goes on. */
 void           hm_dbg_recorder_stop           (HmDbgRecorder      *self);
 gboolean       hm_dbg_recorder_is_running     (HmDbgRecorder      *self);
 gboolean       hm_dbg_recorder_was_stopped    (HmDbgRecorder      *self);

@@ -11,6 +11,7 @@
 
 #include "hm-dbg-format.h"
 #include "hm-dbg-objects-view.h"
+#include "hm-dbg-attach-dialog.h"
 #include "hm-dbg-flame-view.h"
 #include "hm-dbg-tree-view.h"
 #include "hm-dbg-profile-view.h"
@@ -31,6 +32,7 @@ struct _HmDbgWindow
   /* template */
   GtkButton *stop_button;
   GtkButton *record_button;
+  GtkButton *attach_button;
   GtkStackSwitcher *view_switcher;
   GMenu *recent_section;
   GtkInfoBar *info_bar;
@@ -118,7 +120,11 @@ update_message (HmDbgWindow *self)
   offset = hm_dbg_format_count (hm_heap_model_get_truncated_offset (model));
   size = hm_dbg_format_count (hm_dbg_trace_get_size (self->trace));
 
-  if (self->recorder != NULL && hm_dbg_trace_get_size (self->trace) == 0)
+  if (self->recorder != NULL && hm_dbg_recorder_is_attached (self->recorder)
+      && hm_dbg_trace_get_size (self->trace) == 0)
+    text = g_strdup_printf (_("%s sent no trace: another debugger is attached to it, or it "
+                              "exited."), hm_dbg_trace_get_title (self->trace));
+  else if (self->recorder != NULL && hm_dbg_trace_get_size (self->trace) == 0)
     text = g_strdup_printf (_("The agent did not load into %s, so nothing was recorded. "
                               "Statically linked and set-user-ID programs ignore LD_PRELOAD."),
                             hm_dbg_trace_get_title (self->trace));
@@ -156,12 +162,15 @@ describe_end (HmDbgWindow *self,
   gint64 status;
 
   if (self->recorder != NULL && hm_dbg_recorder_is_running (self->recorder))
-    return g_strdup (_("recording…"));
+    return g_strdup (hm_dbg_recorder_is_attached (self->recorder) ? _("attached, recording…")
+                                                                  : _("recording…"));
   if (!hm_heap_model_get_end (model, &reason, &status))
     return g_strdup (_("no end recorded"));
   switch (reason)
     {
     case HM_END_EXIT:
+      if (status < 0)
+        return g_strdup (_("exited"));   /* not seen by an injected agent */
       return g_strdup_printf (_("exited with status %d"), (int) status);
     case HM_END_SIGNAL:
       return g_strdup_printf (_("killed by signal %d"), (int) status);
@@ -258,6 +267,10 @@ update_actions (HmDbgWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.find", self->trace != NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->stop_button), recording);
   gtk_widget_set_visible (GTK_WIDGET (self->record_button), !recording);
+  gtk_widget_set_visible (GTK_WIDGET (self->attach_button), !recording);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->stop_button),
+                               recording && hm_dbg_recorder_is_attached (self->recorder)
+                                 ? _("Detach: the Process Goes On") : _("Stop the Program"));
   gtk_widget_set_visible (GTK_WIDGET (self->view_switcher), self->trace != NULL && !loading);
 }
 
@@ -507,6 +520,42 @@ hm_dbg_window_record (HmDbgWindow        *self,
   return TRUE;
 }
 
+gboolean
+hm_dbg_window_attach (HmDbgWindow *self,
+                      int          pid)
+{
+  g_autoptr(HmDbgRecorder) recorder = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_val_if_fail (HM_DBG_IS_WINDOW (self), FALSE);
+
+  if (self->load_cancellable != NULL)
+    {
+      g_cancellable_cancel (self->load_cancellable);
+      end_loading (self);
+    }
+
+  recorder = hm_dbg_recorder_new ();
+  if (!hm_dbg_recorder_attach (recorder, pid, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not attach to process %d: %s"), pid,
+                                               error->message);
+      show_message (self, GTK_MESSAGE_ERROR, text);
+      return FALSE;
+    }
+
+  set_trace (self, hm_dbg_recorder_get_trace (recorder), recorder);
+  return TRUE;
+}
+
+static void
+attach_cb (HmDbgWindow       *self,
+           int                pid,
+           HmDbgAttachDialog *dialog)
+{
+  hm_dbg_window_attach (self, pid);
+}
+
 static void
 record_cb (HmDbgWindow       *self,
            char             **argv,
@@ -695,6 +744,18 @@ record_action (GtkWidget  *widget,
       hm_dbg_record_dialog_set_command (dialog, command);
     }
   g_signal_connect_object (dialog, "record", G_CALLBACK (record_cb), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+attach_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  HmDbgWindow *self = HM_DBG_WINDOW (widget);
+  HmDbgAttachDialog *dialog = hm_dbg_attach_dialog_new (GTK_WINDOW (self));
+
+  g_signal_connect_object (dialog, "attach", G_CALLBACK (attach_cb), self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -949,6 +1010,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
                                                "/io/github/hybridmem/Debugger/ui/hm-dbg-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, stop_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, record_button);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, attach_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, view_switcher);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, recent_section);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, info_bar);
@@ -976,6 +1038,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-uri", "s", open_uri_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.record", NULL, record_action);
+  gtk_widget_class_install_action (widget_class, "win.attach", NULL, attach_action);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);

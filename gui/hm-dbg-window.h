@@ -21,6 +21,11 @@ void         hm_dbg_window_open       (HmDbgWindow        *self,
 gboolean     hm_dbg_window_record     (HmDbgWindow        *self,
                                        const char * const *argv,
                                        const char         *cwd);
+/* Attaches to the running process pid (its agent's socket, or injecting the
+ * agent) and shows its heap from now on; Stop detaches.  A failure shows in
+ * the window and returns FALSE. */
+gboolean     hm_dbg_window_attach     (HmDbgWindow        *self,
+                                       int                 pid);
 /* Writes the trace's bytes to destination: the file it was opened from, or
  * what a recording has received so far (what Save As does). */
 void         hm_dbg_window_save_async  (HmDbgWindow        *self,

@@ -418,9 +418,13 @@ test_agent_records (void)
   g_assert_cmpint (nodes.min_size, ==, 48);
   g_assert_cmpint (nodes.max_size, ==, 48);
   g_assert_cmpint (nodes.threads, ==, 1);
-  /* sampled past the first 256: an estimate, within one sample's weight */
+  /* sampled past the first 256 (1 block in 64, weight 64, chosen by address):
+   * an estimate.  Of the 100 blocks live at the peak, the sampled ones are
+   * binomial (100, 1/64): more than 7 has a chance under 1e-5, so the bounds
+   * fail only for a broken estimate, not for an unlucky layout (2 samples,
+   * the old bound, was exceeded 7% of the time). */
   g_assert_cmpint (nodes.peak_live_count, >=, 100 - 64);
-  g_assert_cmpint (nodes.peak_live_count, <=, 100 + 128);
+  g_assert_cmpint (nodes.peak_live_count, <=, 100 + 7 * 64);
   g_assert_cmpint (nodes.lifetime_median_ns, >, 0);
   g_assert_true (find_site (profile, offset_from_trace ("make_buffers"), &buffers));
   g_assert_cmpint (buffers.count, ==, 7);

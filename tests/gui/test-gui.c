@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <link.h>
@@ -21,6 +23,8 @@
 #include <unistd.h>
 
 #include "hm-dbg-application.h"
+#include "hm-dbg-attach-dialog.h"
+#include "hm-dbg-process-item.h"
 #include "hm-dbg-objects-view.h"
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-site.h"
@@ -1724,6 +1728,191 @@ log_is_fatal (const char     *log_domain,
   return TRUE;
 }
 
+/* ---- attaching ---------------------------------------------------------- */
+
+typedef struct {
+  GPid pid;
+  FILE *out;
+} Target;
+
+/* attach-target with ROUNDS rounds of 50 ms, with the agent preloaded or
+ * not; returns once it has printed its first line (it is in main). */
+static void
+start_target (Target     *t,
+              const char *rounds,
+              gboolean    preloaded)
+{
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "attach-target",
+                                               NULL);
+  const char *argv[] = { program, rounds, NULL };
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  char line[256];
+  int out_fd;
+
+  if (preloaded)
+    envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp,
+                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
+                                           NULL, NULL, &t->pid, NULL, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  t->out = fdopen (out_fd, "r");
+  g_assert_nonnull (fgets (line, sizeof line, t->out));
+}
+
+/* Its last line ("checksum …"), after it exited with 0. */
+static char *
+finish_target (Target *t)
+{
+  char line[256], last[256] = "";
+  int status;
+
+  while (fgets (line, sizeof line, t->out) != NULL)
+    g_strlcpy (last, line, sizeof last);
+  fclose (t->out);
+  g_assert_cmpint (waitpid (t->pid, &status, 0), ==, t->pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  return g_strdup (last);
+}
+
+static HmDbgProcessItem *
+shown_item (HmDbgAttachDialog *dialog,
+            int                pid)
+{
+  GListModel *shown = hm_dbg_attach_dialog_get_shown (dialog);
+
+  for (guint i = 0; i < g_list_model_get_n_items (shown); i++)
+    {
+      g_autoptr(HmDbgProcessItem) item = g_list_model_get_item (shown, i);
+      if (hm_dbg_process_item_get_pid (item) == pid)
+        return item;   /* the store keeps a reference */
+    }
+  return NULL;
+}
+
+static void
+store_pid (int *out,
+           int  pid)
+{
+  *out = pid;
+}
+
+static void
+test_attach_dialog (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  HmDbgAttachDialog *dialog;
+  Target with_agent, without;
+  g_autofree char *pid_text = NULL;
+  g_autofree char *last1 = NULL, *last2 = NULL;
+  int chosen = 0;
+
+  start_target (&with_agent, "40", TRUE);
+  start_target (&without, "40", FALSE);
+  dialog = hm_dbg_attach_dialog_new (GTK_WINDOW (window));
+  g_signal_connect_swapped (dialog, "attach", G_CALLBACK (store_pid), &chosen);
+  gtk_window_present (GTK_WINDOW (dialog));
+  run_loop_for (200);
+
+  /* Both are listed, and only the preloaded one has an agent. */
+  g_assert_nonnull (shown_item (dialog, with_agent.pid));
+  g_assert_nonnull (shown_item (dialog, without.pid));
+  g_assert_true (hm_dbg_process_item_get_has_agent (shown_item (dialog, with_agent.pid)));
+  g_assert_false (hm_dbg_process_item_get_has_agent (shown_item (dialog, without.pid)));
+  g_assert_cmpstr (hm_dbg_process_item_get_name (shown_item (dialog, without.pid)), ==,
+                   "attach-target");
+
+  /* The search: by name both, by PID one, by nonsense none. */
+  hm_dbg_attach_dialog_set_search (dialog, "ATTACH-TARGET");
+  g_assert_nonnull (shown_item (dialog, with_agent.pid));
+  g_assert_nonnull (shown_item (dialog, without.pid));
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (dialog), "debugger-attach-dialog.png");
+  pid_text = g_strdup_printf ("%d", (int) without.pid);
+  hm_dbg_attach_dialog_set_search (dialog, pid_text);
+  g_assert_nonnull (shown_item (dialog, without.pid));
+  g_assert_null (shown_item (dialog, with_agent.pid));
+  hm_dbg_attach_dialog_set_search (dialog, "no process is called this");
+  g_assert_cmpuint (g_list_model_get_n_items (hm_dbg_attach_dialog_get_shown (dialog)), ==, 0);
+  /* nothing to attach to: nothing happens */
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "attach.start", NULL);
+  g_assert_cmpint (chosen, ==, 0);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+
+  /* Choosing one emits its PID and closes the dialog. */
+  hm_dbg_attach_dialog_set_search (dialog, "");
+  g_assert_true (hm_dbg_attach_dialog_select_pid (dialog, with_agent.pid));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "attach.start", NULL));
+  g_assert_cmpint (chosen, ==, with_agent.pid);
+
+  last1 = finish_target (&with_agent);
+  last2 = finish_target (&without);
+  g_assert_cmpstr (last1, ==, last2);
+  close_window (window);
+}
+
+static gboolean
+has_some_allocations (gpointer data)
+{
+  HmDbgTrace *trace = hm_dbg_window_get_trace (data);
+
+  return trace != NULL && hm_heap_model_get_totals (hm_dbg_trace_get_model (trace))->allocations > 500;
+}
+
+/* Injected into a process started without the agent, shown live, detached:
+ * the program finishes as it would have, and the trace ends with a detach. */
+static void
+test_attach_live (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkLabel *summary = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "summary_label"));
+  Target observed, alone;
+  g_autofree char *last_observed = NULL, *last_alone = NULL;
+  HmHeapModel *model;
+  HmEndReason reason;
+  gint64 status;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  start_target (&observed, "60", FALSE);
+  g_assert_true (hm_dbg_window_attach (window, observed.pid));
+  g_assert_true (hm_dbg_trace_is_live (hm_dbg_window_get_trace (window)));
+  g_assert_true (wait_until (has_some_allocations, window, WAIT_TIMEOUT_MS));
+  g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
+  run_loop_for (300);
+  g_test_message ("summary: %s", gtk_label_get_text (summary));
+  g_assert_nonnull (strstr (gtk_label_get_text (summary), "attached"));
+  save_screenshot (GTK_WIDGET (window), "debugger-attached.png");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
+  g_assert_true (wait_until (trace_finished, window, WAIT_TIMEOUT_MS));
+
+  model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  g_assert_false (hm_heap_model_is_truncated (model));
+  g_assert_true (hm_heap_model_get_end (model, &reason, &status));
+  g_assert_cmpint (reason, ==, HM_END_DETACH);
+  g_assert_cmpuint (hm_heap_model_get_totals (model)->allocations, >, 500);
+
+  /* the same last line as a run nobody attached to */
+  last_observed = finish_target (&observed);
+  start_target (&alone, "60", FALSE);
+  last_alone = finish_target (&alone);
+  g_assert_cmpstr (last_observed, ==, last_alone);
+  close_window (window);
+}
+
+static void
+test_attach_no_such_process (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkLabel *info_label = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_false (hm_dbg_window_attach (window, 4194305));
+  g_assert_nonnull (strstr (gtk_label_get_text (info_label), "no process has PID 4194305"));
+  close_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1778,6 +1967,9 @@ main (int   argc,
   g_test_add_func ("/gui/record/stop-ends-the-trace", test_record_stop);
   g_test_add_func ("/gui/record/missing-program-says-so", test_record_missing_program);
   g_test_add_func ("/gui/record/dialog-splits-the-command-line", test_record_dialog);
+  g_test_add_func ("/gui/attach/dialog-lists-and-searches", test_attach_dialog);
+  g_test_add_func ("/gui/attach/injected-live-then-detached", test_attach_live);
+  g_test_add_func ("/gui/attach/no-such-process-says-so", test_attach_no_such_process);
   g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
   g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);
   g_test_add_func ("/gui/style/dark-style-follows-the-theme", test_dark_style);

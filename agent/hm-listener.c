@@ -1,0 +1,286 @@
+/* hm-listener.c — the door a debugger attaches through: one Unix socket per
+ * process, $XDG_RUNTIME_DIR/hybridmem/PID.sock (/tmp/hybridmem-UID/PID.sock
+ * without XDG_RUNTIME_DIR).
+ *
+ * A process the agent is in but does not trace from the start (no HM_TRACE,
+ * no hmtrace record) listens there, unless HM_LISTEN=0.  A client of the
+ * same user that connects gets a complete trace from that moment on, in the
+ * same byte stream as a file; when it shuts its side down (or goes away) the
+ * trace ends with END (detach), tracing stops and the program is back at
+ * full speed; the next client starts a new trace.  Only the same user gets
+ * in: the directory is 0700 and ours (a symlink or anything else is refused,
+ * never repaired), the socket 0600, and the peer's credentials are checked.
+ *
+ * The listener thread blocks every signal and never touches GC memory, like
+ * the writer; it prints nothing unless HM_LISTEN=1 was asked for explicitly,
+ * so a program's output stays its own.
+ */
+#define _GNU_SOURCE
+#include "hm-agent-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define POLL_MS 50           /* how often a session looks for newly loaded objects */
+#define SEND_TIMEOUT_S 10    /* a client that reads nothing for this long is dropped */
+
+static int listen_fd = -1;
+static char socket_path[sizeof ((struct sockaddr_un *) 0)->sun_path];
+static int socket_pid;                /* the process that made socket_path */
+static int listener_tid;
+static pthread_t listener_thread;
+
+int
+hm_listener_tid (void)
+{
+  return __atomic_load_n (&listener_tid, __ATOMIC_ACQUIRE);
+}
+
+/* No snprintf: these run in the constructor, before the program's main. */
+static int
+append (char *buf, size_t size, size_t *len, const char *text)
+{
+  size_t n = strlen (text);
+  if (*len + n + 1 > size)
+    return 0;
+  memcpy (buf + *len, text, n + 1);
+  *len += n;
+  return 1;
+}
+
+static int
+append_number (char *buf, size_t size, size_t *len, unsigned long v)
+{
+  char digits[24];
+  int n = 0;
+  do
+    digits[n++] = (char) ('0' + v % 10);
+  while ((v /= 10) != 0);
+  char text[24];
+  for (int i = 0; i < n; i++)
+    text[i] = digits[n - 1 - i];
+  text[n] = '\0';
+  return append (buf, size, len, text);
+}
+
+/* The directory must be ours, 0700, and a directory (not a symlink to one). */
+static int
+private_directory (const char *path, const char **why)
+{
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    {
+      if (errno != ENOENT || (mkdir (path, 0700) != 0 && errno != EEXIST) || lstat (path, &st) != 0)
+        {
+          *why = "cannot create it";
+          return 0;
+        }
+    }
+  if (S_ISLNK (st.st_mode))
+    *why = "it is a symbolic link";
+  else if (!S_ISDIR (st.st_mode))
+    *why = "it is not a directory";
+  else if (st.st_uid != geteuid ())
+    *why = "another user owns it";
+  else if ((st.st_mode & 0777) != 0700)
+    *why = "its mode is not 0700";
+  else
+    return 1;
+  return 0;
+}
+
+/* Builds the directory's and the socket's paths: under $XDG_RUNTIME_DIR, or
+ * when that is unset or unusable, /tmp/hybridmem-UID; 0 when no private
+ * directory can be had. */
+static int
+socket_location (char *dir, size_t dir_size, const char **why)
+{
+  const char *runtime = getenv ("XDG_RUNTIME_DIR");
+
+  for (int attempt = runtime != NULL && runtime[0] == '/' ? 0 : 1; attempt < 2; attempt++)
+    {
+      size_t len = 0;
+      dir[0] = '\0';
+      if (attempt == 0
+          ? !append (dir, dir_size, &len, runtime) || !append (dir, dir_size, &len, "/hybridmem")
+          : !append (dir, dir_size, &len, "/tmp/hybridmem-")
+            || !append_number (dir, dir_size, &len, (unsigned long) geteuid ()))
+        {
+          *why = "the path is too long";
+          continue;
+        }
+      if (!private_directory (dir, why))
+        continue;
+      len = 0;
+      socket_path[0] = '\0';
+      if (append (socket_path, sizeof socket_path, &len, dir)
+          && append (socket_path, sizeof socket_path, &len, "/")
+          && append_number (socket_path, sizeof socket_path, &len, (unsigned long) getpid ())
+          && append (socket_path, sizeof socket_path, &len, ".sock"))
+        return 1;
+      *why = "the path is too long for a socket";
+      socket_path[0] = '\0';
+    }
+  return 0;
+}
+
+/* One debugger, from connect to disconnect. */
+static void
+run_session (int fd)
+{
+  struct timeval timeout = { SEND_TIMEOUT_S, 0 };
+  struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = listen_fd, .events = POLLIN } };
+
+  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  if (hm_agent_begin_session (fd) != 0)
+    return;
+  for (;;)
+    {
+      int n = poll (p, 2, POLL_MS);
+      if (n > 0 && p[1].revents != 0)
+        {
+          /* one debugger at a time: a second one gets an empty stream at
+           * once rather than wait in the backlog */
+          int other = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+          if (other >= 0)
+            close (other);
+        }
+      if (n > 0 && p[0].revents != 0)
+        {
+          char buf[64];
+          /* nothing is expected from the client: data is ignored, EOF ends */
+          ssize_t r = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)
+              || (p[0].revents & (POLLHUP | POLLERR)))
+            break;
+        }
+      else if (n < 0 && errno != EINTR)
+        break;
+      /* the writer gave up (the client vanished), or the process exits */
+      if (!__atomic_load_n (&hm_agent.tracing, __ATOMIC_ACQUIRE) || hm_agent.exiting)
+        break;
+      if (hm_agent.injected)
+        hm_got_refresh ();
+    }
+  if (!hm_agent.exiting)
+    hm_agent_end_session ();
+}
+
+static void *
+listener_main (void *arg)
+{
+  sigset_t all;
+
+  (void) arg;
+  hm_guard = 1;   /* nothing this thread does is an event */
+  __atomic_store_n (&listener_tid, (int) syscall (SYS_gettid), __ATOMIC_RELEASE);
+  pthread_setname_np (pthread_self (), "hm-listener");
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, NULL);
+
+  for (;;)
+    {
+      int fd = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno == EBADF || errno == EINVAL || errno == ENOTSOCK)
+            break;                 /* closed (a fork child, the exit) */
+          struct timespec pause = { 0, 100000000 };
+          nanosleep (&pause, NULL);  /* out of descriptors: try again later */
+          continue;
+        }
+      struct ucred cred;
+      socklen_t len = sizeof cred;
+      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred
+          && cred.uid == geteuid () && !hm_agent.exiting
+          && !__atomic_load_n (&hm_agent.tracing, __ATOMIC_ACQUIRE))
+        run_session (fd);
+      close (fd);
+    }
+  return NULL;
+}
+
+void
+hm_listener_start (void)
+{
+  char dir[sizeof socket_path];
+  const char *why = "cannot create it";
+  int loud = 0;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd;
+
+  hm_parse_bool (getenv ("HM_LISTEN"), &loud);
+  hm_guard++;
+  if (!socket_location (dir, sizeof dir, &why))
+    {
+      if (loud)
+        hm_notice ("no private directory for the attach socket (%s: %s); not listening",
+                   dir, why);
+      goto out;
+    }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto out;
+  memcpy (addr.sun_path, socket_path, strlen (socket_path) + 1);
+  /* A socket left by a process that had our pid before (killed, so its
+   * exit did not remove it): the directory is ours alone. */
+  unlink (socket_path);
+  mode_t old_mask = umask (0177);
+  int bound = bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
+  umask (old_mask);
+  if (!bound || listen (fd, 4) != 0)
+    {
+      if (loud)
+        hm_notice ("cannot listen on %s (errno %d); not listening", socket_path, errno);
+      close (fd);
+      goto out;
+    }
+  listen_fd = fd;
+  socket_pid = getpid ();
+  if (pthread_create (&listener_thread, NULL, listener_main, NULL) != 0)
+    {
+      close (fd);
+      listen_fd = -1;
+      unlink (socket_path);
+      socket_path[0] = '\0';
+      goto out;
+    }
+  pthread_detach (listener_thread);
+out:
+  hm_guard--;
+}
+
+void
+hm_listener_remove_socket (void)
+{
+  if (socket_path[0] != '\0' && socket_pid == getpid ())
+    {
+      unlink (socket_path);
+      socket_path[0] = '\0';
+    }
+}
+
+void
+hm_listener_after_fork_child (void)
+{
+  /* The listener thread is not in the child, and the socket's name is the
+   * parent's: the child does not listen. */
+  if (listen_fd >= 0)
+    close (listen_fd);
+  listen_fd = -1;
+  socket_path[0] = '\0';
+  __atomic_store_n (&listener_tid, 0, __ATOMIC_RELEASE);
+}

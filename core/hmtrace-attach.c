@@ -1,0 +1,229 @@
+/* hmtrace-attach.c — `hmtrace attach`: trace a process that is already running.
+ *
+ * If the process has the agent (preloaded or linked), its socket is there:
+ * connect and save the stream.  If not, the agent is injected first
+ * (hm-injector.c).  Ctrl+C, --duration or the process's exit end the trace;
+ * shutting our side of the socket down asks the agent for a clean END, after
+ * which it stops tracing and the program runs on at full speed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gi18n.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hm-attach.h"
+#include "hmtrace-commands.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop_signal (int signal_number)
+{
+  (void) signal_number;
+  stop_requested = 1;
+}
+
+static gboolean
+write_all (int fd, const char *buf, size_t n)
+{
+  while (n > 0)
+    {
+      ssize_t w = write (fd, buf, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return FALSE;
+      buf += w;
+      n -= (size_t) w;
+    }
+  return TRUE;
+}
+
+static char *
+process_name (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/comm", pid);
+  char *comm = NULL;
+  if (!g_file_get_contents (path, &comm, NULL, NULL))
+    return g_strdup ("process");
+  return g_strchomp (comm);
+}
+
+int
+hmtrace_attach_main (int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  double duration = 0;
+  gboolean quiet = FALSE;
+  g_auto(GStrv) rest = NULL;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      N_("Write the trace to FILE (default: hmtrace.NAME.PID.hmt)"), N_("FILE") },
+    { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
+      N_("Detach after SECONDS (default: at Ctrl+C or when the process exits)"), N_("SECONDS") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print nothing of our own"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("PID") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  char *end = NULL;
+  int pid, sock, out_fd;
+  gboolean injected = FALSE;
+  gint64 t0 = g_get_monotonic_time ();
+  struct sigaction on_stop = { .sa_handler = on_stop_signal }, old_int, old_term;
+  guint64 n_bytes = 0;
+  gboolean exited = TRUE;
+
+  context = g_option_context_new (_("PID"));
+  g_option_context_set_summary (context,
+      _("Trace the running process PID from now on, until Ctrl+C, --duration or its exit.\n"
+        "A process started without the agent gets it injected (ptrace)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "hmtrace attach: %s\n", error->message);
+      return 2;
+    }
+  if (rest == NULL || rest[0] == NULL || rest[1] != NULL)
+    {
+      fprintf (stderr, _("hmtrace attach: give one PID; usage: hmtrace attach [-o FILE] "
+                         "[--duration SECONDS] PID\n"));
+      return 2;
+    }
+  pid = (int) strtol (rest[0], &end, 10);
+  if (*rest[0] == '\0' || *end != '\0' || pid <= 0)
+    {
+      fprintf (stderr, _("hmtrace attach: “%s” is not a process id\n"), rest[0]);
+      return 2;
+    }
+  if (duration < 0)
+    {
+      fprintf (stderr, _("hmtrace attach: --duration must not be negative\n"));
+      return 2;
+    }
+
+  if (!hm_attach_check_process (pid, &error))
+    {
+      fprintf (stderr, "hmtrace attach: %s\n", error->message);
+      return 1;
+    }
+  name = process_name (pid);
+
+  /* From here on Ctrl+C only asks to stop: killed in the middle of the
+   * injection, we would leave the process inside a call it cannot return
+   * from. */
+  sigaction (SIGINT, &on_stop, &old_int);
+  sigaction (SIGTERM, &on_stop, &old_term);
+  signal (SIGPIPE, SIG_IGN);
+
+  sock = hm_attach_connect (pid, &error);
+  if (sock < 0 && g_error_matches (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_NO_AGENT))
+    {
+      g_autofree char *agent = hmtrace_find_agent ();
+      g_clear_error (&error);
+      if (!g_file_test (agent, G_FILE_TEST_IS_REGULAR))
+        {
+          fprintf (stderr, _("hmtrace attach: the agent library %s is missing; "
+                             "set HM_AGENT_PATH to libhybridmem.so\n"), agent);
+          return 1;
+        }
+      if (!hm_attach_inject (pid, agent, &error))
+        {
+          fprintf (stderr, "hmtrace attach: %s\n", error->message);
+          return 1;
+        }
+      injected = TRUE;
+      sock = hm_attach_connect (pid, &error);
+    }
+  if (sock < 0)
+    {
+      fprintf (stderr, "hmtrace attach: %s\n", error->message);
+      return 1;
+    }
+
+  if (output == NULL)
+    output = g_strdup_printf ("hmtrace.%s.%d.hmt", name, pid);
+  out_fd = open (output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (out_fd < 0)
+    {
+      int saved = errno;
+      close (sock);   /* the agent stops tracing */
+      fprintf (stderr, _("hmtrace attach: cannot write the trace to %s: %s\n"), output,
+               g_strerror (saved));
+      return 1;
+    }
+
+  /* Until the stop, then until the agent's END and its close. */
+  gboolean stopping = FALSE;
+  gint64 stop_deadline = 0;
+  gint64 duration_end = duration > 0 ? g_get_monotonic_time () + (gint64) (duration * 1e6) : 0;
+  for (;;)
+    {
+      struct pollfd p = { .fd = sock, .events = POLLIN };
+      int n = poll (&p, 1, 100);
+      if (n > 0)
+        {
+          char buf[65536];
+          ssize_t r = read (sock, buf, sizeof buf);
+          if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+          if (r <= 0)
+            break;               /* the END is in, or the process is gone */
+          if (n_bytes == 0 && !quiet)
+            fprintf (stderr, _("hmtrace attach: attached to %d (%s) in %.1f ms%s; "
+                               "Ctrl+C detaches\n"), pid, name,
+                     (g_get_monotonic_time () - t0) / 1000.0,
+                     injected ? _(", agent injected") : "");
+          if (!write_all (out_fd, buf, (size_t) r))
+            {
+              fprintf (stderr, _("hmtrace attach: cannot write to %s: %s; detaching\n"), output,
+                       g_strerror (errno));
+              stop_requested = 1;
+            }
+          n_bytes += (guint64) r;
+        }
+      if (!stopping && (stop_requested || (duration_end && g_get_monotonic_time () >= duration_end)))
+        {
+          stopping = TRUE;
+          exited = FALSE;
+          shutdown (sock, SHUT_WR);
+          stop_deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+        }
+      if (stopping && g_get_monotonic_time () > stop_deadline)
+        {
+          fprintf (stderr, _("hmtrace attach: the agent did not finish the trace in 10 s; "
+                             "%s may be cut\n"), output);
+          break;
+        }
+    }
+  close (sock);
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  if (close (out_fd) != 0)
+    {
+      fprintf (stderr, _("hmtrace attach: cannot write to %s: %s\n"), output, g_strerror (errno));
+      return 1;
+    }
+  if (n_bytes == 0)
+    {
+      fprintf (stderr, _("hmtrace attach: process %d sent no trace (another debugger is "
+                         "attached to it, or it exited)\n"), pid);
+      return 1;
+    }
+  if (!quiet)
+    {
+      g_autofree char *size = g_format_size (n_bytes);
+      fprintf (stderr, _("hmtrace attach: %s; %s written to %s; see it with: hmtrace report %s\n"),
+               exited ? _("the process exited") : _("detached, the process goes on"), size,
+               output, output);
+    }
+  return 0;
+}

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hybridmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -135,6 +136,50 @@ socket_location (char *dir, size_t dir_size, const char **why)
   return 0;
 }
 
+/* A debugger asked for a scan: its findings go to the trace as warnings, and
+ * a mark says what was done (or why nothing could be: the lifetime table
+ * only knows the blocks of a process that started with analysis on). */
+static void
+analyze_on_request (void)
+{
+  char text[128];
+  if (!hm_lifetime_active)
+    {
+      hm_writer_queue_meta (HM_EV_MARK, 0, hm_tsc (),
+                            "analysis requested: lifetime analysis is off in this process "
+                            "(HM_LIFETIME_ANALYSIS=1 when it starts)");
+      return;
+    }
+  hm_guard = 0;              /* the scan's warnings are events */
+  size_t leaks = hm_analyze ();
+  hm_guard = 1;
+  HmAnalysisStats stats;
+  hm_analyze_get_stats (&stats);
+  /* no snprintf on this thread: digits by hand */
+  char digits[2][24];
+  size_t values[2] = { leaks, stats.n_dangling };
+  for (int k = 0; k < 2; k++)
+    {
+      char tmp[24];
+      int n = 0;
+      size_t v = values[k];
+      do
+        tmp[n++] = (char) ('0' + v % 10);
+      while ((v /= 10) != 0);
+      for (int i = 0; i < n; i++)
+        digits[k][i] = tmp[n - 1 - i];
+      digits[k][n] = '\0';
+    }
+  size_t len = 0;
+  text[0] = '\0';
+  append (text, sizeof text, &len, "analysis requested: ");
+  append (text, sizeof text, &len, digits[0]);
+  append (text, sizeof text, &len, " new leaks, ");
+  append (text, sizeof text, &len, digits[1]);
+  append (text, sizeof text, &len, " new dangling pointers");
+  hm_writer_queue_meta (HM_EV_MARK, 0, hm_tsc (), text);
+}
+
 /* One debugger, from connect to disconnect. */
 static void
 run_session (int fd)
@@ -159,10 +204,14 @@ run_session (int fd)
       if (n > 0 && p[0].revents != 0)
         {
           char buf[64];
-          /* nothing is expected from the client: data is ignored, EOF ends */
+          /* The client may ask for one thing: "analyze\n", a leak and
+           * dangling-pointer scan now (hm_analyze), whose warnings join the
+           * trace; anything else is ignored; EOF ends the session. */
           ssize_t r = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (r > 0 && memchr (buf, 'a', (size_t) r) != NULL)
+            analyze_on_request ();
           if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)
-              || (p[0].revents & (POLLHUP | POLLERR)))
+              || (r <= 0 && (p[0].revents & (POLLHUP | POLLERR))))
             break;
         }
       else if (n < 0 && errno != EINTR)

@@ -61,6 +61,7 @@ hmtrace_attach_main (int argc, char **argv)
   g_autofree char *output = NULL;
   double duration = 0;
   gboolean quiet = FALSE;
+  gboolean analyze = FALSE;
   g_auto(GStrv) rest = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -68,6 +69,9 @@ hmtrace_attach_main (int argc, char **argv)
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
       N_("Detach after SECONDS (default: at Ctrl+C or when the process exits)"), N_("SECONDS") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print nothing of our own"), NULL },
+    { "analyze", 0, 0, G_OPTION_ARG_NONE, &analyze,
+      N_("Before detaching, have the process look for leaks and dangling pointers now "
+         "(it must have started with HM_LIFETIME_ANALYSIS=1)"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("PID") },
     { NULL }
   };
@@ -194,6 +198,10 @@ hmtrace_attach_main (int argc, char **argv)
         {
           stopping = TRUE;
           exited = FALSE;
+          /* the scan's findings come in the trace, before its end */
+          if (analyze && send (sock, "analyze\n", 8, MSG_NOSIGNAL) != 8 && !quiet)
+            fprintf (stderr, _("hmtrace attach: could not ask %d for an analysis: %s\n"), pid,
+                     g_strerror (errno));
           shutdown (sock, SHUT_WR);
           stop_deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
         }

@@ -215,6 +215,55 @@ check_trace (const gchar *trace, const gchar *expected_end)
   return report;
 }
 
+/* A debugger asks a running process for a leak scan (issue 4's "on request
+ * from a live debugger session"): the process started with lifetime
+ * analysis, lost 10 blocks of 4242 bytes and keeps 10 of 3131 in a global;
+ * the attached trace holds exactly the 10 lost ones as leak warnings, and a
+ * mark saying what was done. */
+static void
+test_analyze_on_request (void)
+{
+  g_autofree gchar *dir = hm_test_make_tmp_dir ();
+  g_autofree gchar *trace = g_build_filename (dir, "analyzed.hmt", NULL);
+  g_autofree gchar *preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  g_autofree gchar *pid_text = NULL;
+  g_autofree gchar *output = NULL;
+  g_auto(HmTestRun) run = { 0 };
+  const gchar *env[] = { preload, "HM_LIFETIME_ANALYSIS=1", "HM_QUIET=1", NULL };
+  Target t;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  target_start (&t, "attach-leaker", env);
+  g_assert_cmpstr (t.first_line, ==, "attach-leaker: ready\n");
+  pid_text = g_strdup_printf ("%d", (int) t.pid);
+  const gchar *argv[] = { hm_test_hmtrace_path (), "attach", "--analyze", "--duration", "0.3",
+                          "-o", trace, pid_text, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  output = target_finish (&t);
+  if (run.exit_status != 0)
+    {
+      hm_test_fail ("hmtrace attach --analyze failed: %s", run.stderr_text);
+      return;
+    }
+  g_autoptr(json_t) report = hm_test_report_json (trace);
+  g_assert_nonnull (report);
+  json_t *warnings = json_object_get (report, "warnings");
+  guint leaks = 0;
+  for (gsize i = 0; i < json_array_size (warnings); i++)
+    {
+      json_t *w = json_array_get (warnings, i);
+      if (g_strcmp0 (json_string_value (json_object_get (w, "kind")), "leak") != 0)
+        continue;
+      leaks++;
+      g_assert_cmpuint (hm_test_json_uint (w, "size"), ==, 4242);
+    }
+  hm_test_message ("analyze on request: %u leak warnings in the attached trace", leaks);
+  g_assert_cmpuint (leaks, ==, 10);
+  g_assert_nonnull (output);
+  hm_test_remove_dir (dir);
+}
+
 static void
 test_agent_present (void)
 {
@@ -497,6 +546,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/attach/agent-present", test_agent_present);
+  g_test_add_func ("/attach/analyze-on-request", test_analyze_on_request);
   g_test_add_func ("/attach/injected-twice", test_injected_twice);
   g_test_add_func ("/attach/one-debugger-at-a-time", test_one_at_a_time);
   g_test_add_func ("/attach/listen-off", test_listen_off);

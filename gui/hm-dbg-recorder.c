@@ -592,3 +592,13 @@ hm_dbg_recorder_new (void)
 {
   return g_object_new (HM_DBG_TYPE_RECORDER, NULL);
 }
+
+gboolean
+hm_dbg_recorder_request_analysis (HmDbgRecorder *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_RECORDER (self), FALSE);
+
+  /* the agent's listener runs hm_analyze: its warnings come in the trace */
+  return self->socket_fd >= 0 && hm_dbg_recorder_is_running (self)
+         && send (self->socket_fd, "analyze\n", 8, MSG_NOSIGNAL) == 8;
+}

@@ -25,6 +25,10 @@ gboolean       hm_dbg_recorder_attach         (HmDbgRecorder      *self,
                                                int                 pid,
                                                GError            **error);
 gboolean       hm_dbg_recorder_is_attached    (HmDbgRecorder      *self);
+/* Attached: asks the process for a leak and dangling-pointer scan now (it
+ * must have started with lifetime analysis); the findings arrive in the
+ * trace as warnings.  FALSE when not attached or the request could not go. */
+gboolean       hm_dbg_recorder_request_analysis (HmDbgRecorder    *self);
 /* Asks the program to stop (SIGTERM, then SIGKILL after two seconds); the
  * trace ends when the pipe closes.  Attached, detaches instead: the process
  * goes on. */

@@ -91,6 +91,10 @@ hm_dbg_warning_item_get_property (GObject    *object,
         guint64 node = hm_dbg_warning_item_get_stack_node (self);
         const char *function = NULL;
 
+        /* a leak or a dangling pointer has no bad call: its block's allocator */
+        if (node == 0 && self->warning.alloc_stack != 0)
+          node = hm_heap_model_stack_node (hm_dbg_trace_get_model (self->trace),
+                                           self->warning.alloc_stack);
         if (node != 0)
           hm_dbg_trace_describe_node (self->trace, node, &function, NULL);
         g_value_set_string (value, function != NULL ? function : "–");

@@ -31,6 +31,7 @@ struct _HmDbgWindow
 
   /* template */
   GtkButton *stop_button;
+  GtkButton *analyze_button;
   GtkButton *record_button;
   GtkButton *attach_button;
   GtkStackSwitcher *view_switcher;
@@ -266,6 +267,9 @@ update_actions (HmDbgWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-load", loading);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.find", self->trace != NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->stop_button), recording);
+  gboolean attached = recording && hm_dbg_recorder_is_attached (self->recorder);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.analyze", attached);
+  gtk_widget_set_visible (GTK_WIDGET (self->analyze_button), attached);
   gtk_widget_set_visible (GTK_WIDGET (self->record_button), !recording);
   gtk_widget_set_visible (GTK_WIDGET (self->attach_button), !recording);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->stop_button),
@@ -760,6 +764,17 @@ attach_action (GtkWidget  *widget,
 }
 
 static void
+analyze_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  HmDbgWindow *self = HM_DBG_WINDOW (widget);
+
+  if (self->recorder != NULL && !hm_dbg_recorder_request_analysis (self->recorder))
+    show_message (self, GTK_MESSAGE_WARNING, _("Could not ask the process for a scan"));
+}
+
+static void
 stop_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
@@ -1009,6 +1024,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/hybridmem/Debugger/ui/hm-dbg-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, stop_button);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, analyze_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, record_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, attach_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWindow, view_switcher);
@@ -1040,6 +1056,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.record", NULL, record_action);
   gtk_widget_class_install_action (widget_class, "win.attach", NULL, attach_action);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
+  gtk_widget_class_install_action (widget_class, "win.analyze", NULL, analyze_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);

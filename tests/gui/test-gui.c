@@ -1901,6 +1901,64 @@ test_attach_live (void)
   close_window (window);
 }
 
+static gboolean
+has_ten_leaks (gpointer data)
+{
+  HmDbgTrace *trace = hm_dbg_window_get_trace (data);
+  HmHeapModel *model = trace ? hm_dbg_trace_get_model (trace) : NULL;
+  GArray *warnings = model ? hm_heap_model_get_warnings (model) : NULL;
+  guint leaks = 0;
+  for (guint i = 0; warnings != NULL && i < warnings->len; i++)
+    leaks += g_array_index (warnings, HmWarning, i).kind == HM_WARNING_LEAK;
+  return leaks >= 10;
+}
+
+/* Attached to a process that started with lifetime analysis, "Find Leaks
+ * Now" has it scan while the session runs: its 10 lost blocks arrive as
+ * warnings in the live trace. */
+static void
+test_attach_find_leaks_now (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "attach-leaker",
+                                               NULL);
+  const char *argv[] = { program, "150", NULL };
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+  int out_fd, status = 0;
+  char line[256];
+
+  envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
+  envp = g_environ_setenv (envp, "HM_LIFETIME_ANALYSIS", "1", TRUE);
+  envp = g_environ_setenv (envp, "HM_QUIET", "1", TRUE);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp,
+                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
+                                           NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+  FILE *out = fdopen (out_fd, "r");
+  g_assert_nonnull (fgets (line, sizeof line, out));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (hm_dbg_window_attach (window, pid));
+  run_loop_for (300);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "analyze_button"))));
+  g_assert_false (has_ten_leaks (window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.analyze", NULL));
+  g_assert_true (wait_until (has_ten_leaks, window, WAIT_TIMEOUT_MS));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "warnings");
+  run_loop_for (300);
+  save_screenshot (GTK_WIDGET (window), "debugger-find-leaks-now.png");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
+  g_assert_true (wait_until (trace_finished, window, WAIT_TIMEOUT_MS));
+  while (fgets (line, sizeof line, out) != NULL)
+    ;
+  fclose (out);
+  waitpid (pid, &status, 0);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  close_window (window);
+}
+
 static void
 test_attach_no_such_process (void)
 {
@@ -1970,6 +2028,7 @@ main (int   argc,
   g_test_add_func ("/gui/attach/dialog-lists-and-searches", test_attach_dialog);
   g_test_add_func ("/gui/attach/injected-live-then-detached", test_attach_live);
   g_test_add_func ("/gui/attach/no-such-process-says-so", test_attach_no_such_process);
+  g_test_add_func ("/gui/attach/find-leaks-now", test_attach_find_leaks_now);
   g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
   g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);
   g_test_add_func ("/gui/style/dark-style-follows-the-theme", test_dark_style);

@@ -386,10 +386,21 @@ hm_dbg_recorder_start (HmDbgRecorder      *self,
   if (!open_buffer_file (self, error))
     return FALSE;
 
-  if (!g_unix_open_pipe (fds, FD_CLOEXEC, error))
-    return FALSE;
+  /* A local socket, as an attached session's: the agent writes it with
+   * MSG_NOSIGNAL, so a debugger that goes away never kills the program. */
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Cannot make a socket for the trace: %s"), g_strerror (saved));
+      return FALSE;
+    }
   /* Room for bursts while the reader thread writes the file (best effort). */
-  fcntl (fds[1], F_SETPIPE_SZ, PIPE_SIZE);
+  {
+    int size = PIPE_SIZE;
+    setsockopt (fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    setsockopt (fds[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
 
   old_preload = g_getenv ("LD_PRELOAD");
   preload = old_preload != NULL && *old_preload != '\0'

@@ -335,6 +335,40 @@ test_disk_full (void)
   g_assert_cmpuint (hm_test_json_uint (report, "allocations"), >, 1000);
 }
 
+/* The output directory is deleted while the program runs: it goes on to its
+ * normal end (the open trace file lives on, unnamed, until it is closed). */
+static void
+test_output_directory_deleted (void)
+{
+  g_autofree gchar *program = hm_test_program_path ("load");
+  g_autofree gchar *dir = g_build_filename (tmp_dir, "doomed", NULL);
+  g_autofree gchar *trace = g_build_filename (dir, "t.hmt", NULL);
+  const gchar *argv[] = { hm_test_hmtrace_path (), "record", "--no-lifetime", "-o", trace, "--",
+                          program, "200000", NULL };
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+  gint out_fd, status = 0;
+  Held held;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (gchar **) argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
+                                           NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+  g_usleep (150 * 1000);
+  hm_test_remove_dir (dir);
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_autofree gchar *out = read_all (out_fd, 120);
+  close (out_fd);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  hm_test_message ("output directory deleted mid-run: wait status 0x%x, output %s", status, out);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_true (parse_held (out, &held));
+  g_assert_cmpuint (held.blocks, ==, N_THREADS * (64 + 200000 / KEEP_EVERY));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -348,6 +382,7 @@ main (int argc, char **argv)
   g_test_add_func ("/load/drop-when-behind", test_drop_when_behind);
   g_test_add_func ("/load/reader-gone", test_reader_gone);
   g_test_add_func ("/load/disk-full", test_disk_full);
+  g_test_add_func ("/load/output-directory-deleted", test_output_directory_deleted);
   status = g_test_run ();
   hm_test_remove_dir (tmp_dir);
   g_free (tmp_dir);

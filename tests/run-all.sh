@@ -62,7 +62,7 @@ bash tests/fuzz/run-fuzzers.sh "$build" "${HM_FUZZ_SECONDS:-60}" | tee "$build/f
 # ---- what the robustness checks showed (issue 8), in a few lines --------------
 echo "run-all: robustness summary"
 grep -h '^fuzz: ' "$build/fuzz-summary.txt" | sed 's/^/  /' || true
-grep -h -E '^# (load|drop policy|reader gone|file size limit|cut): ' \
+grep -h -E '^# (load|drop policy|reader gone|file size limit|cut|output directory deleted)[:,] ' \
   "$build/meson-logs/testlog.txt" | sed 's/^# /  /' | cut -c1-200 || true
 
 # The closing line CI reads: meson's own results, one per test.

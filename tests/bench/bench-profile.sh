@@ -57,7 +57,7 @@ HM_ENABLE_PROFILING=1 HM_PROFILE_PATH=$work/mq.json LD_PRELOAD=$agent \
 mq_plain=$(median_ms "$programs/bench-mq")
 mq_applied=$(median_ms env HM_PROFILE_PATH="$work/mq.json" LD_PRELOAD="$agent" "$programs/bench-mq")
 mq_speedup=$(ratio "$mq_plain" "$mq_applied")
-pooled=$(HM_PROFILE_PATH=$work/mq.json HM_AGENT_PATH=$agent "$hmtrace" record -q -o "$work/mq.hmt" \
+pooled=$(HM_PROFILE_PATH=$work/mq.json HM_AGENT_PATH=$agent "$hmtrace" record -q --no-lifetime -o "$work/mq.hmt" \
            -- "$programs/bench-mq" 10000 >/dev/null 2>&1 \
          && "$hmtrace" report --json "$work/mq.hmt" | python3 -c '
 import json, sys

@@ -1509,3 +1509,38 @@ hm_breakdown_free (HmBreakdown *breakdown)
   g_array_unref (breakdown->entries);
   g_free (breakdown);
 }
+
+GArray *
+hm_heap_model_get_site_series (HmHeapModel *model, guint64 node, guint64 *bucket_ns)
+{
+  GArray *series = g_array_new (FALSE, TRUE, sizeof (guint64));
+  guint64 key = SNAP_KEY (HM_BREAKDOWN_SITE, node), live = 0;
+
+  g_return_val_if_fail (model != NULL, series);
+  for (guint b = 0; b < model->snap_open && b < HM_TIMELINE_MAX_BUCKETS; b++)
+    {
+      GArray *entries = model->snaps[b];
+      if (entries != NULL && entries->len > 0)
+        {
+          /* sorted by key: a binary search */
+          guint lo = 0, hi = entries->len;
+          while (lo < hi)
+            {
+              guint mid = (lo + hi) / 2;
+              if (g_array_index (entries, SnapEntry, mid).key < key)
+                lo = mid + 1;
+              else
+                hi = mid;
+            }
+          if (lo < entries->len && g_array_index (entries, SnapEntry, lo).key == key)
+            live = g_array_index (entries, SnapEntry, lo).live_bytes;
+        }
+      g_array_append_val (series, live);
+    }
+  /* the open bucket: as it stands now */
+  live = node < model->sites->len ? g_array_index (model->sites, HmSiteStats, node).live_bytes : 0;
+  g_array_append_val (series, live);
+  if (bucket_ns != NULL)
+    *bucket_ns = model->snap_bucket_ns;
+  return series;
+}

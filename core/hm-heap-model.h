@@ -289,6 +289,11 @@ typedef struct {
 HmBreakdown *hm_heap_model_get_breakdown (HmHeapModel *model, guint64 from_ns, guint64 to_ns);
 void hm_breakdown_free (HmBreakdown *breakdown);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmBreakdown, hm_breakdown_free)
+/* One site's live bytes at the end of each snapshot bucket (guint64, from
+ * the start of the trace; the last is now); *bucket_ns their width.  For
+ * showing a site's share on the timeline. */
+GArray *hm_heap_model_get_site_series (HmHeapModel *model, guint64 node, guint64 *bucket_ns);
+
 /* The applied profile's decisions (HmProfileDecision *), in order. */
 GPtrArray *hm_heap_model_get_profile_decisions (HmHeapModel *model);
 

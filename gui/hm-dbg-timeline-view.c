@@ -35,6 +35,8 @@ struct _HmDbgTimelineView
   guint64 selection_start;
   guint64 selection_end;
   gboolean has_selection;
+  GArray *highlight;           /* guint64 live bytes per highlight_ns, or NULL */
+  guint64 highlight_ns;
 
   gint64 cursor_time;
   double hover_x;              /* -1 outside */
@@ -359,6 +361,7 @@ hm_dbg_timeline_view_clear_selection (HmDbgTimelineView *self)
   g_return_if_fail (HM_DBG_IS_TIMELINE_VIEW (self));
 
   set_selection_internal (self, FALSE, 0, 0);
+  g_clear_pointer (&self->highlight, g_array_unref);
 }
 
 void
@@ -813,6 +816,35 @@ snapshot_plot (HmDbgTimelineView *self,
         cairo_new_path (cr);
     }
 
+  /* The selected site's share: a darker area from the baseline. */
+  if (self->highlight != NULL && self->highlight_ns > 0)
+    {
+      GdkRGBA shade = { fg->red * 0.2f, fg->green * 0.2f, fg->blue * 0.2f, 0.55f };
+      gboolean any = FALSE;
+      cairo_move_to (cr, plot->origin.x, bottom);
+      for (guint c = 0; c < n_columns; c++)
+        {
+          double t = x_to_time (self, plot, plot->origin.x + c + 1);
+          guint64 index = t > 0 ? (guint64) t / self->highlight_ns : 0;
+          guint64 v = picked[c] < 0 ? 0
+                      : g_array_index (self->highlight, guint64,
+                                       MIN (index, (guint64) self->highlight->len - 1));
+          double y = round (bottom - v / y_max * plot->size.height);
+          any |= v > 0;
+          cairo_line_to (cr, plot->origin.x + c, y);
+          cairo_line_to (cr, plot->origin.x + c + 1, y);
+        }
+      cairo_line_to (cr, plot->origin.x + n_columns, bottom);
+      cairo_close_path (cr);
+      if (any)
+        {
+          gdk_cairo_set_source_rgba (cr, &shade);
+          cairo_fill (cr);
+        }
+      else
+        cairo_new_path (cr);
+    }
+
   /* The highest total inside each column: the live line only shows the end
    * of a bucket, and a peak between two ends is what people look for. */
   cairo_set_antialias (cr, CAIRO_ANTIALIAS_DEFAULT);
@@ -1184,6 +1216,7 @@ hm_dbg_timeline_view_dispose (GObject *object)
   if (self->trace != NULL)
     g_clear_signal_handler (&self->changed_handler, self->trace);
   g_clear_object (&self->trace);
+  g_clear_pointer (&self->highlight, g_array_unref);
 
   G_OBJECT_CLASS (hm_dbg_timeline_view_parent_class)->dispose (object);
 }
@@ -1349,4 +1382,27 @@ GtkWidget *
 hm_dbg_timeline_view_new (void)
 {
   return g_object_new (HM_DBG_TYPE_TIMELINE_VIEW, NULL);
+}
+
+void
+hm_dbg_timeline_view_set_highlight (HmDbgTimelineView *self,
+                                    GArray            *series,
+                                    guint64            bucket_ns)
+{
+  g_return_if_fail (HM_DBG_IS_TIMELINE_VIEW (self));
+
+  g_clear_pointer (&self->highlight, g_array_unref);
+  if (series != NULL && series->len > 0)
+    {
+      self->highlight = g_array_ref (series);
+      self->highlight_ns = bucket_ns;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+hm_dbg_timeline_view_has_highlight (HmDbgTimelineView *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_TIMELINE_VIEW (self), FALSE);
+  return self->highlight != NULL;
 }

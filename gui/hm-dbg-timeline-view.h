@@ -43,6 +43,13 @@ void        hm_dbg_timeline_view_clear_selection   (HmDbgTimelineView *self);
 void        hm_dbg_timeline_view_set_cursor_time   (HmDbgTimelineView *self,
                                                     gint64             ns);
 
+/* Draws one site's live bytes over the areas (the selected site's share);
+ * series: guint64 per bucket of bucket_ns from the start, or NULL to hide. */
+void        hm_dbg_timeline_view_set_highlight    (HmDbgTimelineView *self,
+                                                   GArray            *series,
+                                                   guint64            bucket_ns);
+gboolean    hm_dbg_timeline_view_has_highlight    (HmDbgTimelineView *self);
+
 /* The colour each strategy is drawn in. */
 void        hm_dbg_timeline_view_get_strategy_color (HmStrategyKind    kind,
                                                      GdkRGBA          *color);

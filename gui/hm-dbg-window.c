@@ -17,6 +17,7 @@
 #include "hm-dbg-profile-view.h"
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-recorder.h"
+#include "hm-dbg-site.h"
 #include "hm-dbg-sites-view.h"
 #include "hm-dbg-timeline-view.h"
 #include "hm-dbg-warnings-view.h"
@@ -334,6 +335,32 @@ recorder_finished_cb (HmDbgWindow   *self,
   update_message (self);
 }
 
+/* The selected site's share, drawn on the timeline. */
+static void
+site_selected_cb (HmDbgWindow *self)
+{
+  if (self->sites_view == NULL || self->timeline_view == NULL)
+    return;   /* being torn down */
+  /* a person's choice on the Sites page, not the first row a new list
+   * selects by itself */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->view_stack), "sites") != 0)
+    return;
+  GtkSelectionModel *rows = hm_dbg_sites_view_get_model (self->sites_view);
+  HmDbgSite *site = GTK_IS_SINGLE_SELECTION (rows)
+                      ? gtk_single_selection_get_selected_item (GTK_SINGLE_SELECTION (rows)) : NULL;
+  HmHeapModel *model = self->trace ? hm_dbg_trace_get_model (self->trace) : NULL;
+
+  if (site == NULL || model == NULL)
+    {
+      hm_dbg_timeline_view_set_highlight (self->timeline_view, NULL, 0);
+      return;
+    }
+  guint64 bucket_ns = 0;
+  g_autoptr(GArray) series = hm_heap_model_get_site_series (model, hm_dbg_site_get_stack (site),
+                                                            &bucket_ns);
+  hm_dbg_timeline_view_set_highlight (self->timeline_view, series, bucket_ns);
+}
+
 static void
 set_trace (HmDbgWindow   *self,
            HmDbgTrace    *trace,
@@ -361,6 +388,7 @@ set_trace (HmDbgWindow   *self,
 
   hm_dbg_timeline_view_set_trace (self->timeline_view, trace);
   hm_dbg_sites_view_set_trace (self->sites_view, trace);
+  hm_dbg_timeline_view_set_highlight (self->timeline_view, NULL, 0);
   hm_dbg_objects_view_set_trace (self->objects_view, trace);
   hm_dbg_flame_view_set_trace (self->flame_view, trace);
   hm_dbg_tree_view_set_trace (self->tree_view, trace);
@@ -1096,6 +1124,8 @@ hm_dbg_window_init (HmDbgWindow *self)
   g_signal_connect_object (drop, "drop", G_CALLBACK (drop_cb), self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
+  g_signal_connect_object (hm_dbg_sites_view_get_model (self->sites_view), "notify::selected-item",
+                           G_CALLBACK (site_selected_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->timeline_view, "notify::has-selection",
                            G_CALLBACK (selection_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->timeline_view, "notify::selection-start",

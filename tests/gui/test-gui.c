@@ -1155,6 +1155,62 @@ test_profile_editor (void)
   close_window (window);
 }
 
+/* Selecting a site draws its share on the timeline: where the site holds
+ * memory the malloc area's bottom turns darker; with no site, pure malloc. */
+static void
+test_site_share_on_timeline (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  HmDbgSitesView *sites_view = HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "sites_view"));
+  GtkSelectionModel *selection = hm_dbg_sites_view_get_model (sites_view);
+  GListModel *rows = G_LIST_MODEL (selection);
+  GdkRGBA malloc_color;
+  graphene_rect_t plot;
+  guint word_table = G_MAXUINT;
+
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  /* nothing is highlighted until a person picks a site */
+  g_assert_false (hm_dbg_timeline_view_has_highlight (timeline));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  wait_for_lists (selection);
+  /* word_table_count's entries live from their word's first sight to the end */
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (rows, i);
+      if (g_str_equal (hm_dbg_site_get_function (site), "word_table_count"))
+        word_table = i;
+    }
+  g_assert_cmpuint (word_table, !=, G_MAXUINT);
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (selection), word_table);
+  run_loop_for (100);
+  g_assert_true (hm_dbg_timeline_view_has_highlight (timeline));
+  /* and it is there when the person goes back to the timeline */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "timeline");
+  run_loop_for (200);
+  g_assert_true (hm_dbg_timeline_view_has_highlight (timeline));
+  {
+    g_autoptr(GdkTexture) texture = render_widget (GTK_WIDGET (timeline));
+    Pixels pixels = download (texture);
+    g_autofree guchar *data = pixels.data;
+    hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+    int x = (int) (plot.origin.x + plot.size.width * 0.9);
+    int y = (int) (plot.origin.y + plot.size.height - 2);
+    GdkRGBA there = pixel_at (&pixels, x, y);
+    g_test_message ("at %d,%d: %.2f %.2f %.2f (malloc %.2f %.2f %.2f)", x, y, there.red,
+                    there.green, there.blue, malloc_color.red, malloc_color.green,
+                    malloc_color.blue);
+    /* darker than the malloc area, and not the background */
+    g_assert_false (pixel_is (&pixels, x, y, &malloc_color));
+    g_assert_cmpfloat (there.red + there.green + there.blue, <,
+                       malloc_color.red + malloc_color.green + malloc_color.blue);
+  }
+  save_screenshot (GTK_WIDGET (window), "debugger-site-share.png");
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -2015,6 +2071,7 @@ main (int   argc,
   g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);
   g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
   g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
+  g_test_add_func ("/gui/sites/selected-site-share-on-the-timeline", test_site_share_on_timeline);
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);

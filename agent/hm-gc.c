@@ -2098,7 +2098,6 @@ release_empty_blocks (const HmOptions *o)
 
 /* --- a collection --------------------------------------------------------- */
 
-static int quiet (void);
 
 static void
 warn_once (int *flag, const char *text)
@@ -2106,7 +2105,7 @@ warn_once (int *flag, const char *text)
   if (!*flag)
     {
       *flag = 1;
-      if (!quiet ())
+      if (!hm_quiet ())
         say (text);
     }
 }
@@ -2164,12 +2163,6 @@ debug_report_collection (void)
 }
 #endif
 
-static int
-quiet (void)
-{
-  const char *q = getenv ("HM_QUIET");
-  return q != NULL && strcmp (q, "1") == 0;
-}
 
 /* Once per process, naming a thread that ran on through a collection. */
 static void
@@ -2178,7 +2171,7 @@ warn_not_stopped (void)
   char path[64], name[32] = "?", line[256];
 
   warned_not_stopped = 1;
-  if (quiet ())
+  if (hm_quiet ())
     return;
   for (size_t i = 0; i < n_slots; i++)
     if ((slots[i].state & 0xff) == SLOT_ABANDONED)

@@ -429,3 +429,86 @@ hm_export_massif (HmHeapModel *model, HmSymbolizer *symbolizer)
   g_free (root.label);
   return g_string_free_to_bytes (out);
 }
+
+/* --- the timeline as SVG ------------------------------------------------------ */
+
+static const char *const strategy_colors[HM_STRATEGY_KIND_N] = {
+  "#3584e4", "#2ec27e", "#9141ac", "#e66100", "#f6d32d",
+};
+
+GBytes *
+hm_export_timeline_svg (HmHeapModel *model, guint width, guint height)
+{
+  guint n = 0;
+  guint64 bucket_ns = 0, max_bytes = 1;
+  const HmTimelineBucket *b = hm_heap_model_get_timeline (model, &n, &bucket_ns);
+  GString *out = g_string_new (NULL);
+  const double left = 70, right = 10, top = 30, bottom = 30;
+  double plot_w, plot_h;
+
+  width = MAX (width, 200);
+  height = MAX (height, 120);
+  plot_w = width - left - right;
+  plot_h = height - top - bottom;
+  for (guint i = 0; i < n; i++)
+    max_bytes = MAX (max_bytes, b[i].peak_total_bytes);
+
+  g_string_append_printf (out,
+                          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
+                          "viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" font-size=\"11\">\n"
+                          "<title>Heap over time, by strategy</title>\n"
+                          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                          width, height, width, height);
+  /* stacked areas, topmost strategy first so the lower ones paint over it */
+  for (int k = HM_STRATEGY_KIND_N - 1; k >= 0; k--)
+    {
+      gboolean any = FALSE;
+      for (guint i = 0; i < n; i++)
+        any |= b[i].live_bytes[k] > 0;
+      if (!any)
+        continue;
+      g_string_append_printf (out, "<polygon class=\"%s\" fill=\"%s\" points=\"%.1f,%.1f",
+                              hm_strategy_kind_name (k), strategy_colors[k], left, top + plot_h);
+      for (guint i = 0; i < n; i++)
+        {
+          guint64 sum = 0;
+          for (int j = 0; j <= k; j++)
+            sum += b[i].live_bytes[j];
+          double x0 = left + plot_w * i / n, x1 = left + plot_w * (i + 1) / n;
+          double y = top + plot_h - plot_h * (double) sum / (double) max_bytes;
+          g_string_append_printf (out, " %.1f,%.1f %.1f,%.1f", x0, y, x1, y);
+        }
+      g_string_append_printf (out, " %.1f,%.1f\"/>\n", left + plot_w, top + plot_h);
+    }
+  /* axes and labels */
+  g_autofree char *peak = NULL;
+  {
+    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double) max_bytes;
+    guint u = 0;
+    while (v >= 1024 && u + 1 < G_N_ELEMENTS (units))
+      v /= 1024, u++;
+    peak = g_strdup_printf (u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  }
+  g_string_append_printf (out,
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\"/>\n"
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\"/>\n"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>\n"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3f s</text>\n",
+                          left, top, left, top + plot_h, left, top + plot_h, left + plot_w,
+                          top + plot_h, left - 4, top + 4, peak, left - 4, top + plot_h,
+                          left + plot_w, top + plot_h + 16,
+                          (double) n * (double) bucket_ns / 1e9);
+  double x = left;
+  for (guint k = 0; k < HM_STRATEGY_KIND_N; k++)
+    {
+      g_string_append_printf (out, "<rect x=\"%.1f\" y=\"8\" width=\"10\" height=\"10\" "
+                              "fill=\"%s\"/><text x=\"%.1f\" y=\"17\">%s</text>\n", x,
+                              strategy_colors[k], x + 14, hm_strategy_kind_name (k));
+      x += 80;
+    }
+  g_string_append (out, "</svg>\n");
+  return g_string_free_to_bytes (out);
+}

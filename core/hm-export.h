@@ -4,6 +4,7 @@
  *              speedscope, inferno
  *   pprof      profile.proto, gzipped: go tool pprof, Pyroscope, Parca
  *   massif     valgrind massif's output: ms_print, massif-visualizer
+ *   svg        the timeline chart, for documents
  *
  * All are built from the same model and symbolizer as the reports, without
  * the agent's own frames.
@@ -47,5 +48,9 @@ GBytes *hm_export_pprof (HmHeapModel *model, HmSymbolizer *symbolizer, gboolean 
  * and, at the end, a detailed tree of what is still live, allocation points
  * first, then their callers. */
 GBytes *hm_export_massif (HmHeapModel *model, HmSymbolizer *symbolizer);
+
+/* The heap over time, stacked by strategy, as an SVG image of width x
+ * height pixels (the debugger's timeline, for documents and reports). */
+GBytes *hm_export_timeline_svg (HmHeapModel *model, guint width, guint height);
 
 G_END_DECLS

@@ -25,7 +25,8 @@ hmtrace_export_main (int argc, char **argv)
   g_auto(GStrv) files = NULL;
   const GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
-      N_("pprof (gzipped profile.proto), collapsed (flamegraph.pl) or massif (ms_print)"),
+      N_("pprof (gzipped profile.proto), collapsed (flamegraph.pl), massif (ms_print) or svg "
+         "(the timeline chart)"),
       N_("FORMAT") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write to FILE (default: stdout)"),
       N_("FILE") },
@@ -58,13 +59,13 @@ hmtrace_export_main (int argc, char **argv)
   if (files == NULL || files[0] == NULL || files[1] != NULL || format == NULL)
     {
       fprintf (stderr, _("hmtrace export: usage: hmtrace export --format "
-                         "pprof|collapsed|massif [-o FILE] [--cost COST] TRACE\n"));
+                         "pprof|collapsed|massif|svg [-o FILE] [--cost COST] TRACE\n"));
       return 2;
     }
   if (!g_str_equal (format, "pprof") && !g_str_equal (format, "collapsed")
-      && !g_str_equal (format, "massif"))
+      && !g_str_equal (format, "massif") && !g_str_equal (format, "svg"))
     {
-      fprintf (stderr, _("hmtrace export: unknown format '%s': pprof, collapsed or massif\n"),
+      fprintf (stderr, _("hmtrace export: unknown format '%s': pprof, collapsed, massif or svg\n"),
                format);
       return 2;
     }
@@ -94,6 +95,8 @@ hmtrace_export_main (int argc, char **argv)
     bytes = hm_export_pprof (model, symbolizer, TRUE, &error);
   else if (g_str_equal (format, "collapsed"))
     bytes = hm_export_collapsed (model, symbolizer, cost);
+  else if (g_str_equal (format, "svg"))
+    bytes = hm_export_timeline_svg (model, 1000, 400);
   else
     bytes = hm_export_massif (model, symbolizer);
   if (bytes == NULL)

@@ -1406,3 +1406,41 @@ hm_dbg_timeline_view_has_highlight (HmDbgTimelineView *self)
   g_return_val_if_fail (HM_DBG_IS_TIMELINE_VIEW (self), FALSE);
   return self->highlight != NULL;
 }
+
+gboolean
+hm_dbg_timeline_view_save_png (HmDbgTimelineView *self,
+                               const char        *path,
+                               GError           **error)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  GtkNative *native = gtk_widget_get_native (widget);
+
+  g_return_val_if_fail (HM_DBG_IS_TIMELINE_VIEW (self), FALSE);
+  if (width <= 0 || height <= 0 || native == NULL || !gtk_widget_get_mapped (widget))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The timeline is not shown"));
+      return FALSE;
+    }
+  /* the chart, not the pointer's hover line */
+  double hover_x = self->hover_x;
+  self->hover_x = -1;
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  self->hover_x = hover_x;
+  if (node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The timeline has nothing to draw"));
+      return FALSE;
+    }
+  g_autoptr(GdkTexture) texture =
+    gsk_renderer_render_texture (gtk_native_get_renderer (native), node,
+                                 &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot write %s"), path);
+      return FALSE;
+    }
+  return TRUE;
+}

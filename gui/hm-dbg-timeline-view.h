@@ -50,6 +50,11 @@ void        hm_dbg_timeline_view_set_highlight    (HmDbgTimelineView *self,
                                                    guint64            bucket_ns);
 gboolean    hm_dbg_timeline_view_has_highlight    (HmDbgTimelineView *self);
 
+/* The timeline as drawn now, as a PNG file (the view must be shown). */
+gboolean    hm_dbg_timeline_view_save_png         (HmDbgTimelineView *self,
+                                                   const char        *path,
+                                                   GError           **error);
+
 /* The colour each strategy is drawn in. */
 void        hm_dbg_timeline_view_get_strategy_color (HmStrategyKind    kind,
                                                      GdkRGBA          *color);

@@ -264,6 +264,8 @@ update_actions (HmDbgWindow *self)
                       && (hm_dbg_trace_get_file (self->trace) != NULL || self->recorder != NULL);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", can_save);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-chart",
+                                 self->trace != NULL && !loading);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop", recording);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-load", loading);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.find", self->trace != NULL);
@@ -763,6 +765,49 @@ save_action (GtkWidget  *widget,
 }
 
 static void
+export_chart_response_cb (HmDbgWindow *self,
+                          int          response)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (self->chooser));
+  g_clear_object (&self->chooser);
+  if (file == NULL)
+    return;
+  g_autofree char *path = g_file_get_path (file);
+  if (path == NULL
+      || !hm_dbg_timeline_view_save_png (self->timeline_view, path, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("The timeline could not be exported: %s"),
+                                               error ? error->message : _("not a local file"));
+      show_message (self, GTK_MESSAGE_ERROR, text);
+    }
+}
+
+/* The timeline as a PNG: shown first, as it is drawn. */
+static void
+export_chart_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  HmDbgWindow *self = HM_DBG_WINDOW (widget);
+
+  if (self->trace == NULL)
+    return;
+  gtk_stack_set_visible_child_name (self->view_stack, "timeline");
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Export the Timeline"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), "timeline.png");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (export_chart_response_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
 record_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
@@ -1081,6 +1126,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.open-uri", "s", open_uri_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.export-chart", NULL, export_chart_action);
   gtk_widget_class_install_action (widget_class, "win.record", NULL, record_action);
   gtk_widget_class_install_action (widget_class, "win.attach", NULL, attach_action);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);

@@ -9,7 +9,7 @@ HM_DEBIAN_PACKAGES=(
   libglib2.0-dev libjansson-dev libelf-dev libdw-dev libunwind-dev
   libgtk-4-dev xvfb xauth gettext desktop-file-utils appstream-util
   heaptrack clang libclang-rt-14-dev libgc-dev
-  valgrind protobuf-compiler
+  valgrind protobuf-compiler libxml2-utils
 )
 
 hm_install_missing_packages() {

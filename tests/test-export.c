@@ -368,6 +368,50 @@ test_callers_and_callees (void)
                    "word_table_count");
 }
 
+/* The timeline as SVG: well-formed (xmllint when there is one), one
+ * polygon per strategy used (malloc only, in the demo), inside its plot,
+ * reaching up toward the peak. */
+static void
+test_svg (void)
+{
+  g_autofree gchar *file = g_build_filename (tmp_dir, "timeline.svg", NULL);
+  g_autofree gchar *svg = NULL;
+
+  g_free (export ("svg", NULL, file));
+  g_assert_true (g_file_get_contents (file, &svg, NULL, NULL));
+  if (have ("xmllint"))
+    {
+      gint status = 0;
+      const gchar *argv[] = { "xmllint", "--noout", file, NULL };
+      g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                   NULL, NULL, &status, NULL));
+      g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+  g_assert_nonnull (strstr (svg, "<polygon class=\"malloc\""));
+  g_assert_null (strstr (svg, "<polygon class=\"regions\""));
+  const char *points = strstr (strstr (svg, "<polygon class=\"malloc\""), "points=\"") + 8;
+  double min_y = 1e9, max_y = 0;
+  guint n_points = 0;
+  for (const char *p = points; *p != '"';)
+    {
+      char *end;
+      double x = g_ascii_strtod (p, &end);
+      g_assert_true (*end == ',');
+      double y = g_ascii_strtod (end + 1, &end);
+      g_assert_cmpfloat (x, >=, 70.0 - 1e-6);
+      g_assert_cmpfloat (x, <=, 990.0 + 1e-6);
+      min_y = MIN (min_y, y);
+      max_y = MAX (max_y, y);
+      n_points++;
+      p = *end == ' ' ? end + 1 : end;
+    }
+  g_test_message ("svg: %u points, y from %.1f to %.1f", n_points, min_y, max_y);
+  g_assert_cmpuint (n_points, >, 100);
+  g_assert_cmpfloat (min_y, >=, 30.0 - 1e-6);      /* the plot's top */
+  g_assert_cmpfloat (min_y, <, 30.0 + 340 * 0.2);   /* the heap nearly reaches its peak */
+  g_assert_cmpfloat (max_y, <=, 370.0 + 1e-6);     /* the baseline */
+}
+
 static void
 test_bad_input (void)
 {
@@ -380,7 +424,7 @@ test_bad_input (void)
                           not_a_trace, NULL };
   hm_test_spawn (argv, NULL, &run);
   hm_test_assert_clean_failure (&run, "not-a-trace");
-  const gchar *bad_format[] = { hm_test_hmtrace_path (), "export", "--format", "svg", trace,
+  const gchar *bad_format[] = { hm_test_hmtrace_path (), "export", "--format", "bmp", trace,
                                 NULL };
   hm_test_spawn (bad_format, NULL, &unknown);
   g_assert_true (WIFEXITED (unknown.exit_status) && WEXITSTATUS (unknown.exit_status) == 2);
@@ -407,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/pprof-decoded-by-protoc", test_pprof);
   g_test_add_func ("/export/massif-read-by-ms_print", test_massif);
   g_test_add_func ("/export/bad-input", test_bad_input);
+  g_test_add_func ("/export/svg-timeline", test_svg);
   g_test_add_func ("/diff/before-and-after-a-fix", test_diff_before_and_after_a_fix);
   g_test_add_func ("/suppressions/report", test_suppressed_report);
   g_test_add_func ("/tree/bottom-up-and-filter", test_call_tree);

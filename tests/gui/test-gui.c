@@ -1211,6 +1211,43 @@ test_site_share_on_timeline (void)
   close_window (window);
 }
 
+/* The timeline exported as PNG: the file reads back at the widget's size,
+ * with the malloc colour at the bottom near the heap's peak. */
+static void
+test_timeline_png (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  g_autofree char *path = g_build_filename (tmp_dir, "timeline.png", NULL);
+  g_autoptr(GError) error = NULL;
+  GdkRGBA malloc_color;
+  graphene_rect_t plot;
+
+  g_assert_true (hm_dbg_timeline_view_save_png (timeline, path, &error));
+  g_assert_no_error (error);
+  save_screenshot (GTK_WIDGET (window), "debugger-export-png-window.png");
+  {
+    g_autofree char *copy = g_build_filename (g_getenv ("HM_SCREENSHOT_DIR"), "debugger-timeline-export.png", NULL);
+    g_autofree char *bytes = NULL;
+    gsize length = 0;
+    if (g_file_get_contents (path, &bytes, &length, NULL))
+      g_file_set_contents (copy, bytes, (gssize) length, NULL);
+  }
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, gtk_widget_get_width (GTK_WIDGET (timeline)));
+  g_assert_cmpint (gdk_texture_get_height (texture), ==,
+                   gtk_widget_get_height (GTK_WIDGET (timeline)));
+  Pixels pixels = download (texture);
+  g_autofree guchar *data = pixels.data;
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  g_assert_true (pixel_is (&pixels, (int) (plot.origin.x + plot.size.width * 0.9),
+                           (int) (plot.origin.y + plot.size.height - 2), &malloc_color));
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -2072,6 +2109,7 @@ main (int   argc,
   g_test_add_func ("/gui/sites/hundred-thousand-sites", test_many_sites);
   g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
   g_test_add_func ("/gui/sites/selected-site-share-on-the-timeline", test_site_share_on_timeline);
+  g_test_add_func ("/gui/timeline/exported-as-png", test_timeline_png);
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);

@@ -21,6 +21,14 @@ void        hm_dbg_stack_view_set_title (HmDbgStackView *self,
 void        hm_dbg_stack_view_set_stack (HmDbgStackView *self,
                                          HmDbgTrace     *trace,
                                          guint64         node);
+/* Opens frame index's source file at its line: with the editor-command
+ * setting ("%f" the file, "%l" the line, e.g. "gnome-text-editor +%l %f"),
+ * or the desktop's default application for it.  Sources recorded with a
+ * relative path are looked for under the program's directory and its
+ * parents.  A click on a frame's file:line does the same. */
+gboolean    hm_dbg_stack_view_open_frame (HmDbgStackView *self,
+                                          guint           index,
+                                          GError        **error);
 /* Frames shown (for tests). */
 guint       hm_dbg_stack_view_get_n_frames (HmDbgStackView *self);
 

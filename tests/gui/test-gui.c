@@ -1248,6 +1248,48 @@ test_timeline_png (void)
   close_window (window);
 }
 
+static gboolean
+file_has_text (gpointer data)
+{
+  g_autofree char *text = NULL;
+  return g_file_get_contents (data, &text, NULL, NULL) && strchr (text, '\n') != NULL;
+}
+
+/* Open in editor: a frame's file:line goes to the editor-command setting,
+ * the relative source path found under the program's build tree. */
+static void
+test_open_in_editor (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgSitesView *sites_view = HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "sites_view"));
+  HmDbgStackView *stack_view = HM_DBG_STACK_VIEW (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                                  "stack_view"));
+  g_autofree char *out = g_build_filename (tmp_dir, "editor-was-asked.txt", NULL);
+  g_autofree char *quoted = g_shell_quote (out);
+  g_autofree char *command = g_strdup_printf ("sh -c 'echo \"$0\" > %s' %%f:%%l", quoted);
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.hybridmem.Debugger");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_settings_set_string (settings, "editor-command", command);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  wait_for_lists (hm_dbg_sites_view_get_model (sites_view));
+  run_loop_for (100);
+  g_assert_cmpuint (hm_dbg_stack_view_get_n_frames (stack_view), >, 1);
+  /* frame #0 of the biggest site is in demo.c */
+  g_assert_true (hm_dbg_stack_view_open_frame (stack_view, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (file_has_text, out, WAIT_TIMEOUT_MS));
+  g_assert_true (g_file_get_contents (out, &text, NULL, NULL));
+  g_test_message ("the editor was asked for %s", text);
+  g_assert_true (g_str_has_prefix (text, "/"));
+  g_assert_nonnull (strstr (text, "tests/programs/demo.c:"));
+  g_assert_cmpint (atoi (strrchr (text, ':') + 1), >, 0);
+  g_settings_reset (settings, "editor-command");
+  close_window (window);
+}
+
 /* A hundred thousand sites: the list makes rows on demand, sorts and
  * searches them without blocking, in seconds. */
 #define MANY_SITES 100000
@@ -2110,6 +2152,7 @@ main (int   argc,
   g_test_add_func ("/gui/sites/range-selection-counts-the-range", test_sites_in_range);
   g_test_add_func ("/gui/sites/selected-site-share-on-the-timeline", test_site_share_on_timeline);
   g_test_add_func ("/gui/timeline/exported-as-png", test_timeline_png);
+  g_test_add_func ("/gui/stack/open-in-editor", test_open_in_editor);
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);

@@ -247,6 +247,13 @@ hmtrace_record_main (int argc, char **argv)
         g_setenv ("HM_LIFETIME_ANALYSIS", "0", TRUE);
       else
         g_setenv ("HM_LIFETIME_ANALYSIS", "1", FALSE);   /* the caller's value wins */
+      /* GLib's slice allocator keeps freed objects inside live malloc blocks,
+       * where their stale words would look like pointers someone holds (a
+       * dangling pointer that is not there).  As valgrind's users do, have it
+       * use malloc for each object while lifetime analysis runs, unless the
+       * caller chose otherwise. */
+      if (g_strcmp0 (g_getenv ("HM_LIFETIME_ANALYSIS"), "0") != 0)
+        g_setenv ("G_SLICE", "always-malloc", FALSE);
       execv (program, program_argv);
       fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, g_strerror (errno));
       _exit (errno == ENOENT ? 127 : 126);

@@ -183,14 +183,22 @@ frame_to_json (const HmFrameInfo *frame)
                     "inlined", frame->inlined);
 }
 
+/* A stack's frames (from hm_symbolizer_get_stack), innermost first. */
 static json_t *
-site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
+frames_to_json (GPtrArray *frames)
 {
-  g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
   json_t *stack = json_array ();
 
   for (guint i = 0; i < frames->len; i++)
     json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, i)));
+  return stack;
+}
+
+static json_t *
+site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
+{
+  g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+  json_t *stack = frames_to_json (frames);
 
   return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                     "stack_id", (json_int_t) site->stack,
@@ -228,11 +236,8 @@ stack_to_json (HmHeapModel *model, HmSymbolizer *symbolizer, guint64 stack_id)
 {
   guint64 node = hm_heap_model_stack_node (model, stack_id);
   g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, node);
-  json_t *stack = json_array ();
 
-  for (guint i = 0; i < frames->len; i++)
-    json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, i)));
-  return stack;
+  return frames_to_json (frames);
 }
 
 static json_t *
@@ -655,6 +660,19 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
              hm_heap_model_get_truncated_offset (model));
 }
 
+/* A stack's first frames (limit 0: all), one a line after indent spaces. */
+static void
+print_frames (FILE *out, GPtrArray *frames, guint limit, int indent)
+{
+  guint n = limit > 0 ? MIN (limit, frames->len) : frames->len;
+
+  for (guint f = 0; f < n; f++)
+    {
+      g_autofree char *text = describe_frame (g_ptr_array_index (frames, f));
+      fprintf (out, "%*s%s\n", indent, "", text);
+    }
+}
+
 enum { COL_RANK, COL_BYTES, COL_CALLS, COL_PEAK, COL_LEAKED, N_COLUMNS };
 
 static void
@@ -737,11 +755,7 @@ print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
       print_row (out, g_ptr_array_index (rows, i), widths);
       if (frames->len == 0)
         fprintf (out, "%*s%s\n", indent, "", _("(no stack recorded)"));
-      for (guint f = 0; f < n_frames; f++)
-        {
-          g_autofree char *text = describe_frame (g_ptr_array_index (frames, f));
-          fprintf (out, "%*s%s\n", indent, "", text);
-        }
+      print_frames (out, frames, n_frames, indent);
       if (n_frames < frames->len)
         fprintf (out, g_dngettext (NULL, "%*s… %u more frame\n", "%*s… %u more frames\n",
                                    frames->len - n_frames),
@@ -1013,9 +1027,7 @@ hm_report_diff_to_json (HmHeapModel *a, HmSymbolizer *symbolizer_a,
           unchanged++;
           continue;
         }
-      json_t *stack = json_array ();
-      for (guint f = 0; f < d->frames->len; f++)
-        json_array_append_new (stack, frame_to_json (g_ptr_array_index (d->frames, f)));
+      json_t *stack = frames_to_json (d->frames);
       json_array_append_new (changed, json_pack (
         "{s:o, s:b, s:b, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}}",
         "stack", stack, "in_a", d->in_a, "in_b", d->in_b,
@@ -1095,13 +1107,7 @@ hm_report_print_diff_text (FILE *out, const char *name_a, HmHeapModel *a,
       fprintf (out, _("\n  %s%sallocated %s, calls %s, peak live %s, leaked %s\n"),
                !d->in_a ? _("new: ") : "", !d->in_b ? _("gone: ") : "", d_bytes, d_calls,
                d_peak, d_leak);
-      guint n = options->frames_per_site > 0 ? MIN (options->frames_per_site, d->frames->len)
-                                             : d->frames->len;
-      for (guint f = 0; f < n; f++)
-        {
-          g_autofree char *text = describe_frame (g_ptr_array_index (d->frames, f));
-          fprintf (out, "      %s\n", text);
-        }
+      print_frames (out, d->frames, options->frames_per_site, 6);
     }
 }
 
@@ -1198,10 +1204,7 @@ hm_report_breakdown_to_json (HmHeapModel *model, HmSymbolizer *symbolizer,
           if (e->kind == HM_BREAKDOWN_SITE)
             {
               g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, e->id);
-              json_t *stack = json_array ();
-              for (guint f = 0; f < frames->len; f++)
-                json_array_append_new (stack, frame_to_json (g_ptr_array_index (frames, f)));
-              json_object_set_new (item, "stack", stack);
+              json_object_set_new (item, "stack", frames_to_json (frames));
             }
           else
             {
@@ -1264,13 +1267,7 @@ hm_report_print_breakdown_text (FILE *out, HmHeapModel *model, HmSymbolizer *sym
       else
         fprintf (out, _("\n  %s in %" PRIu64 " blocks\n"), live, e->live_count);
       g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, e->id);
-      guint n = options->frames_per_site > 0 ? MIN (options->frames_per_site, frames->len)
-                                             : frames->len;
-      for (guint f = 0; f < n; f++)
-        {
-          g_autofree char *text = describe_frame (g_ptr_array_index (frames, f));
-          fprintf (out, "      %s\n", text);
-        }
+      print_frames (out, frames, options->frames_per_site, 6);
     }
   if (shown == 0)
     fprintf (out, _("  (none)\n"));

@@ -11,10 +11,10 @@
 
 #include "hm-dbg-flame-view.h"
 #include "hm-dbg-format.h"
+#include "hm-dbg-rebuild.h"
 #include "hm-call-tree.h"
 
 #define ROW_HEIGHT 18.0
-#define LIVE_REBUILD_US G_USEC_PER_SEC
 
 typedef struct {
   graphene_rect_t rect;      /* in the canvas' coordinates */
@@ -36,9 +36,7 @@ struct _HmDbgFlameView
 
   HmDbgTrace *trace;
   gulong changed_handler;
-  gint64 last_build_us;
-  gboolean stale;           /* to rebuild when next shown */
-  guint rebuild_source;
+  HmDbgRebuild rebuilder;   /* when to rebuild (hm-dbg-rebuild.h) */
   HmCost cost;
   gboolean icicle;
   gboolean merge_recursion;
@@ -84,9 +82,7 @@ rebuild (HmDbgFlameView *self)
   HmSymbolizer *symbolizer = self->trace ? hm_dbg_trace_get_symbolizer (self->trace) : NULL;
   HmCallTreeOptions options = { HM_CALL_TREE_TOP_DOWN, self->merge_recursion, NULL };
 
-  g_clear_handle_id (&self->rebuild_source, g_source_remove);
-  self->last_build_us = g_get_monotonic_time ();
-  self->stale = FALSE;
+  hm_dbg_rebuild_started (&self->rebuilder);
   g_clear_pointer (&self->root, hm_call_node_free);
   if (model != NULL && symbolizer != NULL)
     self->root = hm_call_tree_build (model, symbolizer, &options);
@@ -101,44 +97,16 @@ rebuild (HmDbgFlameView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self->canvas));
 }
 
-/* Hidden pages wait until they are shown: a trace that finishes loading
- * (or a live one that grows) costs only the visible page's rebuild. */
 static void
-rebuild_when_shown (HmDbgFlameView *self)
+rebuild_widget (GtkWidget *widget)
 {
-  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
-    rebuild (self);
-  else
-    self->stale = TRUE;
-}
-
-static void
-map_cb (GtkWidget *widget, gpointer data)
-{
-  HmDbgFlameView *self = (HmDbgFlameView *) widget;
-  if (self->stale)
-    rebuild (self);
-}
-
-static gboolean
-rebuild_cb (gpointer data)
-{
-  HmDbgFlameView *self = data;
-  self->rebuild_source = 0;
-  rebuild_when_shown (self);
-  return G_SOURCE_REMOVE;
+  rebuild ((HmDbgFlameView *) widget);
 }
 
 static void
 trace_changed_cb (HmDbgFlameView *self)
 {
-  gint64 since = g_get_monotonic_time () - self->last_build_us;
-
-  if (hm_dbg_trace_is_finished (self->trace) || since >= LIVE_REBUILD_US)
-    rebuild_when_shown (self);
-  else if (self->rebuild_source == 0)
-    self->rebuild_source = g_timeout_add ((guint) ((LIVE_REBUILD_US - since) / 1000) + 1,
-                                          rebuild_cb, self);
+  hm_dbg_rebuild_trace_changed (&self->rebuilder, self->trace);
 }
 
 /* ---- search -------------------------------------------------------------- */
@@ -405,7 +373,7 @@ hm_dbg_flame_view_set_trace (HmDbgFlameView *self, HmDbgTrace *trace)
     self->changed_handler = g_signal_connect_object (trace, "changed",
                                                      G_CALLBACK (trace_changed_cb), self,
                                                      G_CONNECT_SWAPPED);
-  rebuild_when_shown (self);
+  hm_dbg_rebuild_when_shown (&self->rebuilder);
   update_matched_label (self);
 }
 
@@ -514,7 +482,7 @@ hm_dbg_flame_view_dispose (GObject *object)
 
   if (self->trace != NULL)
     g_clear_signal_handler (&self->changed_handler, self->trace);
-  g_clear_handle_id (&self->rebuild_source, g_source_remove);
+  hm_dbg_rebuild_clear (&self->rebuilder);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   g_clear_object (&self->trace);
@@ -556,6 +524,7 @@ hm_dbg_flame_view_init (HmDbgFlameView *self)
   GtkGesture *click = gtk_gesture_click_new ();
   GtkEventController *key = gtk_event_controller_key_new ();
 
+  hm_dbg_rebuild_init (&self->rebuilder, GTK_WIDGET (self), rebuild_widget);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (gtk_widget_get_layout_manager (GTK_WIDGET (self))),
                                   GTK_ORIENTATION_VERTICAL);
   self->boxes = g_array_new (FALSE, FALSE, sizeof (Box));
@@ -611,5 +580,5 @@ hm_dbg_flame_view_init (HmDbgFlameView *self)
   self->root = g_new0 (HmCallNode, 1);
   self->root->function = _("all");
   self->zoom = self->root;
-  g_signal_connect (self, "map", G_CALLBACK (map_cb), NULL);
+
 }

@@ -10,8 +10,8 @@
 
 #include "hm-dbg-tree-view.h"
 #include "hm-dbg-format.h"
+#include "hm-dbg-rebuild.h"
 
-#define LIVE_REBUILD_US G_USEC_PER_SEC
 
 /* ---- a shared tree, and one node of it as a list item ------------------- */
 
@@ -113,9 +113,7 @@ struct _HmDbgTreeView
 
   HmDbgTrace *trace;
   gulong changed_handler;
-  gint64 last_build_us;
-  gboolean stale;           /* to rebuild when next shown */
-  guint rebuild_source;
+  HmDbgRebuild rebuilder;   /* when to rebuild (hm-dbg-rebuild.h) */
   HmCallTreeDirection direction;
   gboolean merge_recursion;
   char *filter;
@@ -158,9 +156,7 @@ rebuild (HmDbgTreeView *self)
   HmCallTreeOptions options = { self->direction, self->merge_recursion, self->filter };
   GListStore *roots = g_list_store_new (HM_DBG_TYPE_CALL_ITEM);
 
-  g_clear_handle_id (&self->rebuild_source, g_source_remove);
-  self->last_build_us = g_get_monotonic_time ();
-  self->stale = FALSE;
+  hm_dbg_rebuild_started (&self->rebuilder);
   if (model != NULL && symbolizer != NULL)
     {
       Tree *tree = g_rc_box_new0 (Tree);
@@ -180,44 +176,16 @@ rebuild (HmDbgTreeView *self)
   g_object_unref (tree_model);
 }
 
-/* Hidden pages wait until they are shown: a trace that finishes loading
- * (or a live one that grows) costs only the visible page's rebuild. */
 static void
-rebuild_when_shown (HmDbgTreeView *self)
+rebuild_widget (GtkWidget *widget)
 {
-  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
-    rebuild (self);
-  else
-    self->stale = TRUE;
-}
-
-static void
-map_cb (GtkWidget *widget, gpointer data)
-{
-  HmDbgTreeView *self = (HmDbgTreeView *) widget;
-  if (self->stale)
-    rebuild (self);
-}
-
-static gboolean
-rebuild_cb (gpointer data)
-{
-  HmDbgTreeView *self = data;
-  self->rebuild_source = 0;
-  rebuild_when_shown (self);
-  return G_SOURCE_REMOVE;
+  rebuild ((HmDbgTreeView *) widget);
 }
 
 static void
 trace_changed_cb (HmDbgTreeView *self)
 {
-  gint64 since = g_get_monotonic_time () - self->last_build_us;
-
-  if (hm_dbg_trace_is_finished (self->trace) || since >= LIVE_REBUILD_US)
-    rebuild_when_shown (self);
-  else if (self->rebuild_source == 0)
-    self->rebuild_source = g_timeout_add ((guint) ((LIVE_REBUILD_US - since) / 1000) + 1,
-                                          rebuild_cb, self);
+  hm_dbg_rebuild_trace_changed (&self->rebuilder, self->trace);
 }
 
 /* ---- cells -------------------------------------------------------------------- */
@@ -327,7 +295,7 @@ hm_dbg_tree_view_set_trace (HmDbgTreeView *self, HmDbgTrace *trace)
     self->changed_handler = g_signal_connect_object (trace, "changed",
                                                      G_CALLBACK (trace_changed_cb), self,
                                                      G_CONNECT_SWAPPED);
-  rebuild_when_shown (self);
+  hm_dbg_rebuild_when_shown (&self->rebuilder);
 }
 
 void
@@ -370,7 +338,7 @@ hm_dbg_tree_view_dispose (GObject *object)
 
   if (self->trace != NULL)
     g_clear_signal_handler (&self->changed_handler, self->trace);
-  g_clear_handle_id (&self->rebuild_source, g_source_remove);
+  hm_dbg_rebuild_clear (&self->rebuilder);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   g_clear_object (&self->selection);
@@ -403,6 +371,7 @@ hm_dbg_tree_view_init (HmDbgTreeView *self)
   GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *scroller = gtk_scrolled_window_new ();
 
+  hm_dbg_rebuild_init (&self->rebuilder, GTK_WIDGET (self), rebuild_widget);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (gtk_widget_get_layout_manager (GTK_WIDGET (self))),
                                   GTK_ORIENTATION_VERTICAL);
   for (guint i = 0; i < G_N_ELEMENTS (directions); i++)
@@ -466,5 +435,5 @@ hm_dbg_tree_view_init (HmDbgTreeView *self)
   g_signal_connect (self->filter_entry, "search-changed", G_CALLBACK (filter_changed_cb), self);
   g_signal_connect (self->recursion_check, "toggled", G_CALLBACK (recursion_toggled_cb), self);
   rebuild (self);
-  g_signal_connect (self, "map", G_CALLBACK (map_cb), NULL);
+
 }

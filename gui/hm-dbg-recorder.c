@@ -187,9 +187,12 @@ feed_cb (gpointer data)
 static void
 schedule_feed (HmDbgRecorder *self)
 {
+  /* Always queued on the main context, never g_main_context_invoke():
+   * that runs the callback right here when the main thread is between
+   * iterations, and the end of the stream would then join this very
+   * thread (EDEADLK, a fatal GLib error). */
   if (g_atomic_int_compare_and_exchange (&self->feed_scheduled, 0, 1))
-    g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT_IDLE, feed_cb, g_object_ref (self),
-                                g_object_unref);
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, feed_cb, g_object_ref (self), g_object_unref);
 }
 
 /* The reader thread: pipe to file until the pipe closes or the read is

@@ -1648,6 +1648,26 @@ test_record_stop (void)
   close_window (window);
 }
 
+/* The main thread busy (not iterating) while the recorded program runs
+ * to its end: the reader thread must queue its feeds, never run them
+ * itself (it would then join itself at the end of the stream). */
+static void
+test_record_main_thread_busy (void)
+{
+  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+  const char *argv[] = { demo, "2000", NULL };
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (record_quietly (window, argv));
+  /* Nothing iterates the main context while the program writes and exits. */
+  g_usleep (1500 * 1000);
+  g_assert_true (wait_until (trace_finished, window, WAIT_TIMEOUT_MS));
+  g_assert_cmpuint (hm_heap_model_get_totals (hm_dbg_trace_get_model (hm_dbg_window_get_trace (window)))
+                      ->allocations, >, 1000);
+  close_window (window);
+}
+
 static void
 test_record_missing_program (void)
 {
@@ -2173,6 +2193,7 @@ main (int   argc,
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);
   g_test_add_func ("/gui/record/live-model-equals-the-file", test_record_live);
   g_test_add_func ("/gui/record/stop-ends-the-trace", test_record_stop);
+  g_test_add_func ("/gui/record/main-thread-busy-till-the-end", test_record_main_thread_busy);
   g_test_add_func ("/gui/record/missing-program-says-so", test_record_missing_program);
   g_test_add_func ("/gui/record/dialog-splits-the-command-line", test_record_dialog);
   g_test_add_func ("/gui/attach/dialog-lists-and-searches", test_attach_dialog);

@@ -38,8 +38,18 @@ child_of (HmCallNode *parent, const HmFrameInfo *frame)
 }
 
 static void
-add_site (HmCallNode *node, const HmSiteStats *site)
+add_site (HmCallNode *node, const HmSiteStats *site, gboolean base)
 {
+  if (base)
+    {
+      node->base_allocations += site->allocations;
+      node->base_bytes += site->bytes;
+      node->base_peak_bytes += site->peak_live_bytes;
+      node->base_leaked_bytes += site->live_bytes;
+      node->base_leaked_blocks += site->live_blocks;
+      node->base_temporary += site->temporary;
+      return;
+    }
   node->allocations += site->allocations;
   node->bytes += site->bytes;
   node->peak_bytes += site->peak_live_bytes;
@@ -73,20 +83,13 @@ sort_tree (HmCallNode *node)
     sort_tree (g_ptr_array_index (node->children, i));
 }
 
-HmCallNode *
-hm_call_tree_build (HmHeapModel *model, HmSymbolizer *symbolizer,
-                    const HmCallTreeOptions *options)
+/* Every site of one run into the tree: its costs, or its base costs. */
+static void
+add_model (HmCallNode *root, HmHeapModel *model, HmSymbolizer *symbolizer,
+           const HmCallTreeOptions *options, const char *filter, gboolean base)
 {
-  HmCallTreeOptions defaults = { HM_CALL_TREE_TOP_DOWN, FALSE, NULL };
   g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
-  g_autofree char *filter = NULL;
-  HmCallNode *root = g_new0 (HmCallNode, 1);
 
-  if (options == NULL)
-    options = &defaults;
-  if (options->filter != NULL && *options->filter != '\0')
-    filter = g_utf8_casefold (options->filter, -1);
-  root->function = "all";
   for (guint i = 0; i < sites->len; i++)
     {
       const HmSiteStats *site = g_ptr_array_index (sites, i);
@@ -130,7 +133,7 @@ hm_call_tree_build (HmHeapModel *model, HmSymbolizer *symbolizer,
             }
         }
       HmCallNode *node = root;
-      add_site (node, site);
+      add_site (node, site, base);
       for (guint k = 0; k < count; k++)
         {
           guint f = inward ? first + count - 1 - k : first + k;
@@ -139,11 +142,45 @@ hm_call_tree_build (HmHeapModel *model, HmSymbolizer *symbolizer,
               && g_str_equal (node->function, frame->function))
             continue;
           node = child_of (node, frame);
-          add_site (node, site);
+          add_site (node, site, base);
         }
     }
+}
+
+static HmCallNode *
+build (HmHeapModel *base, HmSymbolizer *base_symbolizer, HmHeapModel *model,
+       HmSymbolizer *symbolizer, const HmCallTreeOptions *options)
+{
+  HmCallTreeOptions defaults = { HM_CALL_TREE_TOP_DOWN, FALSE, NULL };
+  g_autofree char *filter = NULL;
+  HmCallNode *root = g_new0 (HmCallNode, 1);
+
+  if (options == NULL)
+    options = &defaults;
+  if (options->filter != NULL && *options->filter != '\0')
+    filter = g_utf8_casefold (options->filter, -1);
+  root->function = "all";
+  add_model (root, model, symbolizer, options, filter, FALSE);
+  if (base != NULL)
+    add_model (root, base, base_symbolizer, options, filter, TRUE);
   sort_tree (root);
   return root;
+}
+
+HmCallNode *
+hm_call_tree_build (HmHeapModel *model, HmSymbolizer *symbolizer,
+                    const HmCallTreeOptions *options)
+{
+  return build (NULL, NULL, model, symbolizer, options);
+}
+
+HmCallNode *
+hm_call_tree_build_diff (HmHeapModel *base, HmSymbolizer *base_symbolizer, HmHeapModel *model,
+                         HmSymbolizer *symbolizer, const HmCallTreeOptions *options)
+{
+  g_return_val_if_fail (base != NULL && base_symbolizer != NULL, NULL);
+
+  return build (base, base_symbolizer, model, symbolizer, options);
 }
 
 HmCallNode *

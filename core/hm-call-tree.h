@@ -37,6 +37,14 @@ struct _HmCallNode {
   guint64 leaked_bytes;
   guint64 leaked_blocks;
   guint64 temporary;
+  /* hm_call_tree_build_diff(): the same sums over the baseline run (the
+   * fields above are then the compared run's); zero otherwise */
+  guint64 base_allocations;
+  guint64 base_bytes;
+  guint64 base_peak_bytes;
+  guint64 base_leaked_bytes;
+  guint64 base_leaked_blocks;
+  guint64 base_temporary;
   guint depth;             /* the root is 0 */
   HmCallNode *parent;
   GPtrArray *children;     /* HmCallNode *, by name; NULL when none */
@@ -55,6 +63,12 @@ typedef struct {
 /* The tree of every site; the root is "all".  Free with hm_call_node_free(). */
 HmCallNode *hm_call_tree_build (HmHeapModel *model, HmSymbolizer *symbolizer,
                                 const HmCallTreeOptions *options);
+/* Two runs in one tree: nodes are matched by function name along the path,
+ * so a node present in only one run has zeros for the other.  The costs
+ * are model's; the base_* fields are base's. */
+HmCallNode *hm_call_tree_build_diff (HmHeapModel *base, HmSymbolizer *base_symbolizer,
+                                     HmHeapModel *model, HmSymbolizer *symbolizer,
+                                     const HmCallTreeOptions *options);
 void hm_call_node_free (HmCallNode *root);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HmCallNode, hm_call_node_free)
 

@@ -14,8 +14,8 @@ diff_site_free (HmDiffSite *site)
  * its file and line when known; the module and the offset in it when not
  * even the function is (the program's own executable is "<main>", as two
  * builds of it may have different names). */
-static char *
-stack_key (GPtrArray *frames, const char *exe)
+char *
+hm_diff_stack_key (GPtrArray *frames, const char *exe)
 {
   GString *key = g_string_new (NULL);
 
@@ -40,8 +40,8 @@ stack_key (GPtrArray *frames, const char *exe)
   return g_string_free (key, FALSE);
 }
 
-static void
-add_stats (HmSiteStats *sum, const HmSiteStats *s)
+void
+hm_diff_add_stats (HmSiteStats *sum, const HmSiteStats *s)
 {
   sum->allocations += s->allocations;
   sum->frees += s->frees;
@@ -64,7 +64,7 @@ collect (GHashTable *by_key, GPtrArray *all, HmHeapModel *model, HmSymbolizer *s
     {
       const HmSiteStats *s = g_ptr_array_index (sites, i);
       GPtrArray *frames = hm_symbolizer_get_stack (symbolizer, s->stack);
-      g_autofree char *key = stack_key (frames, exe);
+      g_autofree char *key = hm_diff_stack_key (frames, exe);
       HmDiffSite *d = g_hash_table_lookup (by_key, key);
       if (d == NULL)
         {
@@ -83,12 +83,12 @@ collect (GHashTable *by_key, GPtrArray *all, HmHeapModel *model, HmSymbolizer *s
         g_ptr_array_unref (frames);
       if (is_b)
         {
-          add_stats (&d->b, s);
+          hm_diff_add_stats (&d->b, s);
           d->in_b = TRUE;
         }
       else
         {
-          add_stats (&d->a, s);
+          hm_diff_add_stats (&d->a, s);
           d->in_a = TRUE;
         }
     }

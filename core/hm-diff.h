@@ -28,6 +28,14 @@ typedef struct {
 GPtrArray *hm_diff_sites (HmHeapModel *a, HmSymbolizer *symbolizer_a,
                           HmHeapModel *b, HmSymbolizer *symbolizer_b);
 
+/* What matches a site across runs: its frames (const HmFrameInfo *,
+ * innermost first) as the source names them, one line each; exe is the
+ * model's "exe" info, whose frames all count as "<main>". */
+char *hm_diff_stack_key (GPtrArray *frames, const char *exe);
+
+/* Adds the counts of s to sum (peaks too: a sum of the sites' peaks). */
+void hm_diff_add_stats (HmSiteStats *sum, const HmSiteStats *s);
+
 /* Whether anything counted differs: allocations, bytes, frees, peak live,
  * leaked bytes or blocks, temporary allocations. */
 gboolean hm_diff_site_changed (const HmDiffSite *site);

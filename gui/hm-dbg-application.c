@@ -3,6 +3,8 @@
  *
  *   hybridmem-debugger [TRACE.hmt…]
  *   hybridmem-debugger --record -- PROGRAM [ARGS…]
+ *   hybridmem-debugger --attach PID
+ *   hybridmem-debugger --diff BEFORE.hmt AFTER.hmt
  *
  * A second invocation hands its command line to the running instance, which
  * opens a window for it (paths and the program resolve in the caller's
@@ -68,11 +70,35 @@ hm_dbg_application_command_line (GApplication            *application,
   GVariantDict *options = g_application_command_line_get_options_dict (command_line);
   g_autofree const char **remaining = NULL;
   gboolean record = FALSE;
+  gboolean diff = FALSE;
   int attach_pid = 0;
 
   g_variant_dict_lookup (options, "record", "b", &record);
+  g_variant_dict_lookup (options, "diff", "b", &diff);
   g_variant_dict_lookup (options, "attach", "i", &attach_pid);
   g_variant_dict_lookup (options, G_OPTION_REMAINING, "^a&ay", &remaining);
+
+  if (diff)
+    {
+      HmDbgWindow *window;
+      g_autoptr(GFile) before = NULL;
+      g_autoptr(GFile) after = NULL;
+
+      if (record || attach_pid != 0 || remaining == NULL || remaining[0] == NULL
+          || remaining[1] == NULL || remaining[2] != NULL)
+        {
+          g_application_command_line_printerr (command_line, "%s\n",
+                                               _("hybridmem-debugger: --diff needs two traces: "
+                                                 "hybridmem-debugger --diff BEFORE.hmt AFTER.hmt"));
+          return 2;
+        }
+      before = g_application_command_line_create_file_for_arg (command_line, remaining[0]);
+      after = g_application_command_line_create_file_for_arg (command_line, remaining[1]);
+      window = get_window_for_trace (self);
+      gtk_window_present (GTK_WINDOW (window));
+      hm_dbg_window_open_diff (window, before, after);
+      return 0;
+    }
 
   if (attach_pid != 0)
     {
@@ -221,8 +247,10 @@ hm_dbg_application_init (HmDbgApplication *self)
       N_("Record the program that follows (after --) and show its heap live"), NULL },
     { "attach", 'a', G_OPTION_FLAG_NONE, G_OPTION_ARG_INT, NULL,
       N_("Attach to the running process PID and show its heap live from now on"), N_("PID") },
+    { "diff", 'd', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
+      N_("Compare two traces, BEFORE and AFTER: every view shows what changed"), NULL },
     { G_OPTION_REMAINING, 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL,
-      N_("[TRACE.hmt…] | --record -- PROGRAM [ARGS…] | --attach PID") },
+      N_("[TRACE.hmt…] | --record -- PROGRAM [ARGS…] | --attach PID | --diff BEFORE AFTER") },
     { NULL }
   };
 

@@ -42,6 +42,7 @@ struct _HmDbgFlameView
   gboolean merge_recursion;
   char *search;              /* casefolded, or NULL */
   HmCallNode *root;
+  gboolean diff;             /* root built against a baseline (hm_call_tree_build_diff) */
   HmCallNode *zoom;           /* the box shown full width; the root when not zoomed */
   guint max_depth;
   GArray *boxes;             /* Box, as last drawn */
@@ -65,11 +66,37 @@ cost_of (HmDbgFlameView *self, const HmCallNode *node)
   return 0;
 }
 
+/* Diff mode: the baseline's cost of the same node. */
+static guint64
+base_cost_of (HmDbgFlameView *self, const HmCallNode *node)
+{
+  switch (self->cost)
+    {
+    case HM_COST_BYTES: return node->base_bytes;
+    case HM_COST_ALLOCATIONS: return node->base_allocations;
+    case HM_COST_PEAK: return node->base_peak_bytes;
+    case HM_COST_LEAKED: return node->base_leaked_bytes;
+    case HM_COST_TEMPORARY: return node->base_temporary;
+    }
+  return 0;
+}
+
+/* How wide a box is drawn: its cost; in diff mode the larger of the two
+ * runs', so that what went away is seen as well as what came (a
+ * differential flame graph: the colour says which way it changed). */
+static guint64
+width_of (HmDbgFlameView *self, const HmCallNode *node)
+{
+  guint64 cost = cost_of (self, node);
+
+  return self->diff ? MAX (cost, base_cost_of (self, node)) : cost;
+}
+
 /* The depth of the deepest node with a cost. */
 static guint
 deepest (HmDbgFlameView *self, const HmCallNode *node)
 {
-  guint depth = cost_of (self, node) > 0 ? node->depth : 0;
+  guint depth = width_of (self, node) > 0 ? node->depth : 0;
   for (guint i = 0; node->children != NULL && i < node->children->len; i++)
     depth = MAX (depth, deepest (self, g_ptr_array_index (node->children, i)));
   return depth;
@@ -82,9 +109,16 @@ rebuild (HmDbgFlameView *self)
   HmSymbolizer *symbolizer = self->trace ? hm_dbg_trace_get_symbolizer (self->trace) : NULL;
   HmCallTreeOptions options = { HM_CALL_TREE_TOP_DOWN, self->merge_recursion, NULL };
 
+  HmDbgTrace *baseline = self->trace ? hm_dbg_trace_get_baseline (self->trace) : NULL;
+
   hm_dbg_rebuild_started (&self->rebuilder);
   g_clear_pointer (&self->root, hm_call_node_free);
-  if (model != NULL && symbolizer != NULL)
+  self->diff = baseline != NULL && model != NULL && symbolizer != NULL;
+  if (self->diff)
+    self->root = hm_call_tree_build_diff (hm_dbg_trace_get_model (baseline),
+                                          hm_dbg_trace_get_symbolizer (baseline), model,
+                                          symbolizer, &options);
+  else if (model != NULL && symbolizer != NULL)
     self->root = hm_call_tree_build (model, symbolizer, &options);
   else
     self->root = g_new0 (HmCallNode, 1);
@@ -164,6 +198,22 @@ color_of (HmDbgFlameView *self, const HmCallNode *node, gboolean ancestor, GdkRG
   double g = 0.35 + ((h >> 4) % 45) / 100.0;
   double b = 0.10 + ((h >> 9) % 15) / 100.0;
 
+  if (self->diff)
+    {
+      /* red grew, blue shrank, the stronger the more it changed against
+       * the larger of the two; near white when unchanged */
+      guint64 after = cost_of (self, node), before = base_cost_of (self, node);
+      guint64 larger = MAX (after, before);
+      double change = larger > 0 ? ((double) after - (double) before) / (double) larger : 0;
+      double fade = 1.0 - 0.8 * MIN (fabs (change) * 1.5, 1.0);
+      if (change > 0)
+        r = 0.95, g = b = 0.25 + 0.7 * fade;
+      else if (change < 0)
+        b = 0.95, r = g = 0.25 + 0.7 * fade;
+      else
+        r = g = b = 0.93;
+    }
+
   if (self->search != NULL)
     {
       if (matches (self, node))
@@ -202,13 +252,18 @@ static void
 layout_children (HmDbgFlameView *self, HmCallNode *node, double x, double width, guint row,
                  int height)
 {
-  if (node->children == NULL || cost_of (self, node) == 0)
+  if (node->children == NULL || width_of (self, node) == 0)
     return;
-  double scale = width / (double) cost_of (self, node);
+  /* in diff mode the children's larger costs may add up to more than
+   * the parent's larger cost: they share its width then */
+  guint64 total = width_of (self, node), children = 0;
+  for (guint i = 0; self->diff && i < node->children->len; i++)
+    children += width_of (self, g_ptr_array_index (node->children, i));
+  double scale = width / (double) MAX (total, children);
   for (guint i = 0; i < node->children->len; i++)
     {
       HmCallNode *c = g_ptr_array_index (node->children, i);
-      double w = (double) cost_of (self, c) * scale;
+      double w = (double) width_of (self, c) * scale;
       if (w >= 1.0)
         {
           add_box (self, c, x, w, row, height, FALSE);
@@ -296,11 +351,27 @@ query_tooltip_cb (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
                   HmDbgFlameView *self)
 {
   const Box *b = box_at (self, x, y);
-  if (b == NULL || self->root == NULL || cost_of (self, self->root) == 0)
+  gboolean counted = self->cost == HM_COST_ALLOCATIONS || self->cost == HM_COST_TEMPORARY;
+  if (b == NULL || self->root == NULL || width_of (self, self->root) == 0)
     return FALSE;
-  g_autofree char *value = self->cost == HM_COST_ALLOCATIONS || self->cost == HM_COST_TEMPORARY
-                             ? hm_dbg_format_count (cost_of (self, b->node))
-                             : hm_dbg_format_size (cost_of (self, b->node), FALSE);
+  if (self->diff)
+    {
+      guint64 before = base_cost_of (self, b->node), after = cost_of (self, b->node);
+      g_autofree char *was = counted ? hm_dbg_format_count (before) : hm_dbg_format_size (before, FALSE);
+      g_autofree char *now = counted ? hm_dbg_format_count (after) : hm_dbg_format_size (after, FALSE);
+      g_autofree char *delta = counted ? hm_dbg_format_count_delta (before, after)
+                                       : hm_dbg_format_size_delta (before, after);
+      /* Translators: diff mode flame graph tooltip: function, then
+       * "baseline → this run (change)" */
+      g_autofree char *text = g_strdup_printf (_("%s\n%s → %s (%s)"), b->node->function, was, now,
+                                               delta);
+      gtk_tooltip_set_text (tooltip, text);
+      return TRUE;
+    }
+  if (cost_of (self, self->root) == 0)
+    return FALSE;
+  g_autofree char *value = counted ? hm_dbg_format_count (cost_of (self, b->node))
+                                   : hm_dbg_format_size (cost_of (self, b->node), FALSE);
   g_autofree char *text = g_strdup_printf ("%s\n%s (%.1f%%)", b->node->function, value,
                                            100.0 * (double) cost_of (self, b->node)
                                            / (double) cost_of (self, self->root));

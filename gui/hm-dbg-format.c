@@ -23,6 +23,39 @@ hm_dbg_format_size (guint64  bytes,
   return hm_report_format_size (bytes);
 }
 
+gint64
+hm_dbg_delta (guint64 before,
+              guint64 after)
+{
+  if (after >= before)
+    return after - before > (guint64) G_MAXINT64 ? G_MAXINT64 : (gint64) (after - before);
+  return before - after > (guint64) G_MAXINT64 ? -G_MAXINT64 : -(gint64) (before - after);
+}
+
+char *
+hm_dbg_format_size_delta (guint64 before,
+                          guint64 after)
+{
+  g_autofree char *size = NULL;
+
+  if (before == after)
+    return g_strdup ("–");
+  size = hm_report_format_size (after > before ? after - before : before - after);
+  return g_strconcat (after > before ? "+" : "−", size, NULL);
+}
+
+char *
+hm_dbg_format_count_delta (guint64 before,
+                           guint64 after)
+{
+  g_autofree char *count = NULL;
+
+  if (before == after)
+    return g_strdup ("–");
+  count = hm_dbg_format_count (after > before ? after - before : before - after);
+  return g_strconcat (after > before ? "+" : "−", count, NULL);
+}
+
 char *
 hm_dbg_format_time (guint64 ns)
 {

@@ -14,6 +14,14 @@ char       *hm_dbg_format_count          (guint64        count);
 /* "1.5 MiB" (IEC units), "-" for 0 when dash_for_zero. */
 char       *hm_dbg_format_size           (guint64        bytes,
                                           gboolean       dash_for_zero);
+/* Differences (diff mode): "+1.5 MiB", "−300", "–" for 0 (U+2212 minus). */
+char       *hm_dbg_format_size_delta     (guint64        before,
+                                          guint64        after);
+char       *hm_dbg_format_count_delta    (guint64        before,
+                                          guint64        after);
+/* after - before, saturated to the range of gint64 */
+gint64      hm_dbg_delta                 (guint64        before,
+                                          guint64        after);
 /* "12.5 ms" */
 char       *hm_dbg_format_time           (guint64        ns);
 /* What the user sees for a strategy and a warning kind (translated). */

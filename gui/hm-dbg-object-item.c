@@ -18,6 +18,10 @@ struct _HmDbgObjectItem
   HmObjectKind kind;
   const HmRegionStats *region;
   const HmPoolStats *pool;
+  /* diff mode (hm_dbg_object_item_set_diff): the numbers show the change */
+  gboolean diff;
+  gboolean gone;              /* the baseline's object, this run has none like it */
+  HmDbgObjectItem *base;      /* the baseline's object like it, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgObjectItem, hm_dbg_object_item, G_TYPE_OBJECT)
@@ -68,6 +72,12 @@ dup_details_text (HmDbgObjectItem *self)
 static char *
 dup_status_text (HmDbgObjectItem *self)
 {
+  /* Translators: diff mode, an object only the baseline run had */
+  if (self->diff && self->gone)
+    return g_strdup (_("gone (baseline only)"));
+  /* Translators: diff mode, an object the baseline run had not */
+  if (self->diff && self->base == NULL)
+    return g_strdup (_("new"));
   if (self->region != NULL && self->region->freed)
     {
       g_autofree char *when = hm_dbg_format_time (self->region->freed_ts);
@@ -76,6 +86,26 @@ dup_status_text (HmDbgObjectItem *self)
   if (self->pool != NULL && self->pool->freed)
     return g_strdup (_("freed"));
   return g_strdup (_("alive"));
+}
+
+/* Diff mode: value's change from the baseline's object to this one. */
+static char *
+dup_change (HmDbgObjectItem *self,
+            guint64        (*get) (HmDbgObjectItem *),
+            gboolean         counted)
+{
+  guint64 value = get (self);
+  guint64 before = self->gone ? value : self->base != NULL ? get (self->base) : 0;
+  guint64 after = self->gone ? 0 : value;
+
+  return counted ? hm_dbg_format_count_delta (before, after)
+                 : hm_dbg_format_size_delta (before, after);
+}
+
+static guint64
+get_live_bytes (HmDbgObjectItem *self)
+{
+  return live_bytes (self);
 }
 
 static void
@@ -101,19 +131,27 @@ hm_dbg_object_item_get_property (GObject    *object,
       break;
 
     case PROP_ALLOCATIONS_TEXT:
-      g_value_take_string (value, hm_dbg_format_count (hm_dbg_object_item_get_allocations (self)));
+      g_value_take_string (value, self->diff
+                                    ? dup_change (self, hm_dbg_object_item_get_allocations, TRUE)
+                                    : hm_dbg_format_count (hm_dbg_object_item_get_allocations (self)));
       break;
 
     case PROP_BYTES_TEXT:
-      g_value_take_string (value, hm_dbg_format_size (hm_dbg_object_item_get_bytes (self), TRUE));
+      g_value_take_string (value, self->diff
+                                    ? dup_change (self, hm_dbg_object_item_get_bytes, FALSE)
+                                    : hm_dbg_format_size (hm_dbg_object_item_get_bytes (self), TRUE));
       break;
 
     case PROP_LIVE_TEXT:
-      g_value_take_string (value, hm_dbg_format_size (live_bytes (self), TRUE));
+      g_value_take_string (value, self->diff ? dup_change (self, get_live_bytes, FALSE)
+                                             : hm_dbg_format_size (live_bytes (self), TRUE));
       break;
 
     case PROP_PEAK_TEXT:
-      g_value_take_string (value, hm_dbg_format_size (hm_dbg_object_item_get_peak_bytes (self), TRUE));
+      g_value_take_string (value, self->diff
+                                    ? dup_change (self, hm_dbg_object_item_get_peak_bytes, FALSE)
+                                    : hm_dbg_format_size (hm_dbg_object_item_get_peak_bytes (self),
+                                                          TRUE));
       break;
 
     case PROP_DETAILS_TEXT:
@@ -134,6 +172,7 @@ hm_dbg_object_item_finalize (GObject *object)
 {
   HmDbgObjectItem *self = HM_DBG_OBJECT_ITEM (object);
 
+  g_clear_object (&self->base);
   g_clear_object (&self->trace);
 
   G_OBJECT_CLASS (hm_dbg_object_item_parent_class)->finalize (object);
@@ -283,4 +322,34 @@ hm_dbg_object_item_refresh (HmDbgObjectItem *self)
   for (guint i = PROP_ALLOCATIONS_TEXT; i < N_PROPS; i++)
     g_object_notify_by_pspec (G_OBJECT (self), properties[i]);
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+/**
+ * hm_dbg_object_item_set_diff:
+ * @base: (nullable): the baseline's object like this one (same kind and
+ *   name, in the same order), or %NULL when there is none
+ * @gone: this is the baseline's object, and the compared run has none like it
+ *
+ * Diff mode: the numbers show the change from the baseline.
+ */
+void
+hm_dbg_object_item_set_diff (HmDbgObjectItem *self,
+                             HmDbgObjectItem *base,
+                             gboolean         gone)
+{
+  g_return_if_fail (HM_DBG_IS_OBJECT_ITEM (self));
+  g_return_if_fail (base == NULL || HM_DBG_IS_OBJECT_ITEM (base));
+
+  self->diff = TRUE;
+  self->gone = gone;
+  g_set_object (&self->base, base);
+}
+
+/* The run the object belongs to: the baseline's for a gone one. */
+HmDbgTrace *
+hm_dbg_object_item_get_trace (HmDbgObjectItem *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_OBJECT_ITEM (self), NULL);
+
+  return self->trace;
 }

@@ -29,5 +29,9 @@ guint64          hm_dbg_object_item_get_peak_bytes     (HmDbgObjectItem     *sel
 guint64          hm_dbg_object_item_get_create_node    (HmDbgObjectItem     *self);
 /* Tells the cells that a live trace changed the numbers. */
 void             hm_dbg_object_item_refresh            (HmDbgObjectItem     *self);
+HmDbgTrace      *hm_dbg_object_item_get_trace          (HmDbgObjectItem     *self);
+void             hm_dbg_object_item_set_diff           (HmDbgObjectItem     *self,
+                                                        HmDbgObjectItem     *base,
+                                                        gboolean             gone);
 
 G_END_DECLS

@@ -133,17 +133,100 @@ update_count (HmDbgObjectsView *self)
   gtk_stack_set_visible_child_name (self->content_stack, n_all > 0 ? "list" : "empty");
 }
 
+/* Every region and pool of one run, in the model's order. */
+static GPtrArray *
+objects_of (HmDbgTrace *trace)
+{
+  HmHeapModel *model = hm_dbg_trace_get_model (trace);
+  GPtrArray *regions = hm_heap_model_get_regions (model);
+  GPtrArray *pools = hm_heap_model_get_pools (model);
+  GPtrArray *items = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < regions->len; i++)
+    g_ptr_array_add (items, hm_dbg_object_item_new_region (trace, g_ptr_array_index (regions, i)));
+  for (guint i = 0; i < pools->len; i++)
+    g_ptr_array_add (items, hm_dbg_object_item_new_pool (trace, g_ptr_array_index (pools, i)));
+  return items;
+}
+
+/* What matches an object across runs: its kind, its name and how many of
+ * that kind and name came before it. */
+static char *
+object_key (HmDbgObjectItem *item,
+            GHashTable      *seen)
+{
+  g_autofree char *name = g_strdup_printf ("%d\x1f%s", hm_dbg_object_item_get_kind (item),
+                                           hm_dbg_object_item_get_name (item));
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (seen, name));
+
+  g_hash_table_insert (seen, g_strdup (name), GUINT_TO_POINTER (n + 1));
+  return g_strdup_printf ("%s\x1f%u", name, n);
+}
+
+/* Diff mode, every row anew: this run's objects with the change from the
+ * baseline's like them, then the baseline's that this run has none like. */
+static void
+rebuild_diff (HmDbgObjectsView *self,
+              HmDbgTrace       *trace,
+              HmDbgTrace       *baseline)
+{
+  g_autoptr(GPtrArray) after = objects_of (trace);
+  g_autoptr(GPtrArray) before = objects_of (baseline);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < before->len; i++)
+    g_hash_table_insert (by_key, object_key (g_ptr_array_index (before, i), seen),
+                         g_ptr_array_index (before, i));
+  g_hash_table_remove_all (seen);
+  for (guint i = 0; i < after->len; i++)
+    {
+      HmDbgObjectItem *item = g_ptr_array_index (after, i);
+      g_autofree char *key = object_key (item, seen);
+      HmDbgObjectItem *base = g_hash_table_lookup (by_key, key);
+
+      hm_dbg_object_item_set_diff (item, base, FALSE);
+      g_hash_table_remove (by_key, key);
+      g_ptr_array_add (rows, g_object_ref (item));
+    }
+  /* what is left unmatched, in the baseline's order */
+  g_autoptr(GHashTable) unmatched = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, by_key);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_hash_table_add (unmatched, value);
+  for (guint i = 0; i < before->len; i++)
+    {
+      HmDbgObjectItem *item = g_ptr_array_index (before, i);
+      if (!g_hash_table_contains (unmatched, item))
+        continue;
+      hm_dbg_object_item_set_diff (item, NULL, TRUE);
+      g_ptr_array_add (rows, g_object_ref (item));
+    }
+  g_list_store_splice (self->store, 0, g_list_model_get_n_items (G_LIST_MODEL (self->store)),
+                       rows->pdata, rows->len);
+  update_count (self);
+}
+
 static void
 trace_changed_cb (HmDbgObjectsView *self,
                   HmDbgTrace       *trace)
 {
   HmHeapModel *model = hm_dbg_trace_get_model (trace);
+  HmDbgTrace *baseline = hm_dbg_trace_get_baseline (trace);
   GPtrArray *regions, *pools;
   guint n_old = g_list_model_get_n_items (G_LIST_MODEL (self->store));
   g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
 
   if (model == NULL)
     return;
+  if (baseline != NULL && hm_dbg_trace_get_model (baseline) != NULL)
+    {
+      rebuild_diff (self, trace, baseline);
+      return;
+    }
 
   /* The numbers of the rows already there moved on a live trace. */
   if (hm_dbg_trace_is_live (trace))
@@ -174,7 +257,7 @@ selection_changed_cb (HmDbgObjectsView   *self,
   HmDbgObjectItem *item = gtk_single_selection_get_selected_item (selection);
 
   if (item != NULL)
-    hm_dbg_stack_view_set_stack (self->stack_view, self->trace,
+    hm_dbg_stack_view_set_stack (self->stack_view, hm_dbg_object_item_get_trace (item),
                                  hm_dbg_object_item_get_create_node (item));
   else
     hm_dbg_stack_view_set_stack (self->stack_view, NULL, 0);

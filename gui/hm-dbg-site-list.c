@@ -10,6 +10,7 @@
 #include "hm-dbg-site-list.h"
 
 #include "hm-dbg-site-private.h"
+#include "hm-diff.h"
 
 #define LIVE_REFRESH_INTERVAL_US G_USEC_PER_SEC
 
@@ -22,6 +23,11 @@ struct _HmDbgSiteList
   GArray *stats;             /* HmSiteStats, in list order */
   GHashTable *positions;     /* guint64 stack -> position + 1 */
   GPtrArray *items;          /* HmDbgSite or NULL until asked for */
+  /* diff mode (the trace has a baseline): one row per site matched across
+   * the runs by its frames, whose stack is the trace's or, for a site only
+   * the baseline has, the baseline's; NULL otherwise */
+  GArray *bases;             /* HmSiteStats, the baseline's, in list order */
+  GPtrArray *row_traces;     /* HmDbgTrace *, the run each row's stack belongs to */
   gint64 last_refresh_us;
   guint refresh_source;
   gboolean has_range;        /* rows count only what happened in the range */
@@ -65,7 +71,12 @@ hm_dbg_site_list_get_item (GListModel *model,
   if (position >= self->stats->len)
     return NULL;
 
-  if (g_ptr_array_index (self->items, position) == NULL)
+  if (g_ptr_array_index (self->items, position) == NULL && self->bases != NULL)
+    g_ptr_array_index (self->items, position) =
+      _hm_dbg_site_new_diff (g_ptr_array_index (self->row_traces, position),
+                             &g_array_index (self->stats, HmSiteStats, position),
+                             &g_array_index (self->bases, HmSiteStats, position));
+  else if (g_ptr_array_index (self->items, position) == NULL)
     g_ptr_array_index (self->items, position) =
       _hm_dbg_site_new (self->trace, &g_array_index (self->stats, HmSiteStats, position));
   return g_object_ref (g_ptr_array_index (self->items, position));
@@ -79,23 +90,18 @@ list_model_iface_init (GListModelInterface *iface)
   iface->get_item = hm_dbg_site_list_get_item;
 }
 
-static void
-refresh (HmDbgSiteList *self)
+/* The model's sites (HmSiteStats, copied); with a range, what each did in
+ * the range and what of it was live at its end. */
+static GArray *
+get_sites (HmDbgSiteList *self,
+           HmHeapModel   *model)
 {
-  HmHeapModel *model = hm_dbg_trace_get_model (self->trace);
-  g_autoptr(GPtrArray) sites = NULL;
-  gboolean values_changed = FALSE;
-  guint old_n = self->stats->len;
-
-  g_clear_handle_id (&self->refresh_source, g_source_remove);
-  self->last_refresh_us = g_get_monotonic_time ();
-  if (model == NULL)
-    return;
-
-  sites = hm_heap_model_get_sites (model);
+  g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
+  GArray *result = g_array_sized_new (FALSE, FALSE, sizeof (HmSiteStats), sites->len);
   g_autoptr(HmBreakdown) breakdown = self->has_range
     ? hm_heap_model_get_breakdown (model, self->range_start, self->range_end) : NULL;
   g_autoptr(GHashTable) in_range = g_hash_table_new (g_int64_hash, g_int64_equal);
+
   for (guint i = 0; breakdown != NULL && i < breakdown->entries->len; i++)
     {
       HmBreakdownEntry *e = &g_array_index (breakdown->entries, HmBreakdownEntry, i);
@@ -104,19 +110,110 @@ refresh (HmDbgSiteList *self)
     }
   for (guint i = 0; i < sites->len; i++)
     {
-      const HmSiteStats *site = g_ptr_array_index (sites, i);
-      HmSiteStats ranged;
+      HmSiteStats site = *(const HmSiteStats *) g_ptr_array_index (sites, i);
       if (breakdown != NULL)
         {
-          /* what the site did in the range, and what of it was live at its end */
-          const HmBreakdownEntry *e = g_hash_table_lookup (in_range, &site->stack);
-          ranged = *site;
-          ranged.allocations = e ? e->allocations : 0;
-          ranged.bytes = e ? e->bytes : 0;
-          ranged.live_bytes = e ? e->live_bytes : 0;
-          ranged.live_blocks = e ? e->live_count : 0;
-          site = &ranged;
+          const HmBreakdownEntry *e = g_hash_table_lookup (in_range, &site.stack);
+          site.allocations = e ? e->allocations : 0;
+          site.bytes = e ? e->bytes : 0;
+          site.live_bytes = e ? e->live_bytes : 0;
+          site.live_blocks = e ? e->live_count : 0;
         }
+      g_array_append_val (result, site);
+    }
+  return result;
+}
+
+/* Diff mode: every row anew, matched by hm_diff_stack_key(). */
+static void
+refresh_diff (HmDbgSiteList *self,
+              HmDbgTrace    *baseline)
+{
+  HmDbgTrace *runs[2] = { self->trace, baseline };
+  g_autoptr(GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint old_n = self->stats->len;
+  const HmSiteStats zero = { 0 };
+
+  g_array_set_size (self->stats, 0);
+  g_ptr_array_set_size (self->items, 0);
+  g_hash_table_remove_all (self->positions);
+  if (self->bases == NULL)
+    {
+      self->bases = g_array_new (FALSE, FALSE, sizeof (HmSiteStats));
+      self->row_traces = g_ptr_array_new ();
+    }
+  g_array_set_size (self->bases, 0);
+  g_ptr_array_set_size (self->row_traces, 0);
+
+  for (guint run = 0; run < G_N_ELEMENTS (runs); run++)
+    {
+      HmHeapModel *model = hm_dbg_trace_get_model (runs[run]);
+      HmSymbolizer *symbolizer = hm_dbg_trace_get_symbolizer (runs[run]);
+      const char *exe = hm_heap_model_get_info (model, "exe");
+      g_autoptr(GArray) sites = get_sites (self, model);
+
+      for (guint i = 0; i < sites->len; i++)
+        {
+          const HmSiteStats *site = &g_array_index (sites, HmSiteStats, i);
+          g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
+          g_autofree char *key = hm_diff_stack_key (frames, exe);
+          gpointer found = NULL;
+          guint position;
+
+          if (g_hash_table_lookup_extended (by_key, key, NULL, &found))
+            position = GPOINTER_TO_UINT (found);
+          else
+            {
+              HmSiteStats first = zero;
+              first.stack = site->stack;
+              position = self->stats->len;
+              g_array_append_val (self->stats, first);
+              g_array_append_val (self->bases, zero);
+              g_ptr_array_add (self->row_traces, runs[run]);
+              g_hash_table_insert (by_key, g_steal_pointer (&key), GUINT_TO_POINTER (position));
+            }
+          hm_diff_add_stats (run == 0 ? &g_array_index (self->stats, HmSiteStats, position)
+                                      : &g_array_index (self->bases, HmSiteStats, position),
+                             site);
+        }
+    }
+  g_ptr_array_set_size (self->items, self->stats->len);
+  g_list_model_items_changed (G_LIST_MODEL (self), 0, old_n, self->stats->len);
+}
+
+static void
+refresh (HmDbgSiteList *self)
+{
+  HmHeapModel *model = hm_dbg_trace_get_model (self->trace);
+  HmDbgTrace *baseline = hm_dbg_trace_get_baseline (self->trace);
+  g_autoptr(GArray) sites = NULL;
+  gboolean values_changed = FALSE;
+  guint old_n = self->stats->len;
+
+  g_clear_handle_id (&self->refresh_source, g_source_remove);
+  self->last_refresh_us = g_get_monotonic_time ();
+  if (model == NULL)
+    return;
+  if (baseline != NULL && hm_dbg_trace_get_model (baseline) != NULL)
+    {
+      refresh_diff (self, baseline);
+      return;
+    }
+
+  if (self->bases != NULL)
+    {
+      /* out of diff mode: every row anew */
+      g_clear_pointer (&self->bases, g_array_unref);
+      g_clear_pointer (&self->row_traces, g_ptr_array_unref);
+      g_array_set_size (self->stats, 0);
+      g_ptr_array_set_size (self->items, 0);
+      g_hash_table_remove_all (self->positions);
+      values_changed = TRUE;
+    }
+  sites = get_sites (self, model);
+  for (guint i = 0; i < sites->len; i++)
+    {
+      const HmSiteStats *site = &g_array_index (sites, HmSiteStats, i);
       guint position = GPOINTER_TO_UINT (g_hash_table_lookup (self->positions, &site->stack));
 
       if (position == 0)
@@ -194,6 +291,8 @@ hm_dbg_site_list_finalize (GObject *object)
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->positions, g_hash_table_unref);
   g_clear_pointer (&self->stats, g_array_unref);
+  g_clear_pointer (&self->bases, g_array_unref);
+  g_clear_pointer (&self->row_traces, g_ptr_array_unref);
   g_clear_object (&self->trace);
 
   G_OBJECT_CLASS (hm_dbg_site_list_parent_class)->finalize (object);

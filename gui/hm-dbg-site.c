@@ -16,6 +16,8 @@ struct _HmDbgSite
 
   HmDbgTrace *trace;
   HmSiteStats stats;
+  gboolean has_base;         /* diff mode: the text columns show stats - base */
+  HmSiteStats base;          /* the same site in the baseline run; zero if absent */
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgSite, hm_dbg_site, G_TYPE_OBJECT)
@@ -61,6 +63,9 @@ dup_average_lifetime_text (HmDbgSite *self)
 static char *
 dup_leaked_text (HmDbgSite *self)
 {
+  if (self->has_base)
+    return hm_dbg_format_size_delta (self->base.live_bytes, self->stats.live_bytes);
+
   g_autofree char *size = NULL;
   g_autofree char *blocks = NULL;
 
@@ -115,15 +120,23 @@ hm_dbg_site_get_property (GObject    *object,
       break;
 
     case PROP_ALLOCATIONS_TEXT:
-      g_value_take_string (value, hm_dbg_format_count (self->stats.allocations));
+      g_value_take_string (value, self->has_base
+                                    ? hm_dbg_format_count_delta (self->base.allocations,
+                                                                 self->stats.allocations)
+                                    : hm_dbg_format_count (self->stats.allocations));
       break;
 
     case PROP_BYTES_TEXT:
-      g_value_take_string (value, hm_dbg_format_size (self->stats.bytes, TRUE));
+      g_value_take_string (value, self->has_base
+                                    ? hm_dbg_format_size_delta (self->base.bytes, self->stats.bytes)
+                                    : hm_dbg_format_size (self->stats.bytes, TRUE));
       break;
 
     case PROP_PEAK_LIVE_TEXT:
-      g_value_take_string (value, hm_dbg_format_size (self->stats.peak_live_bytes, TRUE));
+      g_value_take_string (value, self->has_base
+                                    ? hm_dbg_format_size_delta (self->base.peak_live_bytes,
+                                                                self->stats.peak_live_bytes)
+                                    : hm_dbg_format_size (self->stats.peak_live_bytes, TRUE));
       break;
 
     case PROP_LEAKED_TEXT:
@@ -187,6 +200,20 @@ _hm_dbg_site_new (HmDbgTrace        *trace,
   self = g_object_new (HM_DBG_TYPE_SITE, NULL);
   self->trace = g_object_ref (trace);
   self->stats = *stats;
+  return self;
+}
+
+HmDbgSite *
+_hm_dbg_site_new_diff (HmDbgTrace        *trace,
+                       const HmSiteStats *stats,
+                       const HmSiteStats *base)
+{
+  HmDbgSite *self = _hm_dbg_site_new (trace, stats);
+
+  g_return_val_if_fail (base != NULL, self);
+
+  self->has_base = TRUE;
+  self->base = *base;
   return self;
 }
 
@@ -315,4 +342,18 @@ hm_dbg_site_get_average_lifetime (HmDbgSite *self)
   g_return_val_if_fail (HM_DBG_IS_SITE (self), 0);
 
   return self->stats.frees > 0 ? self->stats.lifetime_ns_sum / self->stats.frees : 0;
+}
+
+/**
+ * hm_dbg_site_get_base:
+ *
+ * Diff mode: the same site's statistics in the baseline run (zeros when the
+ * site is new), or %NULL outside diff mode.
+ */
+const HmSiteStats *
+hm_dbg_site_get_base (HmDbgSite *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_SITE (self), NULL);
+
+  return self->has_base ? &self->base : NULL;
 }

@@ -25,5 +25,6 @@ guint64     hm_dbg_site_get_leaked_bytes     (HmDbgSite *self);
 guint64     hm_dbg_site_get_leaked_blocks    (HmDbgSite *self);
 /* Over the blocks that were freed; 0 when none was. */
 guint64     hm_dbg_site_get_average_lifetime (HmDbgSite *self);
+const HmSiteStats *hm_dbg_site_get_base      (HmDbgSite *self);
 
 G_END_DECLS

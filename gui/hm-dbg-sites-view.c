@@ -74,19 +74,43 @@ compare_tie (HmDbgSite *a,
   return compare_u64 (hm_dbg_site_get_stack (a), hm_dbg_site_get_stack (b));
 }
 
-#define DEFINE_NUMERIC_COMPARE(name, getter)                                  \
+static int
+compare_i64 (gint64 a,
+             gint64 b)
+{
+  return a < b ? GTK_ORDERING_SMALLER : a > b ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
+}
+
+/* In diff mode the columns show, and sort by, what changed. */
+#define DEFINE_NUMERIC_COMPARE(name, getter, field)                           \
   static int                                                                  \
   name (gconstpointer a, gconstpointer b, gpointer user_data)                 \
   {                                                                           \
-    int result = compare_u64 (getter ((HmDbgSite *) a), getter ((HmDbgSite *) b)); \
+    const HmSiteStats *base_a = hm_dbg_site_get_base ((HmDbgSite *) a);       \
+    const HmSiteStats *base_b = hm_dbg_site_get_base ((HmDbgSite *) b);       \
+    int result = base_a != NULL && base_b != NULL                             \
+      ? compare_i64 (hm_dbg_delta (base_a->field, getter ((HmDbgSite *) a)),  \
+                     hm_dbg_delta (base_b->field, getter ((HmDbgSite *) b)))  \
+      : compare_u64 (getter ((HmDbgSite *) a), getter ((HmDbgSite *) b));     \
     return result != 0 ? result : compare_tie ((HmDbgSite *) a, (HmDbgSite *) b); \
   }
 
-DEFINE_NUMERIC_COMPARE (compare_allocations, hm_dbg_site_get_allocations)
-DEFINE_NUMERIC_COMPARE (compare_bytes, hm_dbg_site_get_bytes)
-DEFINE_NUMERIC_COMPARE (compare_peak, hm_dbg_site_get_peak_live_bytes)
-DEFINE_NUMERIC_COMPARE (compare_leaked, hm_dbg_site_get_leaked_bytes)
-DEFINE_NUMERIC_COMPARE (compare_lifetime, hm_dbg_site_get_average_lifetime)
+DEFINE_NUMERIC_COMPARE (compare_allocations, hm_dbg_site_get_allocations, allocations)
+DEFINE_NUMERIC_COMPARE (compare_bytes, hm_dbg_site_get_bytes, bytes)
+DEFINE_NUMERIC_COMPARE (compare_peak, hm_dbg_site_get_peak_live_bytes, peak_live_bytes)
+DEFINE_NUMERIC_COMPARE (compare_leaked, hm_dbg_site_get_leaked_bytes, live_bytes)
+
+/* the compared run's own average, in diff mode too */
+static int
+compare_lifetime (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      user_data)
+{
+  int result = compare_u64 (hm_dbg_site_get_average_lifetime ((HmDbgSite *) a),
+                            hm_dbg_site_get_average_lifetime ((HmDbgSite *) b));
+
+  return result != 0 ? result : compare_tie ((HmDbgSite *) a, (HmDbgSite *) b);
+}
 
 static int
 compare_function (gconstpointer a,
@@ -185,10 +209,33 @@ selection_changed_cb (HmDbgSitesView     *self,
 {
   HmDbgSite *site = gtk_single_selection_get_selected_item (selection);
 
+  /* in diff mode a site only the baseline has is the baseline's stack */
   if (site != NULL)
-    hm_dbg_stack_view_set_stack (self->stack_view, self->trace, hm_dbg_site_get_stack (site));
+    hm_dbg_stack_view_set_stack (self->stack_view, hm_dbg_site_get_trace (site),
+                                 hm_dbg_site_get_stack (site));
   else
     hm_dbg_stack_view_set_stack (self->stack_view, NULL, 0);
+}
+
+/* What the columns count: in a range, in diff mode (Δ: this run minus the
+ * baseline). */
+static void
+update_titles (HmDbgSitesView *self)
+{
+  gboolean diff = self->trace != NULL && hm_dbg_trace_get_baseline (self->trace) != NULL;
+  gboolean range = self->has_range;
+
+  gtk_column_view_column_set_title (self->allocations_column,
+                                    diff ? _("Δ Allocations") : _("Allocations"));
+  gtk_column_view_column_set_title (self->bytes_column, diff ? _("Δ Allocated") : _("Allocated"));
+  gtk_column_view_column_set_title (self->leaked_column,
+                                    diff ? (range ? _("Δ Live at end") : _("Δ Leaked"))
+                                         : (range ? _("Live at end") : _("Leaked")));
+  gtk_column_view_column_set_title (self->peak_column,
+                                    diff ? (range ? _("Δ Peak live (all)") : _("Δ Peak live"))
+                                         : (range ? _("Peak live (all)") : _("Peak live")));
+  gtk_column_view_column_set_title (self->lifetime_column,
+                                    range ? _("Avg. lifetime (all)") : _("Avg. lifetime"));
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -225,6 +272,7 @@ hm_dbg_sites_view_set_trace (HmDbgSitesView *self,
   gtk_sort_list_model_set_incremental (self->sort_model, big);
   gtk_filter_list_model_set_model (self->filter_model, G_LIST_MODEL (sites));
   selection_changed_cb (self, NULL, self->selection);
+  update_titles (self);
   update_count (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRACE]);
 }
@@ -268,13 +316,7 @@ hm_dbg_sites_view_set_time_range (HmDbgSitesView *self,
       gtk_label_set_text (self->range_label, text);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->range_label), has_range);
-  /* what the columns count in a range */
-  gtk_column_view_column_set_title (self->leaked_column,
-                                    has_range ? _("Live at end") : _("Leaked"));
-  gtk_column_view_column_set_title (self->peak_column,
-                                    has_range ? _("Peak live (all)") : _("Peak live"));
-  gtk_column_view_column_set_title (self->lifetime_column,
-                                    has_range ? _("Avg. lifetime (all)") : _("Avg. lifetime"));
+  update_titles (self);
   update_count (self);
 }
 

@@ -156,11 +156,55 @@ get_model (HmDbgTimelineView *self)
   return self->trace != NULL ? hm_dbg_trace_get_model (self->trace) : NULL;
 }
 
+/* Diff mode: the run this one is compared with, drawn as a line. */
+static HmHeapModel *
+get_baseline_model (HmDbgTimelineView *self)
+{
+  HmDbgTrace *baseline = self->trace != NULL ? hm_dbg_trace_get_baseline (self->trace) : NULL;
+
+  return baseline != NULL ? hm_dbg_trace_get_model (baseline) : NULL;
+}
+
+/* In diff mode, long enough for both runs. */
 static double
 get_duration (HmDbgTimelineView *self)
 {
-  return self->trace != NULL ? (double) hm_dbg_trace_get_duration (self->trace) : 1.0;
+  HmDbgTrace *baseline;
+  guint64 duration;
+
+  if (self->trace == NULL)
+    return 1.0;
+  duration = hm_dbg_trace_get_duration (self->trace);
+  baseline = hm_dbg_trace_get_baseline (self->trace);
+  if (baseline != NULL)
+    duration = MAX (duration, hm_dbg_trace_get_duration (baseline));
+  return (double) duration;
 }
+
+/* The baseline's highest heap total in [t0, t1), or G_MAXUINT64 when the
+ * baseline has no bucket there. */
+static guint64
+baseline_peak_between (HmHeapModel *baseline,
+                       double       t0,
+                       double       t1)
+{
+  guint n_buckets = 0;
+  guint64 bucket_ns = 0;
+  const HmTimelineBucket *buckets = hm_heap_model_get_timeline (baseline, &n_buckets, &bucket_ns);
+  guint64 best = G_MAXUINT64;
+
+  if (buckets == NULL || n_buckets == 0 || bucket_ns == 0 || t1 <= 0
+      || t0 >= (double) n_buckets * bucket_ns)
+    return G_MAXUINT64;
+  t0 = MAX (t0, 0);
+  for (guint i = (guint) MIN (t0 / bucket_ns, n_buckets - 1);
+       i <= (guint) MIN (MAX (t1 - 1, t0) / bucket_ns, n_buckets - 1); i++)
+    if (best == G_MAXUINT64 || buckets[i].peak_total_bytes > best)
+      best = buckets[i].peak_total_bytes;
+  return best;
+}
+
+
 
 static double
 get_min_span (HmDbgTimelineView *self)
@@ -579,6 +623,26 @@ snapshot_legend (HmDbgTimelineView *self,
       x += width + 2 * PAD;
     }
 
+  /* Diff mode: the baseline's line, after the strategies. */
+  if (get_baseline_model (self) != NULL)
+    {
+      HmDbgTrace *baseline = hm_dbg_trace_get_baseline (self->trace);
+      /* Translators: the legend of the compared run's heap line in diff mode */
+      g_autofree char *label = g_strdup_printf (_("baseline: %s"), hm_dbg_trace_get_title (baseline));
+      g_autoptr(PangoLayout) text = gtk_widget_create_pango_layout (widget, label);
+      int width, height;
+
+      pango_layout_get_pixel_size (text, &width, &height);
+      for (int dash = 0; dash < 3; dash++)
+        gtk_snapshot_append_color (snapshot, fg,
+                                   &GRAPHENE_RECT_INIT (x + dash * 5, y + height / 2.0 - 1, 3, 2));
+      x += 15 + PAD / 2;
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
+      gtk_snapshot_append_layout (snapshot, text, fg);
+      gtk_snapshot_restore (snapshot);
+    }
+
   /* The markers' colours, from the right edge. */
   x = gtk_widget_get_width (widget) - 2 * PAD;
   for (int kind = G_N_ELEMENTS (marker_colors) - 1; kind >= 0; kind--)
@@ -611,7 +675,8 @@ pick_buckets (HmDbgTimelineView      *self,
               guint64                 bucket_ns,
               guint                  *n_columns)
 {
-  double duration = get_duration (self);
+  /* this run's own end: in diff mode the baseline may run longer */
+  double duration = self->trace != NULL ? (double) hm_dbg_trace_get_duration (self->trace) : 1.0;
   guint n = (guint) ceil (plot->size.width);
   gint *picked = g_new (gint, n);
 
@@ -728,6 +793,8 @@ snapshot_plot (HmDbgTimelineView *self,
   g_autofree gint *picked = NULL;
   guint n_columns = 0;
   guint64 max_bytes = 0;
+  HmHeapModel *baseline_model;
+  g_autofree guint64 *baseline_peaks = NULL;
   double y_step, y_max, x_step;
   GdkRGBA grid = with_alpha (fg, 0.12f);
   GdkRGBA label = with_alpha (fg, 0.7f);
@@ -750,6 +817,19 @@ snapshot_plot (HmDbgTimelineView *self,
   for (guint c = 0; c < n_columns; c++)
     if (picked[c] >= 0)
       max_bytes = MAX (max_bytes, buckets[picked[c]].peak_total_bytes);
+  baseline_model = get_baseline_model (self);
+  if (baseline_model != NULL)
+    {
+      baseline_peaks = g_new (guint64, n_columns);
+      for (guint c = 0; c < n_columns; c++)
+        {
+          baseline_peaks[c] = baseline_peak_between (baseline_model,
+                                                     x_to_time (self, plot, plot->origin.x + c),
+                                                     x_to_time (self, plot, plot->origin.x + c + 1));
+          if (baseline_peaks[c] != G_MAXUINT64)
+            max_bytes = MAX (max_bytes, baseline_peaks[c]);
+        }
+    }
   max_bytes = MAX (max_bytes, 1);
 
   /* The y axis: round sizes, the top tick above the highest peak. */
@@ -862,7 +942,16 @@ snapshot_plot (HmDbgTimelineView *self,
             pen_down = FALSE;
             continue;
           }
-        y = round (bottom - buckets[picked[c]].peak_total_bytes / y_max * plot->size.height) + 0.5;
+        /* past the last bucket (a trace whose last event comes long after
+         * its last allocation) the heap stays what it was at the end */
+        guint64 peak = buckets[picked[c]].peak_total_bytes;
+        if (x_to_time (self, plot, plot->origin.x + c) >= (double) n_buckets * bucket_ns)
+          {
+            peak = 0;
+            for (guint k = 0; k < HM_STRATEGY_KIND_N; k++)
+              peak += buckets[picked[c]].live_bytes[k];
+          }
+        y = round (bottom - peak / y_max * plot->size.height) + 0.5;
         if (!pen_down)
           cairo_move_to (cr, plot->origin.x + c, y);
         cairo_line_to (cr, plot->origin.x + c + 1, y);
@@ -870,6 +959,34 @@ snapshot_plot (HmDbgTimelineView *self,
       }
     cairo_stroke (cr);
   }
+
+  /* Diff mode: the baseline's heap total, a dashed line over the areas. */
+  if (baseline_peaks != NULL)
+    {
+      gboolean pen_down = FALSE;
+      const double dashes[] = { 5.0, 3.0 };
+
+      cairo_set_line_width (cr, 2.0);
+      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+      gdk_cairo_set_source_rgba (cr, fg);
+      for (guint c = 0; c < n_columns; c++)
+        {
+          double y;
+
+          if (baseline_peaks[c] == G_MAXUINT64)
+            {
+              pen_down = FALSE;
+              continue;
+            }
+          y = round (bottom - baseline_peaks[c] / y_max * plot->size.height);
+          if (!pen_down)
+            cairo_move_to (cr, plot->origin.x + c, y);
+          cairo_line_to (cr, plot->origin.x + c + 1, y);
+          pen_down = TRUE;
+        }
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+    }
   cairo_destroy (cr);
 
   /* Time labels under the marker strip, kept inside the widget. */
@@ -1018,6 +1135,19 @@ hm_dbg_timeline_view_query_tooltip (GtkWidget  *widget,
   g_string_append_printf (text, _("Peak in this interval: %s"), peak_text);
   g_string_append_c (text, '\n');
   g_string_append_printf (text, _("%s allocations, %s frees"), allocs_text, frees_text);
+  if (get_baseline_model (self) != NULL)
+    {
+      guint64 before = baseline_peak_between (get_baseline_model (self), t, t + 1);
+      if (before != G_MAXUINT64)
+        {
+          g_autofree char *before_text = hm_dbg_format_size (before, FALSE);
+          g_autofree char *delta_text = hm_dbg_format_size_delta (before, bucket->peak_total_bytes);
+          g_string_append_c (text, '\n');
+          /* Translators: diff mode, the baseline's heap at that moment and
+           * how much higher (+) or lower (−) this run's is */
+          g_string_append_printf (text, _("Baseline: %s (this run %s)"), before_text, delta_text);
+        }
+    }
 
   /* Markers within a few pixels of the pointer. */
   markers = hm_heap_model_get_markers (model);

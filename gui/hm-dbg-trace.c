@@ -29,6 +29,7 @@ struct _HmDbgTrace
   HmHeapModel *model;
   HmSymbolizer *symbolizer;
   HmTraceReader *reader;     /* live traces only */
+  HmDbgTrace *baseline;      /* diff mode: the run this one is compared with */
   GHashTable *node_labels;   /* guint64 node -> NodeLabel */
   GError *error;
   guint64 size;
@@ -82,6 +83,7 @@ hm_dbg_trace_finalize (GObject *object)
   g_clear_object (&self->file);
   g_clear_pointer (&self->title, g_free);
 
+  g_clear_object (&self->baseline);
   G_OBJECT_CLASS (hm_dbg_trace_parent_class)->finalize (object);
 }
 
@@ -633,4 +635,30 @@ hm_dbg_trace_get_range_stats (HmDbgTrace      *self,
       stats->frees += buckets[i].frees;
     }
   return TRUE;
+}
+
+/**
+ * hm_dbg_trace_set_baseline:
+ * @baseline: (nullable): a finished trace of the same program, or %NULL
+ *
+ * Diff mode: every view shows this trace compared with @baseline (what
+ * changed from @baseline to this one).  Views hear of it by "changed".
+ */
+void
+hm_dbg_trace_set_baseline (HmDbgTrace *self,
+                           HmDbgTrace *baseline)
+{
+  g_return_if_fail (HM_DBG_IS_TRACE (self));
+  g_return_if_fail (baseline == NULL || (HM_DBG_IS_TRACE (baseline) && baseline != self));
+
+  if (g_set_object (&self->baseline, baseline))
+    g_signal_emit (self, signals[CHANGED], 0);
+}
+
+HmDbgTrace *
+hm_dbg_trace_get_baseline (HmDbgTrace *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_TRACE (self), NULL);
+
+  return self->baseline;
 }

@@ -66,4 +66,8 @@ gboolean       hm_dbg_trace_get_range_stats   (HmDbgTrace           *self,
                                                guint64               end_ns,
                                                HmDbgRangeStats      *stats);
 
+void           hm_dbg_trace_set_baseline      (HmDbgTrace           *self,
+                                               HmDbgTrace           *baseline);
+HmDbgTrace    *hm_dbg_trace_get_baseline      (HmDbgTrace           *self);
+
 G_END_DECLS

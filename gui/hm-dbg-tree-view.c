@@ -17,6 +17,7 @@
 
 typedef struct {
   HmCallNode *root;
+  gboolean diff;             /* built against a baseline: cells show the change */
 } Tree;
 
 static void
@@ -135,6 +136,20 @@ value_of (const HmCallNode *node, Column column)
     }
 }
 
+static guint64
+base_value_of (const HmCallNode *node, Column column)
+{
+  switch (column)
+    {
+    case COL_BYTES: return node->base_bytes;
+    case COL_ALLOCATIONS: return node->base_allocations;
+    case COL_PEAK: return node->base_peak_bytes;
+    case COL_LEAKED: return node->base_leaked_bytes;
+    case COL_TEMPORARY: return node->base_temporary;
+    default: return 0;
+    }
+}
+
 static HmDbgCallItem *
 item_of_row (gpointer row)
 {
@@ -148,19 +163,46 @@ hm_dbg_tree_view_row_node (GtkTreeListRow *row)
   return item != NULL ? item->node : NULL;
 }
 
+static const char *const column_titles[N_COLUMNS] = {
+  N_("Function"), N_("Allocated"), N_("Allocations"), N_("Peak live"), N_("Leaked"),
+  N_("Temporary"),
+};
+
+/* Translators: diff mode column titles, "Δ" for the change from the baseline */
+static const char *const diff_column_titles[N_COLUMNS] = {
+  N_("Function"), N_("Δ Allocated"), N_("Δ Allocations"), N_("Δ Peak live"), N_("Δ Leaked"),
+  N_("Δ Temporary"),
+};
+
+static void
+update_titles (HmDbgTreeView *self,
+               gboolean       diff)
+{
+  for (guint c = 0; c < N_COLUMNS; c++)
+    if (self->columns[c] != NULL)
+      gtk_column_view_column_set_title (self->columns[c],
+                                        _(diff ? diff_column_titles[c] : column_titles[c]));
+}
+
 static void
 rebuild (HmDbgTreeView *self)
 {
   HmHeapModel *model = self->trace ? hm_dbg_trace_get_model (self->trace) : NULL;
   HmSymbolizer *symbolizer = self->trace ? hm_dbg_trace_get_symbolizer (self->trace) : NULL;
+  HmDbgTrace *baseline = self->trace ? hm_dbg_trace_get_baseline (self->trace) : NULL;
   HmCallTreeOptions options = { self->direction, self->merge_recursion, self->filter };
   GListStore *roots = g_list_store_new (HM_DBG_TYPE_CALL_ITEM);
 
   hm_dbg_rebuild_started (&self->rebuilder);
+  update_titles (self, baseline != NULL);
   if (model != NULL && symbolizer != NULL)
     {
       Tree *tree = g_rc_box_new0 (Tree);
-      tree->root = hm_call_tree_build (model, symbolizer, &options);
+      tree->diff = baseline != NULL;
+      tree->root = tree->diff
+        ? hm_call_tree_build_diff (hm_dbg_trace_get_model (baseline),
+                                   hm_dbg_trace_get_symbolizer (baseline), model, symbolizer, &options)
+        : hm_call_tree_build (model, symbolizer, &options);
       /* the root's children are the rows: "all" says nothing */
       for (guint i = 0; tree->root->children != NULL && i < tree->root->children->len; i++)
         {
@@ -235,9 +277,13 @@ bind_number (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer
   Column column = GPOINTER_TO_INT (data);
   g_autoptr(HmDbgCallItem) item = item_of_row (gtk_list_item_get_item (list_item));
   guint64 v = value_of (item->node, column);
-  g_autofree char *text = v == 0 ? g_strdup ("–")
-                          : column == COL_ALLOCATIONS || column == COL_TEMPORARY
-                              ? hm_dbg_format_count (v) : hm_dbg_format_size (v, FALSE);
+  gboolean counted = column == COL_ALLOCATIONS || column == COL_TEMPORARY;
+  guint64 before = base_value_of (item->node, column);
+  g_autofree char *text = item->tree->diff
+                            ? (counted ? hm_dbg_format_count_delta (before, v)
+                                       : hm_dbg_format_size_delta (before, v))
+                          : v == 0 ? g_strdup ("–")
+                          : counted ? hm_dbg_format_count (v) : hm_dbg_format_size (v, FALSE);
   gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (list_item)), text);
 }
 
@@ -249,6 +295,12 @@ compare_rows (gconstpointer a, gconstpointer b, gpointer data)
   const HmCallNode *y = HM_DBG_CALL_ITEM ((gpointer) b)->node;
   if (column == COL_FUNCTION)
     return g_strcmp0 (x->function, y->function);
+  if (HM_DBG_CALL_ITEM ((gpointer) a)->tree->diff)
+    {
+      gint64 dx = hm_dbg_delta (base_value_of (x, column), value_of (x, column));
+      gint64 dy = hm_dbg_delta (base_value_of (y, column), value_of (y, column));
+      return dx < dy ? GTK_ORDERING_SMALLER : dx > dy ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
+    }
   guint64 vx = value_of (x, column), vy = value_of (y, column);
   return vx < vy ? GTK_ORDERING_SMALLER : vx > vy ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
 }
@@ -363,10 +415,6 @@ hm_dbg_tree_view_init (HmDbgTreeView *self)
 {
   static const char *const directions[] = { N_("Top-down: by caller"),
                                             N_("Bottom-up: by allocating function"), NULL };
-  static const char *const titles[N_COLUMNS] = {
-    N_("Function"), N_("Allocated"), N_("Allocations"), N_("Peak live"), N_("Leaked"),
-    N_("Temporary"),
-  };
   const char *translated[G_N_ELEMENTS (directions)];
   GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *scroller = gtk_scrolled_window_new ();
@@ -406,7 +454,7 @@ hm_dbg_tree_view_init (HmDbgTreeView *self)
           g_signal_connect (factory, "setup", G_CALLBACK (setup_number), NULL);
           g_signal_connect (factory, "bind", G_CALLBACK (bind_number), GINT_TO_POINTER (c));
         }
-      self->columns[c] = gtk_column_view_column_new (_(titles[c]), factory);
+      self->columns[c] = gtk_column_view_column_new (_(column_titles[c]), factory);
       GtkSorter *sorter = GTK_SORTER (gtk_custom_sorter_new (compare_rows, GINT_TO_POINTER (c),
                                                              NULL));
       gtk_column_view_column_set_sorter (self->columns[c], sorter);

@@ -1,6 +1,8 @@
 /* hm-dbg-warning-item.c — a row of the Warnings view: a copy of the model's
  * HmWarning, and the labels its cells show.
  */
+#include <glib/gi18n.h>
+
 #include "hm-dbg-warning-item.h"
 
 #include "hm-dbg-format.h"
@@ -11,6 +13,7 @@ struct _HmDbgWarningItem
 
   HmDbgTrace *trace;
   HmWarning warning;
+  HmDbgWarningChange change;
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgWarningItem, hm_dbg_warning_item, G_TYPE_OBJECT)
@@ -23,6 +26,7 @@ enum {
   PROP_ADDRESS_TEXT,
   PROP_SIZE_TEXT,
   PROP_OBJECT_TEXT,
+  PROP_CHANGE_TEXT,
   N_PROPS
 };
 
@@ -80,6 +84,13 @@ hm_dbg_warning_item_get_property (GObject    *object,
     {
     case PROP_KIND_TEXT:
       g_value_set_string (value, hm_dbg_warning_kind_label (self->warning.kind));
+      break;
+
+    case PROP_CHANGE_TEXT:
+      g_value_set_string (value, self->change == HM_DBG_WARNING_NEW ? _("new")
+                                 : self->change == HM_DBG_WARNING_FIXED ? _("fixed")
+                                 : self->change == HM_DBG_WARNING_UNCHANGED ? _("unchanged")
+                                 : "");
       break;
 
     case PROP_TIME_TEXT:
@@ -146,6 +157,7 @@ hm_dbg_warning_item_class_init (HmDbgWarningItemClass *klass)
   properties[PROP_ADDRESS_TEXT] = g_param_spec_string ("address-text", NULL, NULL, NULL, flags);
   properties[PROP_SIZE_TEXT] = g_param_spec_string ("size-text", NULL, NULL, NULL, flags);
   properties[PROP_OBJECT_TEXT] = g_param_spec_string ("object-text", NULL, NULL, NULL, flags);
+  properties[PROP_CHANGE_TEXT] = g_param_spec_string ("change-text", NULL, NULL, NULL, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -224,4 +236,32 @@ hm_dbg_warning_item_get_free_node (HmDbgWarningItem *self)
   g_return_val_if_fail (HM_DBG_IS_WARNING_ITEM (self), 0);
 
   return node_of (self, self->warning.free_stack);
+}
+
+/* Diff mode: whether the warning is new, gone or in both runs.  A fixed
+ * one belongs to the baseline: its item's trace is the baseline. */
+void
+hm_dbg_warning_item_set_change (HmDbgWarningItem   *self,
+                                HmDbgWarningChange  change)
+{
+  g_return_if_fail (HM_DBG_IS_WARNING_ITEM (self));
+
+  self->change = change;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHANGE_TEXT]);
+}
+
+HmDbgWarningChange
+hm_dbg_warning_item_get_change (HmDbgWarningItem *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_WARNING_ITEM (self), HM_DBG_WARNING_NO_DIFF);
+
+  return self->change;
+}
+
+HmDbgTrace *
+hm_dbg_warning_item_get_trace (HmDbgWarningItem *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_WARNING_ITEM (self), NULL);
+
+  return self->trace;
 }

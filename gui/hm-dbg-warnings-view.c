@@ -11,6 +11,7 @@
 
 #include "hm-dbg-format.h"
 #include "hm-dbg-stack-view.h"
+#include "hm-diff.h"
 #include "hm-dbg-warning-item.h"
 
 struct _HmDbgWarningsView
@@ -22,6 +23,7 @@ struct _HmDbgWarningsView
   GtkLabel *count_label;
   GtkColumnView *column_view;
   GtkColumnViewColumn *kind_column;
+  GtkColumnViewColumn *change_column;
   GtkColumnViewColumn *time_column;
   GtkColumnViewColumn *function_column;
   GtkButton *show_button;
@@ -31,6 +33,8 @@ struct _HmDbgWarningsView
 
   HmDbgTrace *trace;
   gulong changed_handler;
+  gboolean diff;              /* rows compare the trace with its baseline */
+  guint change_counts[HM_DBG_WARNING_FIXED + 1];
 
   GListStore *store;
   GtkStringList *kind_names;
@@ -181,8 +185,107 @@ update_count (HmDbgWarningsView *self)
   text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u warning shown",
                                        "%u of %u warnings shown", n_all),
                           n_shown, n_all);
+  if (self->diff)
+    {
+      g_autofree char *shown = g_steal_pointer (&text);
+      /* Translators: diff mode, after "3 of 9 warnings shown" */
+      text = g_strdup_printf (_("%s: %u new, %u fixed, %u unchanged"), shown,
+                              self->change_counts[HM_DBG_WARNING_NEW],
+                              self->change_counts[HM_DBG_WARNING_FIXED],
+                              self->change_counts[HM_DBG_WARNING_UNCHANGED]);
+    }
   gtk_label_set_text (self->count_label, text);
   gtk_stack_set_visible_child_name (self->content_stack, n_all > 0 ? "list" : "empty");
+}
+
+/* What matches a warning across runs: its kind and the frames of its bad
+ * call and of its block's allocation, as hm_diff_stack_key() says them. */
+static char *
+warning_key (HmDbgTrace      *trace,
+             const HmWarning *warning)
+{
+  HmHeapModel *model = hm_dbg_trace_get_model (trace);
+  HmSymbolizer *symbolizer = hm_dbg_trace_get_symbolizer (trace);
+  const char *exe = hm_heap_model_get_info (model, "exe");
+  guint64 stacks[] = { warning->stack, warning->alloc_stack };
+  GString *key = g_string_new (NULL);
+
+  g_string_append_printf (key, "%d\x1e", warning->kind);
+  for (guint i = 0; i < G_N_ELEMENTS (stacks); i++)
+    {
+      guint64 node = stacks[i] != 0 ? hm_heap_model_stack_node (model, stacks[i]) : 0;
+      g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, node);
+      g_autofree char *frames_key = hm_diff_stack_key (frames, exe);
+      g_string_append_printf (key, "%s\x1e", frames_key);
+    }
+  return g_string_free (key, FALSE);
+}
+
+static void
+add_item (HmDbgWarningsView  *self,
+          GPtrArray          *items,
+          HmDbgTrace         *trace,
+          const HmWarning    *warning,
+          HmDbgWarningChange  change)
+{
+  HmDbgWarningItem *item = hm_dbg_warning_item_new (trace, warning);
+
+  if (warning->kind > 0 && warning->kind < HM_WARNING_N)
+    self->kind_counts[warning->kind]++;
+  if (change != HM_DBG_WARNING_NO_DIFF)
+    {
+      hm_dbg_warning_item_set_change (item, change);
+      self->change_counts[change]++;
+    }
+  g_ptr_array_add (items, item);
+}
+
+/* Diff mode, every row anew: the trace's warnings, each new or unchanged
+ * (as many of a kind and stacks as the baseline had are unchanged), then
+ * the baseline's that this run has no more, fixed. */
+static void
+rebuild_diff (HmDbgWarningsView *self,
+              HmDbgTrace        *baseline)
+{
+  GArray *after = hm_heap_model_get_warnings (hm_dbg_trace_get_model (self->trace));
+  GArray *before = hm_heap_model_get_warnings (hm_dbg_trace_get_model (baseline));
+  g_autoptr(GHashTable) in_before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+
+  memset (self->kind_counts, 0, sizeof self->kind_counts);
+  memset (self->change_counts, 0, sizeof self->change_counts);
+  for (guint i = 0; before != NULL && i < before->len; i++)
+    {
+      char *key = warning_key (baseline, &g_array_index (before, HmWarning, i));
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (in_before, key));
+      g_hash_table_insert (in_before, key, GUINT_TO_POINTER (n + 1));
+    }
+  for (guint i = 0; after != NULL && i < after->len; i++)
+    {
+      const HmWarning *warning = &g_array_index (after, HmWarning, i);
+      g_autofree char *key = warning_key (self->trace, warning);
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (in_before, key));
+
+      if (n > 0)
+        g_hash_table_insert (in_before, g_steal_pointer (&key), GUINT_TO_POINTER (n - 1));
+      add_item (self, items, self->trace, warning,
+                n > 0 ? HM_DBG_WARNING_UNCHANGED : HM_DBG_WARNING_NEW);
+    }
+  for (guint i = 0; before != NULL && i < before->len; i++)
+    {
+      const HmWarning *warning = &g_array_index (before, HmWarning, i);
+      g_autofree char *key = warning_key (baseline, warning);
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (in_before, key));
+
+      if (n == 0)
+        continue;
+      g_hash_table_insert (in_before, g_steal_pointer (&key), GUINT_TO_POINTER (n - 1));
+      add_item (self, items, baseline, warning, HM_DBG_WARNING_FIXED);
+    }
+  g_list_store_splice (self->store, 0, g_list_model_get_n_items (G_LIST_MODEL (self->store)),
+                       items->pdata, items->len);
+  rebuild_kinds (self);
+  update_count (self);
 }
 
 static void
@@ -190,12 +293,20 @@ trace_changed_cb (HmDbgWarningsView *self,
                   HmDbgTrace        *trace)
 {
   HmHeapModel *model = hm_dbg_trace_get_model (trace);
+  HmDbgTrace *baseline = hm_dbg_trace_get_baseline (trace);
   guint n_old = g_list_model_get_n_items (G_LIST_MODEL (self->store));
   g_autoptr(GPtrArray) added = NULL;
   GArray *warnings;
 
   if (model == NULL)
     return;
+  self->diff = baseline != NULL && hm_dbg_trace_get_model (baseline) != NULL;
+  gtk_column_view_column_set_visible (self->change_column, self->diff);
+  if (self->diff)
+    {
+      rebuild_diff (self, baseline);
+      return;
+    }
 
   warnings = hm_heap_model_get_warnings (model);
   if (warnings == NULL || warnings->len <= n_old)
@@ -203,13 +314,7 @@ trace_changed_cb (HmDbgWarningsView *self,
 
   added = g_ptr_array_new_full (warnings->len - n_old, g_object_unref);
   for (guint i = n_old; i < warnings->len; i++)
-    {
-      const HmWarning *warning = &g_array_index (warnings, HmWarning, i);
-
-      if (warning->kind > 0 && warning->kind < HM_WARNING_N)
-        self->kind_counts[warning->kind]++;
-      g_ptr_array_add (added, hm_dbg_warning_item_new (trace, warning));
-    }
+    add_item (self, added, trace, &g_array_index (warnings, HmWarning, i), HM_DBG_WARNING_NO_DIFF);
   g_list_store_splice (self->store, n_old, 0, added->pdata, added->len);
   rebuild_kinds (self);
   update_count (self);
@@ -232,11 +337,12 @@ selection_changed_cb (HmDbgWarningsView  *self,
       return;
     }
 
-  hm_dbg_stack_view_set_stack (self->stack_view, self->trace,
-                               hm_dbg_warning_item_get_stack_node (item));
-  hm_dbg_stack_view_set_stack (self->alloc_stack_view, self->trace,
+  /* a fixed warning (diff mode) is the baseline's, with its stacks */
+  HmDbgTrace *trace = hm_dbg_warning_item_get_trace (item);
+  hm_dbg_stack_view_set_stack (self->stack_view, trace, hm_dbg_warning_item_get_stack_node (item));
+  hm_dbg_stack_view_set_stack (self->alloc_stack_view, trace,
                                hm_dbg_warning_item_get_alloc_node (item));
-  hm_dbg_stack_view_set_stack (self->free_stack_view, self->trace,
+  hm_dbg_stack_view_set_stack (self->free_stack_view, trace,
                                hm_dbg_warning_item_get_free_node (item));
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->show_button),
                                           g_variant_new_uint64 (hm_dbg_warning_item_get_time (item)));
@@ -269,7 +375,10 @@ hm_dbg_warnings_view_set_trace (HmDbgWarningsView *self,
   g_set_object (&self->trace, trace);
   g_list_store_remove_all (self->store);
   memset (self->kind_counts, 0, sizeof self->kind_counts);
+  memset (self->change_counts, 0, sizeof self->change_counts);
   self->shown_kind = 0;
+  self->diff = FALSE;
+  gtk_column_view_column_set_visible (self->change_column, FALSE);
 
   if (trace != NULL)
     {
@@ -407,6 +516,7 @@ hm_dbg_warnings_view_class_init (HmDbgWarningsViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, count_label);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, column_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, kind_column);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, change_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, time_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, function_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, show_button);

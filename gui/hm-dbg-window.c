@@ -62,6 +62,9 @@ struct _HmDbgWindow
   HmDbgRecorder *recorder;
   HmDbgTrace *loading_trace;
   GCancellable *load_cancellable;
+  /* --diff: the baseline, read first, then the compared file */
+  HmDbgTrace *pending_baseline;
+  GFile *pending_compared;
   guint progress_source;
   GtkFileChooserNative *chooser;
   GSettings *settings;
@@ -239,10 +242,41 @@ update_summary (HmDbgWindow *self)
   summary = g_strdup_printf (_("%s allocations · %s allocated · heap peak %s at %s · "
                                "%s in %s blocks not freed · %s, %s"),
                              allocations, allocated, peak, peak_at, leaked, blocks, duration, end);
+  if (hm_dbg_trace_get_baseline (self->trace) != NULL)
+    {
+      HmDbgTrace *baseline = hm_dbg_trace_get_baseline (self->trace);
+      const HmHeapTotals *before = hm_heap_model_get_totals (hm_dbg_trace_get_model (baseline));
+      g_autofree char *d_allocations = hm_dbg_format_count_delta (before->allocations,
+                                                                  totals->allocations);
+      g_autofree char *d_allocated = hm_dbg_format_size_delta (before->bytes_allocated,
+                                                               totals->bytes_allocated);
+      g_autofree char *d_peak = hm_dbg_format_size_delta (before->peak_bytes, totals->peak_bytes);
+      g_autofree char *d_leaked = hm_dbg_format_size_delta (before->live_bytes, totals->live_bytes);
+      g_autofree char *d_blocks = hm_dbg_format_count_delta (before->live_blocks,
+                                                             totals->live_blocks);
+      /* a sentence, not a table: "±0" says "no change" better than a dash */
+      char **changes[] = { &d_allocations, &d_allocated, &d_peak, &d_leaked, &d_blocks };
+      for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+        if (g_str_equal (*changes[i], "–"))
+          {
+            g_free (*changes[i]);
+            *changes[i] = g_strdup ("±0");
+          }
+      g_free (summary);
+      /* Translators: the summary line in diff mode: what changed from the
+       * baseline (first %s, a file name) to this trace */
+      summary = g_strdup_printf (_("Compared with %s: %s allocations · %s allocated · heap peak %s · "
+                                   "%s in %s blocks not freed"),
+                                 hm_dbg_trace_get_title (baseline), d_allocations, d_allocated,
+                                 d_peak, d_leaked, d_blocks);
+      title = g_strdup_printf (_("%s → %s — hybridmem Debugger"), hm_dbg_trace_get_title (baseline),
+                               hm_dbg_trace_get_title (self->trace));
+    }
+  else
+    title = g_strdup_printf (_("%s — hybridmem Debugger"), hm_dbg_trace_get_title (self->trace));
   gtk_label_set_text (self->summary_label, summary);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->summary_label), summary);
 
-  title = g_strdup_printf (_("%s — hybridmem Debugger"), hm_dbg_trace_get_title (self->trace));
   gtk_window_set_title (GTK_WINDOW (self), title);
 
   warnings = hm_heap_model_get_warnings (model);
@@ -352,7 +386,8 @@ site_selected_cb (HmDbgWindow *self)
                       ? gtk_single_selection_get_selected_item (GTK_SINGLE_SELECTION (rows)) : NULL;
   HmHeapModel *model = self->trace ? hm_dbg_trace_get_model (self->trace) : NULL;
 
-  if (site == NULL || model == NULL)
+  /* in diff mode, a site only the baseline has is not on this timeline */
+  if (site == NULL || model == NULL || hm_dbg_site_get_trace (site) != self->trace)
     {
       hm_dbg_timeline_view_set_highlight (self->timeline_view, NULL, 0);
       return;
@@ -451,6 +486,27 @@ end_loading (HmDbgWindow *self)
 }
 
 static void
+load_failed (HmDbgWindow  *self,
+             HmDbgTrace   *trace,
+             const GError *error)
+{
+  if (trace == self->loading_trace)
+    {
+      end_loading (self);
+      g_clear_object (&self->pending_baseline);
+      g_clear_object (&self->pending_compared);
+      gtk_stack_set_visible_child_name (self->main_stack, self->trace != NULL ? "trace" : "empty");
+      update_actions (self);
+    }
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* The reader's messages name the file already. */
+      g_autofree char *text = g_strdup_printf (_("Could not open the trace: %s"), error->message);
+      show_message (self, GTK_MESSAGE_ERROR, text);
+    }
+}
+
+static void
 load_cb (GObject      *object,
          GAsyncResult *result,
          gpointer      user_data)
@@ -461,18 +517,7 @@ load_cb (GObject      *object,
 
   if (!hm_dbg_trace_load_finish (trace, result, &error))
     {
-      if (trace == self->loading_trace)
-        {
-          end_loading (self);
-          gtk_stack_set_visible_child_name (self->main_stack, self->trace != NULL ? "trace" : "empty");
-          update_actions (self);
-        }
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          /* The reader's messages name the file already. */
-          g_autofree char *text = g_strdup_printf (_("Could not open the trace: %s"), error->message);
-          show_message (self, GTK_MESSAGE_ERROR, text);
-        }
+      load_failed (self, trace, error);
       return;
     }
 
@@ -482,6 +527,9 @@ load_cb (GObject      *object,
 
   g_object_ref (trace);
   end_loading (self);
+  if (self->pending_baseline != NULL && self->pending_compared == NULL)
+    hm_dbg_trace_set_baseline (trace, self->pending_baseline);
+  g_clear_object (&self->pending_baseline);
   set_trace (self, trace, NULL);
   g_object_unref (trace);
 
@@ -491,15 +539,13 @@ load_cb (GObject      *object,
   }
 }
 
-void
-hm_dbg_window_open (HmDbgWindow *self,
-                    GFile       *file)
+static void
+start_loading (HmDbgWindow         *self,
+               GFile               *file,
+               GAsyncReadyCallback  callback)
 {
   g_autofree char *name = NULL;
   g_autofree char *text = NULL;
-
-  g_return_if_fail (HM_DBG_IS_WINDOW (self));
-  g_return_if_fail (G_IS_FILE (file));
 
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
@@ -519,8 +565,67 @@ hm_dbg_window_open (HmDbgWindow *self,
   update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
 
-  hm_dbg_trace_load_async (self->loading_trace, self->load_cancellable, load_cb,
+  hm_dbg_trace_load_async (self->loading_trace, self->load_cancellable, callback,
                            g_object_ref (self));
+}
+
+void
+hm_dbg_window_open (HmDbgWindow *self,
+                    GFile       *file)
+{
+  g_return_if_fail (HM_DBG_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  g_clear_object (&self->pending_baseline);
+  g_clear_object (&self->pending_compared);
+  start_loading (self, file, load_cb);
+}
+
+/* The baseline is read: now the file compared with it. */
+static void
+baseline_load_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(HmDbgWindow) self = user_data;
+  HmDbgTrace *trace = HM_DBG_TRACE (object);
+  g_autoptr(GFile) compared = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!hm_dbg_trace_load_finish (trace, result, &error))
+    {
+      load_failed (self, trace, error);
+      return;
+    }
+  /* A newer open replaced this one. */
+  if (trace != self->loading_trace)
+    return;
+  compared = g_steal_pointer (&self->pending_compared);
+  g_set_object (&self->pending_baseline, trace);
+  start_loading (self, compared, load_cb);
+}
+
+/**
+ * hm_dbg_window_open_diff:
+ * @baseline: the recording before (A)
+ * @compared: the recording after (B)
+ *
+ * Diff mode: opens @compared and shows, in every view, what changed from
+ * @baseline to it.  Sites are matched by their frames (function, file and
+ * line), never by address.
+ */
+void
+hm_dbg_window_open_diff (HmDbgWindow *self,
+                         GFile       *baseline,
+                         GFile       *compared)
+{
+  g_return_if_fail (HM_DBG_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (baseline));
+  g_return_if_fail (G_IS_FILE (compared));
+
+  g_clear_object (&self->pending_baseline);
+  g_set_object (&self->pending_compared, compared);
+  start_loading (self, baseline, baseline_load_cb);
 }
 
 /* ---- recording --------------------------------------------------------- */
@@ -1028,6 +1133,8 @@ hm_dbg_window_dispose (GObject *object)
   g_clear_handle_id (&self->progress_source, g_source_remove);
   g_clear_object (&self->load_cancellable);
   g_clear_object (&self->loading_trace);
+  g_clear_object (&self->pending_baseline);
+  g_clear_object (&self->pending_compared);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);

@@ -18,6 +18,9 @@ void         hm_dbg_window_open       (HmDbgWindow        *self,
                                        GFile              *file);
 /* Runs argv under the agent and shows its heap as it runs; a failure to
  * start shows in the window and returns FALSE. */
+void         hm_dbg_window_open_diff  (HmDbgWindow        *self,
+                                       GFile              *baseline,
+                                       GFile              *compared);
 gboolean     hm_dbg_window_record     (HmDbgWindow        *self,
                                        const char * const *argv,
                                        const char         *cwd);

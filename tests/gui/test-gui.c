@@ -315,11 +315,12 @@ save_screenshot (GtkWidget  *widget,
 /* ---- fixtures ---------------------------------------------------------- */
 
 static void
-record_with_hmtrace (const char *output,
-                     const char *words)
+record_program_with_hmtrace (const char *program,
+                             const char *output,
+                             const char *words)
 {
   const char *hmtrace = g_getenv ("HMTRACE");
-  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), program, NULL);
   const char *argv[] = { hmtrace, "record", "-q", "-o", output, "--", demo, words, NULL };
   g_autoptr(GError) error = NULL;
   int status = 0;
@@ -328,6 +329,13 @@ record_with_hmtrace (const char *output,
                 &status, &error);
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static void
+record_with_hmtrace (const char *output,
+                     const char *words)
+{
+  record_program_with_hmtrace ("demo", output, words);
 }
 
 static void
@@ -1668,6 +1676,192 @@ test_record_main_thread_busy (void)
   close_window (window);
 }
 
+/* ---- diff mode ----------------------------------------------------------- */
+
+static gboolean
+diff_loaded (gpointer data)
+{
+  HmDbgWindow *window = data;
+  HmDbgTrace *trace = hm_dbg_window_get_trace (window);
+
+  return !hm_dbg_window_is_loading (window) && trace != NULL
+         && hm_dbg_trace_get_baseline (trace) != NULL;
+}
+
+static guint
+count_dark_pixels (const Pixels          *pixels,
+                   const graphene_rect_t *area)
+{
+  guint n = 0;
+
+  for (int y = (int) area->origin.y; y < MIN ((int) (area->origin.y + area->size.height), pixels->height); y++)
+    for (int x = (int) area->origin.x; x < MIN ((int) (area->origin.x + area->size.width), pixels->width); x++)
+      {
+        GdkRGBA c = pixel_at (pixels, x, y);
+        n += c.red < 0.25 && c.green < 0.25 && c.blue < 0.25;
+      }
+  return n;
+}
+
+/* hybridmem-debugger --diff BEFORE AFTER on demo and demo-fixed (two
+ * executables: every address differs): every view says what changed, and
+ * only the fixed site changed. */
+static void
+test_diff_mode (void)
+{
+  g_autofree char *before = g_build_filename (tmp_dir, "diff-before.hmt", NULL);
+  g_autofree char *after = g_build_filename (tmp_dir, "diff-after.hmt", NULL);
+  g_autoptr(GFile) before_file = g_file_new_for_path (before);
+  g_autoptr(GFile) after_file = g_file_new_for_path (after);
+  HmDbgWindow *window;
+  HmDbgTrace *trace;
+  GtkSelectionModel *sites;
+  guint changed = 0;
+  gboolean found_fixed = FALSE;
+
+  record_program_with_hmtrace ("demo", before, "100000");
+  record_program_with_hmtrace ("demo-fixed", after, "100000");
+
+  window = hm_dbg_window_new (GTK_APPLICATION (application));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  hm_dbg_window_open_diff (window, before_file, after_file);
+  g_assert_true (wait_until (diff_loaded, window, WAIT_TIMEOUT_MS));
+  run_loop_for (300);
+  trace = hm_dbg_window_get_trace (window);
+  g_assert_true (g_file_equal (hm_dbg_trace_get_file (trace), after_file));
+  g_assert_true (g_file_equal (hm_dbg_trace_get_file (hm_dbg_trace_get_baseline (trace)), before_file));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                          "summary_label"))),
+                            "Compared with diff-before.hmt"));
+
+  /* Timeline: the baseline's line is drawn over the areas */
+  {
+    HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                        "timeline_view"));
+    graphene_rect_t plot;
+    g_autoptr(GdkTexture) with = render_widget (GTK_WIDGET (timeline));
+    Pixels p_with = download (with);
+    hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+    save_screenshot (GTK_WIDGET (window), "debugger-diff-timeline.png");
+    hm_dbg_trace_set_baseline (trace, NULL);
+    run_loop_for (100);
+    g_autoptr(GdkTexture) without = render_widget (GTK_WIDGET (timeline));
+    Pixels p_without = download (without);
+    guint dark_with = count_dark_pixels (&p_with, &plot);
+    guint dark_without = count_dark_pixels (&p_without, &plot);
+    g_test_message ("diff timeline: %u dark pixels with the baseline's line, %u without",
+                    dark_with, dark_without);
+    g_assert_cmpuint (dark_with, >, dark_without + 200);
+    g_free (p_with.data);
+    g_free (p_without.data);
+  }
+  close_window (window);
+
+  /* again, the way a user starts it */
+  window = hm_dbg_window_new (GTK_APPLICATION (application));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  hm_dbg_window_open_diff (window, before_file, after_file);
+  g_assert_true (wait_until (diff_loaded, window, WAIT_TIMEOUT_MS));
+  run_loop_for (300);
+  trace = hm_dbg_window_get_trace (window);
+
+  /* Sites: one row per site matched by its frames; exactly the fixed one changed */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  sites = hm_dbg_sites_view_get_model (HM_DBG_SITES_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                          "sites_view")));
+  wait_for_lists (sites);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (sites)); i++)
+    {
+      g_autoptr(HmDbgSite) site = g_list_model_get_item (G_LIST_MODEL (sites), i);
+      const HmSiteStats *base = hm_dbg_site_get_base (site);
+      g_assert_nonnull (base);
+      if (base->allocations == hm_dbg_site_get_allocations (site)
+          && base->bytes == hm_dbg_site_get_bytes (site)
+          && base->live_bytes == hm_dbg_site_get_leaked_bytes (site))
+        continue;
+      changed++;
+      g_assert_cmpstr (hm_dbg_site_get_function (site), ==, "sort_words_by_count");
+      g_assert_cmpuint (base->live_bytes, >, 0);
+      g_assert_cmpuint (hm_dbg_site_get_leaked_bytes (site), ==, 0);
+      g_autofree char *leaked_text = NULL;
+      g_object_get (site, "leaked-text", &leaked_text, NULL);
+      g_test_message ("diff: sort_words_by_count leaked %s", leaked_text);
+      g_assert_true (g_str_has_prefix (leaked_text, "−"));
+      found_fixed = TRUE;
+    }
+  g_assert_cmpuint (changed, ==, 1);
+  g_assert_true (found_fixed);
+  save_screenshot (GTK_WIDGET (window), "debugger-diff-sites.png");
+
+  /* Call tree: the node keeps both runs' costs */
+  {
+    HmDbgTreeView *tree = HM_DBG_TREE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW, "tree_view"));
+    GListModel *rows = hm_dbg_tree_view_get_rows (tree);
+    gboolean seen = FALSE;
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "tree"));
+    hm_dbg_tree_view_set_direction (tree, HM_CALL_TREE_BOTTOM_UP);
+    run_loop_for (200);
+    for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+      {
+        const HmCallNode *node = tree_row_node (rows, i);
+        if (g_str_equal (node->function, "sort_words_by_count"))
+          {
+            g_assert_cmpuint (node->base_leaked_bytes, >, 0);
+            g_assert_cmpuint (node->leaked_bytes, ==, 0);
+            g_assert_cmpuint (node->base_bytes, ==, node->bytes);
+            seen = TRUE;
+          }
+      }
+    g_assert_true (seen);
+    save_screenshot (GTK_WIDGET (window), "debugger-diff-tree.png");
+  }
+
+  /* Flame graph of the leaked bytes: the fixed function is drawn, in blue */
+  {
+    HmDbgFlameView *flame = HM_DBG_FLAME_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                               "flame_view"));
+    graphene_rect_t box;
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "flame"));
+    hm_dbg_flame_view_set_cost (flame, HM_COST_LEAKED);
+    run_loop_for (300);
+    g_autoptr(GdkTexture) texture = render_widget (GTK_WIDGET (flame));
+    Pixels pixels = download (texture);
+    g_assert_true (hm_dbg_flame_view_get_box (flame, "sort_words_by_count", &box));
+    GdkRGBA c = pixel_at (&pixels, (int) (box.origin.x + 2), (int) (box.origin.y + box.size.height - 2));
+    g_test_message ("diff flame: sort_words_by_count %.0f px wide, rgb %.2f %.2f %.2f",
+                    box.size.width, c.red, c.green, c.blue);
+    g_assert_cmpfloat (c.blue, >, c.red + 0.3);
+    g_free (pixels.data);
+    save_screenshot (GTK_WIDGET (window), "debugger-diff-flame.png");
+  }
+
+  /* Warnings: the planted z-node leaks are fixed, nothing is new */
+  {
+    GtkSelectionModel *warnings = hm_dbg_warnings_view_get_model (
+      HM_DBG_WARNINGS_VIEW (template_child (window, HM_DBG_TYPE_WINDOW, "warnings_view")));
+    guint fixed = 0, fresh = 0;
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "warnings"));
+    run_loop_for (200);
+    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (warnings)); i++)
+      {
+        g_autoptr(HmDbgWarningItem) item = g_list_model_get_item (G_LIST_MODEL (warnings), i);
+        HmDbgWarningChange change = hm_dbg_warning_item_get_change (item);
+        g_assert_cmpint (change, !=, HM_DBG_WARNING_NO_DIFF);
+        fixed += change == HM_DBG_WARNING_FIXED;
+        fresh += change == HM_DBG_WARNING_NEW;
+        if (change == HM_DBG_WARNING_FIXED)
+          g_assert_true (hm_dbg_warning_item_get_trace (item) == hm_dbg_trace_get_baseline (trace));
+      }
+    g_test_message ("diff warnings: %u fixed, %u new", fixed, fresh);
+    g_assert_cmpuint (fixed, >, 0);
+    g_assert_cmpuint (fresh, ==, 0);
+    save_screenshot (GTK_WIDGET (window), "debugger-diff-warnings.png");
+  }
+  close_window (window);
+}
+
 static void
 test_record_missing_program (void)
 {
@@ -2187,6 +2381,7 @@ main (int   argc,
   g_test_add_func ("/gui/stack/open-in-editor", test_open_in_editor);
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
+  g_test_add_func ("/gui/diff/every-view-shows-the-fixed-site", test_diff_mode);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);

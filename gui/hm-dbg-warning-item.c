@@ -14,6 +14,7 @@ struct _HmDbgWarningItem
   HmDbgTrace *trace;
   HmWarning warning;
   HmDbgWarningChange change;
+  const HmSuppression *suppression;   /* the rule that hides this leak, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgWarningItem, hm_dbg_warning_item, G_TYPE_OBJECT)
@@ -264,4 +265,23 @@ hm_dbg_warning_item_get_trace (HmDbgWarningItem *self)
   g_return_val_if_fail (HM_DBG_IS_WARNING_ITEM (self), NULL);
 
   return self->trace;
+}
+
+/* The suppression rule that hides this leak (it belongs to the view's
+ * HmSuppressions), or NULL. */
+void
+hm_dbg_warning_item_set_suppression (HmDbgWarningItem    *self,
+                                     const HmSuppression *suppression)
+{
+  g_return_if_fail (HM_DBG_IS_WARNING_ITEM (self));
+
+  self->suppression = suppression;
+}
+
+const HmSuppression *
+hm_dbg_warning_item_get_suppression (HmDbgWarningItem *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_WARNING_ITEM (self), NULL);
+
+  return self->suppression;
 }

@@ -6,6 +6,7 @@
 #include <glib-object.h>
 
 #include "hm-dbg-trace.h"
+#include "hm-suppressions.h"
 
 G_BEGIN_DECLS
 
@@ -35,5 +36,8 @@ void               hm_dbg_warning_item_set_change (HmDbgWarningItem   *self,
                                                    HmDbgWarningChange  change);
 HmDbgWarningChange hm_dbg_warning_item_get_change (HmDbgWarningItem   *self);
 HmDbgTrace        *hm_dbg_warning_item_get_trace  (HmDbgWarningItem   *self);
+void                 hm_dbg_warning_item_set_suppression (HmDbgWarningItem    *self,
+                                                          const HmSuppression *suppression);
+const HmSuppression *hm_dbg_warning_item_get_suppression (HmDbgWarningItem    *self);
 
 G_END_DECLS

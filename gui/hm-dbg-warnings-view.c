@@ -27,6 +27,10 @@ struct _HmDbgWarningsView
   GtkColumnViewColumn *time_column;
   GtkColumnViewColumn *function_column;
   GtkButton *show_button;
+  GtkMenuButton *suppressions_button;
+  GtkCheckButton *builtin_check;
+  GtkListBox *rules_list;
+  GtkLabel *rules_message;
   HmDbgStackView *stack_view;
   HmDbgStackView *alloc_stack_view;
   HmDbgStackView *free_stack_view;
@@ -50,6 +54,13 @@ struct _HmDbgWarningsView
   gboolean has_range;
   guint64 range_start;
   guint64 range_end;
+
+  /* leaks not to show (hm-suppressions.h): the C library's built-in rules
+   * and a file in LeakSanitizer's format; each rule counts what it hid */
+  HmSuppressions *suppressions;
+  gboolean builtin_rules;
+  char *rules_file;
+  guint n_suppressed;
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgWarningsView, hm_dbg_warnings_view, GTK_TYPE_WIDGET)
@@ -123,6 +134,8 @@ warning_shown (gpointer item,
   HmDbgWarningItem *warning = item;
   guint64 ts = hm_dbg_warning_item_get_time (warning);
 
+  if (hm_dbg_warning_item_get_suppression (warning) != NULL)
+    return FALSE;
   if (self->shown_kind != 0 && hm_dbg_warning_item_get_kind (warning) != self->shown_kind)
     return FALSE;
   return !self->has_range || (ts >= self->range_start && ts <= self->range_end);
@@ -185,6 +198,14 @@ update_count (HmDbgWarningsView *self)
   text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u warning shown",
                                        "%u of %u warnings shown", n_all),
                           n_shown, n_all);
+  if (self->n_suppressed > 0)
+    {
+      g_autofree char *shown = g_steal_pointer (&text);
+      /* Translators: after "3 of 9 warnings shown" */
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s, %u leak suppressed",
+                                           "%s, %u leaks suppressed", self->n_suppressed),
+                              shown, self->n_suppressed);
+    }
   if (self->diff)
     {
       g_autofree char *shown = g_steal_pointer (&text);
@@ -196,6 +217,183 @@ update_count (HmDbgWarningsView *self)
     }
   gtk_label_set_text (self->count_label, text);
   gtk_stack_set_visible_child_name (self->content_stack, n_all > 0 ? "list" : "empty");
+}
+
+/* ---- suppressions ------------------------------------------------------ */
+
+/* The rules and what each hid, in the Suppressions popover. */
+static void
+update_rules_list (HmDbgWarningsView *self)
+{
+  GPtrArray *rules = hm_suppressions_get_rules (self->suppressions);
+  GtkWidget *child;
+  g_autofree char *button_label = NULL;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->rules_list))) != NULL)
+    gtk_list_box_remove (self->rules_list, child);
+  for (guint i = 0; i < rules->len; i++)
+    {
+      const HmSuppression *rule = g_ptr_array_index (rules, i);
+      g_autofree char *bytes = hm_dbg_format_size (rule->bytes, FALSE);
+      g_autofree char *escaped = g_markup_escape_text (rule->pattern, -1);
+      g_autofree char *source = g_markup_escape_text (rule->source, -1);
+      /* Translators: a suppression rule, where it comes from ("built-in" or
+       * FILE:LINE) and what it hid: "leak:_IO_file_doallocate  built-in\n2 leaks, 1.0 KiB" */
+      g_autofree char *hid = rule->blocks > 0
+        ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "hid %u leaked block, %s",
+                                        "hid %u leaked blocks, %s", (gulong) rule->blocks),
+                           (guint) rule->blocks, bytes)
+        : g_strdup (_("hid nothing"));
+      g_autofree char *markup = g_strdup_printf ("<tt>leak:%s</tt>  <span alpha=\"60%%\">%s</span>\n"
+                                                 "<small>%s</small>", escaped, source, hid);
+      GtkWidget *label = gtk_label_new (NULL);
+
+      gtk_label_set_markup (GTK_LABEL (label), markup);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_widget_set_margin_top (label, 3);
+      gtk_widget_set_margin_bottom (label, 3);
+      gtk_list_box_append (self->rules_list, label);
+    }
+  button_label = self->n_suppressed > 0
+    ? g_strdup_printf (_("Suppressions (%u)"), self->n_suppressed)
+    : g_strdup (_("Suppressions"));
+  gtk_menu_button_set_label (self->suppressions_button, button_label);
+}
+
+/* Which rule hides each leak of items [from, to) of the list; the rules
+ * count what they hide. */
+static void
+suppress_items (HmDbgWarningsView *self,
+                guint              from,
+                guint              to)
+{
+  for (guint i = from; i < to; i++)
+    {
+      g_autoptr(HmDbgWarningItem) item = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+      const HmWarning *warning = hm_dbg_warning_item_get_warning (item);
+      HmDbgTrace *trace = hm_dbg_warning_item_get_trace (item);
+      HmSuppression *rule = NULL;
+
+      /* a fixed leak (diff mode) is gone already: nothing to hide */
+      if (warning->kind == HM_WARNING_LEAK && warning->alloc_stack != 0
+          && hm_dbg_warning_item_get_change (item) != HM_DBG_WARNING_FIXED)
+        {
+          guint64 node = hm_heap_model_stack_node (hm_dbg_trace_get_model (trace),
+                                                   warning->alloc_stack);
+          g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (hm_dbg_trace_get_symbolizer (trace),
+                                                                 node);
+          rule = hm_suppressions_match (self->suppressions, frames, 1, warning->size);
+        }
+      hm_dbg_warning_item_set_suppression (item, rule);
+      self->n_suppressed += rule != NULL;
+    }
+}
+
+/* New rules: every leak is looked at again. */
+static gboolean
+reload_rules (HmDbgWarningsView  *self,
+              GError            **error)
+{
+  g_autoptr(HmSuppressions) rules = hm_suppressions_new (self->builtin_rules);
+
+  if (self->rules_file != NULL && !hm_suppressions_load_file (rules, self->rules_file, error))
+    return FALSE;
+  g_clear_pointer (&self->suppressions, hm_suppressions_free);
+  self->suppressions = g_steal_pointer (&rules);
+  self->n_suppressed = 0;
+  suppress_items (self, 0, g_list_model_get_n_items (G_LIST_MODEL (self->store)));
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  update_rules_list (self);
+  update_count (self);
+  return TRUE;
+}
+
+static void
+builtin_toggled_cb (HmDbgWarningsView *self,
+                    GtkCheckButton    *check)
+{
+  hm_dbg_warnings_view_set_builtin_suppressions (self, gtk_check_button_get_active (check));
+}
+
+static void
+rules_file_response_cb (GtkNativeDialog   *dialog,
+                        int                response,
+                        HmDbgWarningsView *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL && !hm_dbg_warnings_view_load_suppressions (self, path, &error))
+        {
+          gtk_label_set_text (self->rules_message, error->message);
+          gtk_widget_set_visible (GTK_WIDGET (self->rules_message), TRUE);
+        }
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+load_rules_clicked_cb (HmDbgWarningsView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *dialog =
+    gtk_file_chooser_native_new (_("Load Suppression Rules"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                 GTK_FILE_CHOOSER_ACTION_OPEN, _("_Load"), _("_Cancel"));
+
+  gtk_popover_popdown (gtk_menu_button_get_popover (self->suppressions_button));
+  g_signal_connect (dialog, "response", G_CALLBACK (rules_file_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+/* The Suppressions popover: the built-in rules on or off, a rules file,
+ * and every rule with what it hid. */
+static void
+build_suppressions_popover (HmDbgWarningsView *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *load = gtk_button_new_with_mnemonic (_("_Load Rules File…"));
+  GtkWidget *help = gtk_label_new (_("Rules in LeakSanitizer's format, one a line: "
+                                     "leak:PATTERN matches a function, file or module "
+                                     "of the leak's allocation stack."));
+  GtkWidget *popover = gtk_popover_new ();
+
+  self->builtin_check = GTK_CHECK_BUTTON (
+    gtk_check_button_new_with_label (_("Hide what the C library keeps until exit (built-in rules)")));
+  gtk_check_button_set_active (self->builtin_check, self->builtin_rules);
+  g_signal_connect_object (self->builtin_check, "toggled", G_CALLBACK (builtin_toggled_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (load, "clicked", G_CALLBACK (load_rules_clicked_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_label_set_wrap (GTK_LABEL (help), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (help), 50);
+  gtk_label_set_xalign (GTK_LABEL (help), 0);
+  gtk_widget_add_css_class (help, "dim-label");
+  self->rules_message = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->rules_message, TRUE);
+  gtk_label_set_max_width_chars (self->rules_message, 50);
+  gtk_label_set_xalign (self->rules_message, 0);
+  gtk_widget_add_css_class (GTK_WIDGET (self->rules_message), "error");
+  gtk_widget_set_visible (GTK_WIDGET (self->rules_message), FALSE);
+  self->rules_list = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_list_box_set_selection_mode (self->rules_list, GTK_SELECTION_NONE);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (self->rules_list));
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 320);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->builtin_check));
+  gtk_box_append (GTK_BOX (box), scroller);
+  gtk_box_append (GTK_BOX (box), help);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->rules_message));
+  gtk_box_append (GTK_BOX (box), load);
+  gtk_popover_set_child (GTK_POPOVER (popover), box);
+  gtk_menu_button_set_popover (self->suppressions_button, popover);
 }
 
 /* What matches a warning across runs: its kind and the frames of its bad
@@ -285,7 +483,7 @@ rebuild_diff (HmDbgWarningsView *self,
   g_list_store_splice (self->store, 0, g_list_model_get_n_items (G_LIST_MODEL (self->store)),
                        items->pdata, items->len);
   rebuild_kinds (self);
-  update_count (self);
+  reload_rules (self, NULL);
 }
 
 static void
@@ -316,7 +514,10 @@ trace_changed_cb (HmDbgWarningsView *self,
   for (guint i = n_old; i < warnings->len; i++)
     add_item (self, added, trace, &g_array_index (warnings, HmWarning, i), HM_DBG_WARNING_NO_DIFF);
   g_list_store_splice (self->store, n_old, 0, added->pdata, added->len);
+  suppress_items (self, n_old, n_old + added->len);
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_MORE_STRICT);
   rebuild_kinds (self);
+  update_rules_list (self);
   update_count (self);
 }
 
@@ -378,6 +579,7 @@ hm_dbg_warnings_view_set_trace (HmDbgWarningsView *self,
   memset (self->change_counts, 0, sizeof self->change_counts);
   self->shown_kind = 0;
   self->diff = FALSE;
+  reload_rules (self, NULL);   /* the counts start again */
   gtk_column_view_column_set_visible (self->change_column, FALSE);
 
   if (trace != NULL)
@@ -392,6 +594,71 @@ hm_dbg_warnings_view_set_trace (HmDbgWarningsView *self,
   update_count (self);
   selection_changed_cb (self, NULL, self->selection);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRACE]);
+}
+
+/**
+ * hm_dbg_warnings_view_load_suppressions:
+ * @path: (nullable): a file of LeakSanitizer rules, or %NULL for none
+ *
+ * Hides the leaks the rules match, beside the built-in ones.  A file that
+ * cannot be read or has a bad rule is an error naming it and the line; the
+ * rules before stay then.
+ */
+gboolean
+hm_dbg_warnings_view_load_suppressions (HmDbgWarningsView  *self,
+                                        const char         *path,
+                                        GError            **error)
+{
+  g_autofree char *old = NULL;
+
+  g_return_val_if_fail (HM_DBG_IS_WARNINGS_VIEW (self), FALSE);
+
+  old = g_steal_pointer (&self->rules_file);
+  self->rules_file = g_strdup (path);
+  if (!reload_rules (self, error))
+    {
+      g_free (self->rules_file);
+      self->rules_file = g_steal_pointer (&old);
+      return FALSE;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->rules_message), FALSE);
+  return TRUE;
+}
+
+void
+hm_dbg_warnings_view_set_builtin_suppressions (HmDbgWarningsView *self,
+                                               gboolean           builtin)
+{
+  g_return_if_fail (HM_DBG_IS_WARNINGS_VIEW (self));
+
+  if (self->builtin_rules == !!builtin)
+    return;
+  self->builtin_rules = !!builtin;
+  if (gtk_check_button_get_active (self->builtin_check) != self->builtin_rules)
+    gtk_check_button_set_active (self->builtin_check, self->builtin_rules);
+  if (!reload_rules (self, NULL))
+    {
+      /* the file went bad since it was loaded: without it */
+      g_clear_pointer (&self->rules_file, g_free);
+      reload_rules (self, NULL);
+    }
+}
+
+/* The rules (const HmSuppression *), built-ins first, each with what it hid. */
+GPtrArray *
+hm_dbg_warnings_view_get_suppressions (HmDbgWarningsView *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_WARNINGS_VIEW (self), NULL);
+
+  return hm_suppressions_get_rules (self->suppressions);
+}
+
+guint
+hm_dbg_warnings_view_get_n_suppressed (HmDbgWarningsView *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_WARNINGS_VIEW (self), 0);
+
+  return self->n_suppressed;
 }
 
 GtkSelectionModel *
@@ -448,6 +715,8 @@ hm_dbg_warnings_view_dispose (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->kind_names);
   g_clear_pointer (&self->kind_values, g_array_unref);
+  g_clear_pointer (&self->suppressions, hm_suppressions_free);
+  g_clear_pointer (&self->rules_file, g_free);
   g_clear_object (&self->trace);
 
   G_OBJECT_CLASS (hm_dbg_warnings_view_parent_class)->dispose (object);
@@ -520,6 +789,7 @@ hm_dbg_warnings_view_class_init (HmDbgWarningsViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, time_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, function_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, show_button);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, suppressions_button);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, stack_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, alloc_stack_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgWarningsView, free_stack_view);
@@ -542,6 +812,10 @@ hm_dbg_warnings_view_init (HmDbgWarningsView *self)
   g_signal_connect_object (self->kind_dropdown, "notify::selected",
                            G_CALLBACK (kind_selected_cb), self, G_CONNECT_SWAPPED);
 
+  self->builtin_rules = TRUE;
+  self->suppressions = hm_suppressions_new (TRUE);
+  build_suppressions_popover (self);
+
   self->store = g_list_store_new (HM_DBG_TYPE_WARNING_ITEM);
   self->filter = gtk_custom_filter_new (warning_shown, self, NULL);
   self->filter_model = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->store)),
@@ -558,6 +832,7 @@ hm_dbg_warnings_view_init (HmDbgWarningsView *self)
 
   gtk_column_view_sort_by_column (self->column_view, self->time_column, GTK_SORT_ASCENDING);
   rebuild_kinds (self);
+  update_rules_list (self);
   update_count (self);
   selection_changed_cb (self, NULL, self->selection);
 }

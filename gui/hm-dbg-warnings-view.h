@@ -24,4 +24,12 @@ void               hm_dbg_warnings_view_set_time_range (HmDbgWarningsView *self,
                                                         guint64            start_ns,
                                                         guint64            end_ns);
 
+gboolean           hm_dbg_warnings_view_load_suppressions        (HmDbgWarningsView  *self,
+                                                                  const char         *path,
+                                                                  GError            **error);
+void               hm_dbg_warnings_view_set_builtin_suppressions (HmDbgWarningsView  *self,
+                                                                  gboolean            builtin);
+GPtrArray         *hm_dbg_warnings_view_get_suppressions         (HmDbgWarningsView  *self);
+guint              hm_dbg_warnings_view_get_n_suppressed         (HmDbgWarningsView  *self);
+
 G_END_DECLS

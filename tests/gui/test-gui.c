@@ -1676,6 +1676,91 @@ test_record_main_thread_busy (void)
   close_window (window);
 }
 
+/* Suppressions in LeakSanitizer's format hide leaks from the Warnings page,
+ * and each rule says what it hid; a bad file is refused naming its line. */
+static void
+test_warnings_suppressions (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  HmDbgWarningsView *view = HM_DBG_WARNINGS_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                  "warnings_view"));
+  GtkSelectionModel *rows = hm_dbg_warnings_view_get_model (view);
+  g_autofree char *rules = g_build_filename (tmp_dir, "demo.supp", NULL);
+  g_autofree char *bad = g_build_filename (tmp_dir, "bad.supp", NULL);
+  g_autoptr(GError) error = NULL;
+  guint n_all, n_sort = 0;
+  guint64 sort_bytes = 0;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "warnings"));
+  run_loop_for (100);
+  n_all = g_list_model_get_n_items (G_LIST_MODEL (rows));
+  for (guint i = 0; i < n_all; i++)
+    {
+      g_autoptr(HmDbgWarningItem) item = g_list_model_get_item (G_LIST_MODEL (rows), i);
+      g_autofree char *function = NULL;
+      g_object_get (item, "function", &function, NULL);
+      if (g_str_equal (function, "sort_words_by_count"))
+        {
+          n_sort++;
+          sort_bytes += hm_dbg_warning_item_get_warning (item)->size;
+        }
+    }
+  g_assert_cmpuint (n_sort, >, 0);
+  g_assert_cmpuint (n_all, >, n_sort);
+
+  g_assert_true (g_file_set_contents (rules, "# the demo's planted leak\nrace:whatever\n"
+                                             "leak:sort_words*count\n", -1, NULL));
+  g_assert_true (hm_dbg_warnings_view_load_suppressions (view, rules, &error));
+  g_assert_no_error (error);
+  run_loop_for (100);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rows)), ==, n_all - n_sort);
+  g_assert_cmpuint (hm_dbg_warnings_view_get_n_suppressed (view), ==, n_sort);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (rows)); i++)
+    {
+      g_autoptr(HmDbgWarningItem) item = g_list_model_get_item (G_LIST_MODEL (rows), i);
+      g_autofree char *function = NULL;
+      g_object_get (item, "function", &function, NULL);
+      g_assert_cmpstr (function, !=, "sort_words_by_count");
+    }
+  /* the file's rule, after the built-ins, says what it hid */
+  GPtrArray *suppressions = hm_dbg_warnings_view_get_suppressions (view);
+  const HmSuppression *last = g_ptr_array_index (suppressions, suppressions->len - 1);
+  g_autofree char *where = g_strdup_printf ("%s:3", rules);
+  g_assert_cmpstr (last->pattern, ==, "sort_words*count");
+  g_assert_cmpstr (last->source, ==, where);
+  g_assert_cmpuint (last->blocks, ==, n_sort);
+  g_assert_cmpuint (last->bytes, ==, sort_bytes);
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (template_child (GTK_WIDGET (view),
+                                                                           HM_DBG_TYPE_WARNINGS_VIEW,
+                                                                           "count_label"))),
+                            "suppressed"));
+  save_screenshot (GTK_WIDGET (window), "debugger-warnings-suppressed.png");
+  {
+    GtkMenuButton *button = GTK_MENU_BUTTON (template_child (GTK_WIDGET (view),
+                                                             HM_DBG_TYPE_WARNINGS_VIEW,
+                                                             "suppressions_button"));
+    gtk_menu_button_popup (button);
+    run_loop_for (300);
+    /* a popover is a surface of its own */
+    save_screenshot (GTK_WIDGET (gtk_menu_button_get_popover (button)),
+                     "debugger-suppressions-popover.png");
+    gtk_menu_button_popdown (button);
+  }
+
+  /* a bad file: refused naming its line, the rules before stay */
+  g_assert_true (g_file_set_contents (bad, "leak:fine\nleak:\n", -1, NULL));
+  g_assert_false (hm_dbg_warnings_view_load_suppressions (view, bad, &error));
+  g_assert_nonnull (error);
+  g_test_message ("bad rules file: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "bad.supp:2"));
+  g_assert_cmpuint (hm_dbg_warnings_view_get_n_suppressed (view), ==, n_sort);
+
+  /* no file: everything shows again */
+  g_assert_true (hm_dbg_warnings_view_load_suppressions (view, NULL, NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (rows)), ==, n_all);
+  close_window (window);
+}
+
 /* ---- diff mode ----------------------------------------------------------- */
 
 static gboolean
@@ -2382,6 +2467,7 @@ main (int   argc,
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/diff/every-view-shows-the-fixed-site", test_diff_mode);
+  g_test_add_func ("/gui/warnings/suppressions-hide-and-count", test_warnings_suppressions);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);

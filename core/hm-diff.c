@@ -51,6 +51,10 @@ hm_diff_add_stats (HmSiteStats *sum, const HmSiteStats *s)
   sum->peak_live_bytes += s->peak_live_bytes;
   sum->lifetime_ns_sum += s->lifetime_ns_sum;
   sum->temporary += s->temporary;
+  for (guint i = 0; i < G_N_ELEMENTS (sum->size_histogram); i++)
+    sum->size_histogram[i] += s->size_histogram[i];
+  for (guint i = 0; i < G_N_ELEMENTS (sum->lifetime_histogram); i++)
+    sum->lifetime_histogram[i] += s->lifetime_histogram[i];
 }
 
 static void

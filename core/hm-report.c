@@ -194,13 +194,43 @@ frames_to_json (GPtrArray *frames)
   return stack;
 }
 
+/* The bounds of bucket i of n (hm_histogram_bucket(), hm_profile_bucket()):
+ * values in [from, to); the last bucket of a short histogram holds every
+ * bigger value too (to is G_MAXUINT64 then). */
+static void
+bucket_bounds (guint i, guint n, guint64 *from, guint64 *to)
+{
+  *from = i == 0 ? 0 : (guint64) 1 << (i - 1);
+  *to = i == 0 ? 1 : (i >= 64 || (i == n - 1 && n < HM_HISTOGRAM_BUCKETS)) ? G_MAXUINT64
+                                                                           : (guint64) 1 << i;
+}
+
+/* The non-empty buckets of a histogram, as [{"from", "to", "count"}]:
+ * values in [from, to). */
+static json_t *
+histogram_to_json (const guint64 *buckets, guint n)
+{
+  json_t *array = json_array ();
+
+  for (guint i = 0; i < n; i++)
+    if (buckets[i] > 0)
+      {
+        guint64 from, to;
+        bucket_bounds (i, n, &from, &to);
+        json_array_append_new (array, json_pack ("{s:o, s:o, s:o}", "from", json_uint (from),
+                                                 "to", json_uint (to),
+                                                 "count", json_uint (buckets[i])));
+      }
+  return array;
+}
+
 static json_t *
 site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
 {
   g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
   json_t *stack = frames_to_json (frames);
 
-  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+  return json_pack ("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}",
                     "stack_id", (json_int_t) site->stack,
                     "stack", stack,
                     "allocations", json_uint (site->allocations),
@@ -209,26 +239,12 @@ site_to_json (const HmSiteStats *site, HmSymbolizer *symbolizer)
                     "leaked_bytes", json_uint (site->live_bytes),
                     "leaked_blocks", json_uint (site->live_blocks),
                     "frees", json_uint (site->frees),
-                    "temporary", json_uint (site->temporary));
-}
-
-/* The non-empty buckets of a histogram, as [{"from", "to", "count"}]:
- * values in [from, to). */
-static json_t *
-histogram_to_json (const guint64 *buckets)
-{
-  json_t *array = json_array ();
-
-  for (guint i = 0; i < HM_HISTOGRAM_BUCKETS; i++)
-    if (buckets[i] > 0)
-      {
-        guint64 from = i == 0 ? 0 : (guint64) 1 << (i - 1);
-        guint64 to = i == 0 ? 1 : i >= 64 ? G_MAXUINT64 : (guint64) 1 << i;
-        json_array_append_new (array, json_pack ("{s:o, s:o, s:o}", "from", json_uint (from),
-                                                 "to", json_uint (to),
-                                                 "count", json_uint (buckets[i])));
-      }
-  return array;
+                    "temporary", json_uint (site->temporary),
+                    "histograms",
+                      "size_bytes", histogram_to_json (site->size_histogram,
+                                                       HM_PROFILE_SIZE_BUCKETS),
+                      "lifetime_ns", histogram_to_json (site->lifetime_histogram,
+                                                        HM_PROFILE_LIFETIME_BUCKETS));
 }
 
 static json_t *
@@ -448,8 +464,10 @@ hm_report_to_json (HmHeapModel *model,
   json_object_set_new (report, "temporary_allocations", json_uint (totals->temporary));
   json_object_set_new (report, "histograms",
                        json_pack ("{s:o, s:o}",
-                                  "size_bytes", histogram_to_json (totals->size_histogram),
-                                  "lifetime_ns", histogram_to_json (totals->lifetime_histogram)));
+                                  "size_bytes", histogram_to_json (totals->size_histogram,
+                                                                   HM_HISTOGRAM_BUCKETS),
+                                  "lifetime_ns", histogram_to_json (totals->lifetime_histogram,
+                                                                    HM_HISTOGRAM_BUCKETS)));
   json_object_set_new (report, "truncated", json_boolean (hm_heap_model_is_truncated (model)));
   if (hm_heap_model_is_truncated (model))
     json_object_set_new (report, "truncated_at", json_uint (hm_heap_model_get_truncated_offset (model)));
@@ -691,6 +709,106 @@ print_row (FILE *out, char *const cells[N_COLUMNS], const int widths[N_COLUMNS])
     }
 }
 
+/* One bucket as people read it: "[16 B, 32 B)", "[1.0 µs, 2.1 µs)",
+ * "≥ 2.0 GiB" for an open last bucket. */
+static char *
+bucket_label (guint i, guint n, gboolean times)
+{
+  guint64 from, to;
+  char *(*format) (guint64) = times ? hm_report_format_duration : hm_report_format_size;
+
+  bucket_bounds (i, n, &from, &to);
+  if (i == 0)
+    return format (0);
+  g_autofree char *low = format (from);
+  if (to == G_MAXUINT64)
+    return g_strdup_printf ("≥ %s", low);
+  g_autofree char *high = format (to);
+  return g_strdup_printf ("[%s, %s)", low, high);
+}
+
+static guint64
+histogram_total (const guint64 *buckets, guint n)
+{
+  guint64 total = 0;
+
+  for (guint i = 0; i < n; i++)
+    total += buckets[i];
+  return total;
+}
+
+/* A histogram as bars, one line a non-empty bucket. */
+static void
+print_histogram (FILE *out, const char *title, const guint64 *buckets, guint n, gboolean times)
+{
+  guint64 total = histogram_total (buckets, n), most = 0;
+  int width = 0;
+
+  fprintf (out, "\n%s\n", title);
+  if (total == 0)
+    {
+      fprintf (out, "  %s\n", _("(none)"));
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    if (buckets[i] > 0)
+      {
+        g_autofree char *label = bucket_label (i, n, times);
+        width = MAX (width, (int) g_utf8_strlen (label, -1));
+        most = MAX (most, buckets[i]);
+      }
+  for (guint i = 0; i < n; i++)
+    if (buckets[i] > 0)
+      {
+        g_autofree char *label = bucket_label (i, n, times);
+        int bar = (int) ((buckets[i] * 40 + most - 1) / most);
+        g_autofree char *bars = g_strnfill (bar, '#');
+        int pad = width - (int) g_utf8_strlen (label, -1);
+        fprintf (out, "  %s%*s  %-40s %" PRIu64 " (%.1f%%)\n", label, pad, "", bars, buckets[i],
+                 100.0 * (double) buckets[i] / (double) total);
+      }
+}
+
+/* A site's histogram in one line: its three fullest buckets with their
+ * shares, "[16 B, 32 B) 92%, [32 B, 64 B) 8%". */
+static char *
+histogram_line (const guint64 *buckets, guint n, gboolean times)
+{
+  guint64 total = histogram_total (buckets, n);
+  gboolean used[HM_HISTOGRAM_BUCKETS] = { FALSE, };
+  GString *line = g_string_new (NULL);
+
+  for (guint k = 0; k < 3 && total > 0; k++)
+    {
+      gint best = -1;
+      for (guint i = 0; i < n; i++)
+        if (!used[i] && buckets[i] > 0 && (best < 0 || buckets[i] > buckets[best]))
+          best = (gint) i;
+      if (best < 0)
+        break;
+      used[best] = TRUE;
+      g_autofree char *label = bucket_label ((guint) best, n, times);
+      g_string_append_printf (line, "%s%s %.0f%%", k > 0 ? ", " : "", label,
+                              100.0 * (double) buckets[best] / (double) total);
+    }
+  if (line->len == 0)
+    g_string_append (line, "–");
+  return g_string_free (line, FALSE);
+}
+
+static void
+print_histograms (FILE *out, HmHeapModel *model, const HmReportOptions *options)
+{
+  const HmHeapTotals *totals = hm_heap_model_get_totals (model);
+
+  if (!options->histograms)
+    return;
+  print_histogram (out, _("Allocation sizes (all sites):"), totals->size_histogram,
+                   HM_HISTOGRAM_BUCKETS, FALSE);
+  print_histogram (out, _("Lifetimes of freed blocks (all sites):"), totals->lifetime_histogram,
+                   HM_HISTOGRAM_BUCKETS, TRUE);
+}
+
 static void
 print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
              const HmReportOptions *options)
@@ -753,6 +871,15 @@ print_sites (FILE *out, HmHeapModel *model, HmSymbolizer *symbolizer,
       int indent = widths[COL_RANK] + 4;
 
       print_row (out, g_ptr_array_index (rows, i), widths);
+      if (options->histograms)
+        {
+          g_autofree char *sizes = histogram_line (site->size_histogram, HM_PROFILE_SIZE_BUCKETS,
+                                                   FALSE);
+          g_autofree char *lifetimes = histogram_line (site->lifetime_histogram,
+                                                       HM_PROFILE_LIFETIME_BUCKETS, TRUE);
+          /* Translators: a site's most common sizes and lifetimes, with shares */
+          fprintf (out, _("%*ssizes: %s · lifetimes: %s\n"), indent, "", sizes, lifetimes);
+        }
       if (frames->len == 0)
         fprintf (out, "%*s%s\n", indent, "", _("(no stack recorded)"));
       print_frames (out, frames, n_frames, indent);
@@ -967,6 +1094,7 @@ hm_report_print_text (FILE *out,
 
   print_summary (out, model, options);
   print_strategies (out, model);
+  print_histograms (out, model, options);
   print_sites (out, model, symbolizer, options);
   print_suppressed (out, model, symbolizer, options);
   print_regions_and_pools (out, model);

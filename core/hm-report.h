@@ -22,6 +22,7 @@ typedef struct {
   guint frames_per_site;   /* text: frames shown under each site (0: all) */
   const char *trace_name;  /* text: the trace named in the heading; may be NULL */
   HmSuppressions *suppressions;  /* leaks not to count as leaks; NULL: none */
+  gboolean histograms;     /* text: allocation sizes and lifetimes, overall and per site */
 } HmReportOptions;
 
 /* The defaults: 10 sites, 5 frames each. */

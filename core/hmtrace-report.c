@@ -115,6 +115,7 @@ hmtrace_report_main (int argc, char **argv)
   gboolean as_json = FALSE;
   gboolean diff = FALSE;
   gboolean no_builtin = FALSE;
+  gboolean histograms = FALSE;
   g_autofree char *at_text = NULL, *from_text = NULL, *to_text = NULL;
   g_autofree char *tree_text = NULL, *filter_text = NULL;
   g_auto(GStrv) suppression_files = NULL;
@@ -144,6 +145,8 @@ hmtrace_report_main (int argc, char **argv)
     { "from", 0, 0, G_OPTION_ARG_STRING, &from_text,
       N_("With --to: what was allocated between A and B"), N_("A") },
     { "to", 0, 0, G_OPTION_ARG_STRING, &to_text, N_("The end of the range"), N_("B") },
+    { "histograms", 0, 0, G_OPTION_ARG_NONE, &histograms,
+      N_("Show allocation sizes and lifetimes as histograms, overall and for each site"), NULL },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top,
       N_("List the N biggest allocation sites (default 10, 0 for all)"), N_("N") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, N_("FILE") },
@@ -197,6 +200,7 @@ hmtrace_report_main (int argc, char **argv)
 
   hm_report_options_init (&options);
   options.top_sites = (guint) top;
+  options.histograms = histograms;
   options.trace_name = path;
   options.suppressions = suppressions;
   symbolizer = hm_symbolizer_new_for_model (model);

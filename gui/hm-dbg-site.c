@@ -357,3 +357,12 @@ hm_dbg_site_get_base (HmDbgSite *self)
 
   return self->has_base ? &self->base : NULL;
 }
+
+/* Everything the row knows of its site (the compared run's in diff mode). */
+const HmSiteStats *
+hm_dbg_site_get_stats (HmDbgSite *self)
+{
+  g_return_val_if_fail (HM_DBG_IS_SITE (self), NULL);
+
+  return &self->stats;
+}

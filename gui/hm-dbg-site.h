@@ -26,5 +26,6 @@ guint64     hm_dbg_site_get_leaked_blocks    (HmDbgSite *self);
 /* Over the blocks that were freed; 0 when none was. */
 guint64     hm_dbg_site_get_average_lifetime (HmDbgSite *self);
 const HmSiteStats *hm_dbg_site_get_base      (HmDbgSite *self);
+const HmSiteStats *hm_dbg_site_get_stats     (HmDbgSite *self);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include "hm-dbg-sites-view.h"
 
 #include "hm-dbg-format.h"
+#include "hm-dbg-histogram-view.h"
 #include "hm-dbg-site.h"
 #include "hm-dbg-site-list.h"
 #include "hm-dbg-stack-view.h"
@@ -33,6 +34,8 @@ struct _HmDbgSitesView
   GtkColumnViewColumn *peak_column;
   GtkColumnViewColumn *leaked_column;
   GtkColumnViewColumn *lifetime_column;
+  HmDbgHistogramView *size_histogram;
+  HmDbgHistogramView *lifetime_histogram;
   HmDbgStackView *stack_view;
 
   HmDbgTrace *trace;
@@ -202,6 +205,36 @@ update_count (HmDbgSitesView *self)
   gtk_label_set_text (self->count_label, text);
 }
 
+/* The selected site's sizes and lifetimes; the whole trace's when none is. */
+static void
+update_histograms (HmDbgSitesView *self,
+                   HmDbgSite      *site)
+{
+  HmHeapModel *model = self->trace != NULL ? hm_dbg_trace_get_model (self->trace) : NULL;
+  const HmSiteStats *stats = site != NULL ? hm_dbg_site_get_stats (site) : NULL;
+
+  if (stats != NULL)
+    {
+      hm_dbg_histogram_view_set (self->size_histogram, _("Sizes of this site's allocations"),
+                                 stats->size_histogram, HM_PROFILE_SIZE_BUCKETS, FALSE);
+      hm_dbg_histogram_view_set (self->lifetime_histogram, _("Lifetimes of its freed blocks"),
+                                 stats->lifetime_histogram, HM_PROFILE_LIFETIME_BUCKETS, TRUE);
+    }
+  else if (model != NULL)
+    {
+      const HmHeapTotals *totals = hm_heap_model_get_totals (model);
+      hm_dbg_histogram_view_set (self->size_histogram, _("Sizes of all allocations"),
+                                 totals->size_histogram, HM_HISTOGRAM_BUCKETS, FALSE);
+      hm_dbg_histogram_view_set (self->lifetime_histogram, _("Lifetimes of all freed blocks"),
+                                 totals->lifetime_histogram, HM_HISTOGRAM_BUCKETS, TRUE);
+    }
+  else
+    {
+      hm_dbg_histogram_view_set (self->size_histogram, NULL, NULL, 0, FALSE);
+      hm_dbg_histogram_view_set (self->lifetime_histogram, NULL, NULL, 0, TRUE);
+    }
+}
+
 static void
 selection_changed_cb (HmDbgSitesView     *self,
                       GParamSpec         *pspec,
@@ -215,6 +248,7 @@ selection_changed_cb (HmDbgSitesView     *self,
                                  hm_dbg_site_get_stack (site));
   else
     hm_dbg_stack_view_set_stack (self->stack_view, NULL, 0);
+  update_histograms (self, site);
 }
 
 /* What the columns count: in a range, in diff mode (Δ: this run minus the
@@ -413,6 +447,7 @@ hm_dbg_sites_view_class_init (HmDbgSitesViewClass *klass)
 
   g_type_ensure (HM_DBG_TYPE_SITE);
   g_type_ensure (HM_DBG_TYPE_STACK_VIEW);
+  g_type_ensure (HM_DBG_TYPE_HISTOGRAM_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/hybridmem/Debugger/ui/hm-dbg-sites-view.ui");
@@ -427,6 +462,8 @@ hm_dbg_sites_view_class_init (HmDbgSitesViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgSitesView, peak_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgSitesView, leaked_column);
   gtk_widget_class_bind_template_child (widget_class, HmDbgSitesView, lifetime_column);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgSitesView, size_histogram);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgSitesView, lifetime_histogram);
   gtk_widget_class_bind_template_child (widget_class, HmDbgSitesView, stack_view);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, stop_search_cb);

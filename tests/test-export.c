@@ -431,6 +431,62 @@ test_bad_input (void)
   g_assert_nonnull (strstr (unknown.stderr_text, "unknown format"));
 }
 
+/* Histograms of sizes and lifetimes, per site and overall: each site's
+ * buckets count its allocations and its freed blocks, and add up to the
+ * overall ones; the text shows them under --histograms. */
+static guint64
+histogram_sum (json_t *histogram, guint64 *weighted_min)
+{
+  guint64 sum = 0;
+  for (gsize i = 0; i < json_array_size (histogram); i++)
+    {
+      json_t *bucket = json_array_get (histogram, i);
+      guint64 count = hm_test_json_uint (bucket, "count");
+      g_assert_cmpuint (hm_test_json_uint (bucket, "from"), <, hm_test_json_uint (bucket, "to"));
+      sum += count;
+      if (weighted_min != NULL)
+        *weighted_min += count * hm_test_json_uint (bucket, "from");
+    }
+  return sum;
+}
+
+static void
+test_histograms (void)
+{
+  g_auto(HmTestRun) run = { 0 };
+  json_t *sites = json_object_get (report, "sites");
+  guint64 all_sizes = 0, all_lifetimes = 0;
+  const gchar *argv[] = { hm_test_hmtrace_path (), "report", "--histograms", trace, NULL };
+
+  for (gsize i = 0; i < json_array_size (sites); i++)
+    {
+      json_t *site = json_array_get (sites, i);
+      json_t *histograms = json_object_get (site, "histograms");
+      guint64 low_bytes = 0;
+      g_assert_nonnull (histograms);
+      guint64 sizes = histogram_sum (json_object_get (histograms, "size_bytes"), &low_bytes);
+      g_assert_cmpuint (sizes, ==, hm_test_json_uint (site, "allocations"));
+      /* each block is at least its bucket's low end */
+      g_assert_cmpuint (low_bytes, <=, hm_test_json_uint (site, "bytes"));
+      g_assert_cmpuint (histogram_sum (json_object_get (histograms, "lifetime_ns"), NULL), ==,
+                        hm_test_json_uint (site, "frees"));
+      all_sizes += sizes;
+      all_lifetimes += hm_test_json_uint (site, "frees");
+    }
+  json_t *overall = json_object_get (report, "histograms");
+  g_assert_cmpuint (histogram_sum (json_object_get (overall, "size_bytes"), NULL), ==, all_sizes);
+  g_assert_cmpuint (histogram_sum (json_object_get (overall, "lifetime_ns"), NULL), ==,
+                    all_lifetimes);
+
+  hm_test_spawn (argv, NULL, &run);
+  g_assert_true (WIFEXITED (run.exit_status) && WEXITSTATUS (run.exit_status) == 0);
+  g_assert_nonnull (strstr (run.stdout_text, "Allocation sizes (all sites):"));
+  g_assert_nonnull (strstr (run.stdout_text, "Lifetimes of freed blocks (all sites):"));
+  g_assert_nonnull (strstr (run.stdout_text, "sizes: ["));
+  hm_test_message ("histograms: %" G_GUINT64_FORMAT " allocations and %" G_GUINT64_FORMAT
+                   " lifetimes in the sites' buckets, as overall", all_sizes, all_lifetimes);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -456,6 +512,7 @@ main (int argc, char **argv)
   g_test_add_func ("/suppressions/report", test_suppressed_report);
   g_test_add_func ("/tree/bottom-up-and-filter", test_call_tree);
   g_test_add_func ("/tree/callers-and-callees", test_callers_and_callees);
+  g_test_add_func ("/report/histograms-per-site-and-overall", test_histograms);
   status = g_test_run ();
   json_decref (report);
   hm_test_remove_dir (tmp_dir);

@@ -30,6 +30,7 @@
 #include "hm-dbg-site.h"
 #include "hm-dbg-sites-view.h"
 #include "hm-dbg-flame-view.h"
+#include "hm-dbg-histogram-view.h"
 #include "hm-dbg-tree-view.h"
 #include "hm-dbg-profile-view.h"
 #include "hm-dbg-stack-view.h"
@@ -1761,6 +1762,59 @@ test_warnings_suppressions (void)
   close_window (window);
 }
 
+/* The selected site's sizes and lifetimes as bars: the counts are the
+ * site's, and the fullest bucket's bar is drawn. */
+static void
+test_site_histograms (void)
+{
+  HmDbgWindow *window = open_window (demo_trace);
+  GtkWidget *sites_view = template_child (window, HM_DBG_TYPE_WINDOW, "sites_view");
+  GtkSelectionModel *rows = hm_dbg_sites_view_get_model (HM_DBG_SITES_VIEW (sites_view));
+  HmDbgHistogramView *sizes = HM_DBG_HISTOGRAM_VIEW (template_child (sites_view,
+                                                                     HM_DBG_TYPE_SITES_VIEW,
+                                                                     "size_histogram"));
+  HmDbgHistogramView *lifetimes = HM_DBG_HISTOGRAM_VIEW (template_child (sites_view,
+                                                                         HM_DBG_TYPE_SITES_VIEW,
+                                                                         "lifetime_histogram"));
+  guint64 fullest = 0, fullest_value = 0, counted = 0;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
+  wait_for_lists (rows);
+  gtk_selection_model_select_item (rows, 0, TRUE);
+  run_loop_for (200);
+  g_autoptr(HmDbgSite) site = g_list_model_get_item (G_LIST_MODEL (rows), 0);
+  const HmSiteStats *stats = hm_dbg_site_get_stats (site);
+  for (guint i = 0; i < HM_PROFILE_SIZE_BUCKETS; i++)
+    {
+      guint64 value = i == 0 ? 0 : (guint64) 1 << (i - 1);
+      g_assert_cmpuint (hm_dbg_histogram_view_get_count (sizes, value), ==, stats->size_histogram[i]);
+      counted += stats->size_histogram[i];
+      if (stats->size_histogram[i] > fullest)
+        fullest = stats->size_histogram[i], fullest_value = value;
+    }
+  g_assert_cmpuint (counted, ==, stats->allocations);
+  for (guint i = 1; i < HM_PROFILE_LIFETIME_BUCKETS; i++)
+    g_assert_cmpuint (hm_dbg_histogram_view_get_count (lifetimes, (guint64) 1 << (i - 1)), ==,
+                      stats->lifetime_histogram[i]);
+
+  graphene_rect_t bar;
+  GdkRGBA blue;
+  g_assert_true (hm_dbg_histogram_view_get_bar (sizes, fullest_value, &bar));
+  gdk_rgba_parse (&blue, "#3584e4");
+  g_autoptr(GdkTexture) texture = render_widget (GTK_WIDGET (sizes));
+  Pixels pixels = download (texture);
+  double share = color_share (&pixels, &bar, &blue);
+  g_test_message ("site histogram: %s, fullest bucket at %" G_GUINT64_FORMAT " B holds %"
+                  G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT "; its bar %.0fx%.0f px, %.0f%% blue",
+                  hm_dbg_site_get_function (site), fullest_value, fullest, counted,
+                  bar.size.width, bar.size.height, share * 100);
+  g_assert_cmpfloat (bar.size.height, >, 20);
+  g_assert_cmpfloat (share, >, 0.9);
+  g_free (pixels.data);
+  save_screenshot (GTK_WIDGET (window), "debugger-site-histograms.png");
+  close_window (window);
+}
+
 /* ---- diff mode ----------------------------------------------------------- */
 
 static gboolean
@@ -2467,6 +2521,7 @@ main (int   argc,
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/diff/every-view-shows-the-fixed-site", test_diff_mode);
+  g_test_add_func ("/gui/sites/histograms-of-the-selected-site", test_site_histograms);
   g_test_add_func ("/gui/warnings/suppressions-hide-and-count", test_warnings_suppressions);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);

@@ -32,28 +32,32 @@ hm_dbg_delta (guint64 before,
   return before - after > (guint64) G_MAXINT64 ? -G_MAXINT64 : -(gint64) (before - after);
 }
 
+/* "+X" or "−X" of the distance between the two, as format says X. */
+static char *
+format_delta (guint64   before,
+              guint64   after,
+              char   *(*format) (guint64))
+{
+  g_autofree char *distance = NULL;
+
+  if (before == after)
+    return g_strdup ("–");
+  distance = format (after > before ? after - before : before - after);
+  return g_strconcat (after > before ? "+" : "−", distance, NULL);
+}
+
 char *
 hm_dbg_format_size_delta (guint64 before,
                           guint64 after)
 {
-  g_autofree char *size = NULL;
-
-  if (before == after)
-    return g_strdup ("–");
-  size = hm_report_format_size (after > before ? after - before : before - after);
-  return g_strconcat (after > before ? "+" : "−", size, NULL);
+  return format_delta (before, after, hm_report_format_size);
 }
 
 char *
 hm_dbg_format_count_delta (guint64 before,
                            guint64 after)
 {
-  g_autofree char *count = NULL;
-
-  if (before == after)
-    return g_strdup ("–");
-  count = hm_dbg_format_count (after > before ? after - before : before - after);
-  return g_strconcat (after > before ? "+" : "−", count, NULL);
+  return format_delta (before, after, hm_dbg_format_count);
 }
 
 char *

@@ -506,6 +506,10 @@ load_failed (HmDbgWindow  *self,
     }
 }
 
+static void start_loading (HmDbgWindow         *self,
+                           GFile               *file,
+                           GAsyncReadyCallback  callback);
+
 static void
 load_cb (GObject      *object,
          GAsyncResult *result,
@@ -525,9 +529,18 @@ load_cb (GObject      *object,
   if (trace != self->loading_trace)
     return;
 
+  /* --diff: the baseline is read; now the file compared with it */
+  if (self->pending_compared != NULL)
+    {
+      g_autoptr(GFile) compared = g_steal_pointer (&self->pending_compared);
+      g_set_object (&self->pending_baseline, trace);
+      start_loading (self, compared, load_cb);
+      return;
+    }
+
   g_object_ref (trace);
   end_loading (self);
-  if (self->pending_baseline != NULL && self->pending_compared == NULL)
+  if (self->pending_baseline != NULL)
     hm_dbg_trace_set_baseline (trace, self->pending_baseline);
   g_clear_object (&self->pending_baseline);
   set_trace (self, trace, NULL);
@@ -581,30 +594,6 @@ hm_dbg_window_open (HmDbgWindow *self,
   start_loading (self, file, load_cb);
 }
 
-/* The baseline is read: now the file compared with it. */
-static void
-baseline_load_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(HmDbgWindow) self = user_data;
-  HmDbgTrace *trace = HM_DBG_TRACE (object);
-  g_autoptr(GFile) compared = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (!hm_dbg_trace_load_finish (trace, result, &error))
-    {
-      load_failed (self, trace, error);
-      return;
-    }
-  /* A newer open replaced this one. */
-  if (trace != self->loading_trace)
-    return;
-  compared = g_steal_pointer (&self->pending_compared);
-  g_set_object (&self->pending_baseline, trace);
-  start_loading (self, compared, load_cb);
-}
-
 /**
  * hm_dbg_window_open_diff:
  * @baseline: the recording before (A)
@@ -625,7 +614,7 @@ hm_dbg_window_open_diff (HmDbgWindow *self,
 
   g_clear_object (&self->pending_baseline);
   g_set_object (&self->pending_compared, compared);
-  start_loading (self, baseline, baseline_load_cb);
+  start_loading (self, baseline, load_cb);
 }
 
 /* ---- recording --------------------------------------------------------- */

@@ -1277,6 +1277,17 @@ hm_heap_model_get_info (HmHeapModel *model, const char *key)
   return g_hash_table_lookup (model->info, key);
 }
 
+const HmSiteStats *
+hm_heap_model_get_site (HmHeapModel *model, guint64 stack)
+{
+  const HmSiteStats *site;
+
+  if (stack >= model->sites->len)
+    return NULL;
+  site = &g_array_index (model->sites, HmSiteStats, stack);
+  return site->allocations > 0 ? site : NULL;
+}
+
 GPtrArray *
 hm_heap_model_get_sites (HmHeapModel *model)
 {

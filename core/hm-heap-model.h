@@ -221,6 +221,10 @@ gboolean hm_heap_model_get_end (HmHeapModel *model, HmEndReason *reason, gint64 
 /* A value of an INFO event ("exe", "cmdline", …) or NULL. */
 const char *hm_heap_model_get_info (HmHeapModel *model, const char *key);
 
+/* One site by its stack (leaf node id), or NULL when nothing was allocated
+ * there.  Valid until the model is fed again. */
+const HmSiteStats *hm_heap_model_get_site (HmHeapModel *model, guint64 stack);
+
 /* Sites with at least one allocation, in no particular order (HmSiteStats *). */
 GPtrArray *hm_heap_model_get_sites (HmHeapModel *model);
 /* The frames of a stack, innermost first: return addresses as recorded. */

@@ -20,13 +20,13 @@ struct _HmDbgSiteList
 
   HmDbgTrace *trace;
   gulong changed_handler;
-  GArray *stats;             /* HmSiteStats, in list order */
+  GArray *stats;             /* HmDbgSiteRow, in list order */
   GHashTable *positions;     /* guint64 stack -> position + 1 */
   GPtrArray *items;          /* HmDbgSite or NULL until asked for */
   /* diff mode (the trace has a baseline): one row per site matched across
    * the runs by its frames, whose stack is the trace's or, for a site only
    * the baseline has, the baseline's; NULL otherwise */
-  GArray *bases;             /* HmSiteStats, the baseline's, in list order */
+  GArray *bases;             /* HmDbgSiteRow, the baseline's, in list order */
   GPtrArray *row_traces;     /* HmDbgTrace *, the run each row's stack belongs to */
   gint64 last_refresh_us;
   guint refresh_source;
@@ -74,11 +74,11 @@ hm_dbg_site_list_get_item (GListModel *model,
   if (g_ptr_array_index (self->items, position) == NULL && self->bases != NULL)
     g_ptr_array_index (self->items, position) =
       _hm_dbg_site_new_diff (g_ptr_array_index (self->row_traces, position),
-                             &g_array_index (self->stats, HmSiteStats, position),
-                             &g_array_index (self->bases, HmSiteStats, position));
+                             &g_array_index (self->stats, HmDbgSiteRow, position),
+                             &g_array_index (self->bases, HmDbgSiteRow, position));
   else if (g_ptr_array_index (self->items, position) == NULL)
     g_ptr_array_index (self->items, position) =
-      _hm_dbg_site_new (self->trace, &g_array_index (self->stats, HmSiteStats, position));
+      _hm_dbg_site_new (self->trace, &g_array_index (self->stats, HmDbgSiteRow, position));
   return g_object_ref (g_ptr_array_index (self->items, position));
 }
 
@@ -90,14 +90,14 @@ list_model_iface_init (GListModelInterface *iface)
   iface->get_item = hm_dbg_site_list_get_item;
 }
 
-/* The model's sites (HmSiteStats, copied); with a range, what each did in
- * the range and what of it was live at its end. */
+/* The model's sites as rows; with a range, what each did in the range and
+ * what of it was live at its end. */
 static GArray *
 get_sites (HmDbgSiteList *self,
            HmHeapModel   *model)
 {
   g_autoptr(GPtrArray) sites = hm_heap_model_get_sites (model);
-  GArray *result = g_array_sized_new (FALSE, FALSE, sizeof (HmSiteStats), sites->len);
+  GArray *result = g_array_sized_new (FALSE, FALSE, sizeof (HmDbgSiteRow), sites->len);
   g_autoptr(HmBreakdown) breakdown = self->has_range
     ? hm_heap_model_get_breakdown (model, self->range_start, self->range_end) : NULL;
   g_autoptr(GHashTable) in_range = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -108,20 +108,35 @@ get_sites (HmDbgSiteList *self,
       if (e->kind == HM_BREAKDOWN_SITE)
         g_hash_table_insert (in_range, &e->id, e);
     }
+  g_array_set_size (result, sites->len);
   for (guint i = 0; i < sites->len; i++)
     {
-      HmSiteStats site = *(const HmSiteStats *) g_ptr_array_index (sites, i);
+      HmDbgSiteRow *row = &g_array_index (result, HmDbgSiteRow, i);
+      hm_dbg_site_row_set (row, g_ptr_array_index (sites, i));
       if (breakdown != NULL)
         {
-          const HmBreakdownEntry *e = g_hash_table_lookup (in_range, &site.stack);
-          site.allocations = e ? e->allocations : 0;
-          site.bytes = e ? e->bytes : 0;
-          site.live_bytes = e ? e->live_bytes : 0;
-          site.live_blocks = e ? e->live_count : 0;
+          const HmBreakdownEntry *e = g_hash_table_lookup (in_range, &row->stack);
+          row->allocations = e ? e->allocations : 0;
+          row->bytes = e ? e->bytes : 0;
+          row->live_bytes = e ? e->live_bytes : 0;
+          row->live_blocks = e ? e->live_count : 0;
         }
-      g_array_append_val (result, site);
     }
   return result;
+}
+
+static void
+row_add (HmDbgSiteRow       *sum,
+         const HmDbgSiteRow *row)
+{
+  sum->allocations += row->allocations;
+  sum->frees += row->frees;
+  sum->bytes += row->bytes;
+  sum->live_bytes += row->live_bytes;
+  sum->live_blocks += row->live_blocks;
+  sum->peak_live_bytes += row->peak_live_bytes;
+  sum->lifetime_ns_sum += row->lifetime_ns_sum;
+  sum->temporary += row->temporary;
 }
 
 /* Diff mode: every row anew, matched by hm_diff_stack_key(). */
@@ -132,14 +147,14 @@ refresh_diff (HmDbgSiteList *self,
   HmDbgTrace *runs[2] = { self->trace, baseline };
   g_autoptr(GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint old_n = self->stats->len;
-  const HmSiteStats zero = { 0 };
+  const HmDbgSiteRow zero = { 0 };
 
   g_array_set_size (self->stats, 0);
   g_ptr_array_set_size (self->items, 0);
   g_hash_table_remove_all (self->positions);
   if (self->bases == NULL)
     {
-      self->bases = g_array_new (FALSE, FALSE, sizeof (HmSiteStats));
+      self->bases = g_array_new (FALSE, FALSE, sizeof (HmDbgSiteRow));
       self->row_traces = g_ptr_array_new ();
     }
   g_array_set_size (self->bases, 0);
@@ -154,7 +169,7 @@ refresh_diff (HmDbgSiteList *self,
 
       for (guint i = 0; i < sites->len; i++)
         {
-          const HmSiteStats *site = &g_array_index (sites, HmSiteStats, i);
+          const HmDbgSiteRow *site = &g_array_index (sites, HmDbgSiteRow, i);
           g_autoptr(GPtrArray) frames = hm_symbolizer_get_stack (symbolizer, site->stack);
           g_autofree char *key = hm_diff_stack_key (frames, exe);
           gpointer found = NULL;
@@ -164,7 +179,7 @@ refresh_diff (HmDbgSiteList *self,
             position = GPOINTER_TO_UINT (found);
           else
             {
-              HmSiteStats first = zero;
+              HmDbgSiteRow first = zero;
               first.stack = site->stack;
               position = self->stats->len;
               g_array_append_val (self->stats, first);
@@ -172,9 +187,9 @@ refresh_diff (HmDbgSiteList *self,
               g_ptr_array_add (self->row_traces, runs[run]);
               g_hash_table_insert (by_key, g_steal_pointer (&key), GUINT_TO_POINTER (position));
             }
-          hm_diff_add_stats (run == 0 ? &g_array_index (self->stats, HmSiteStats, position)
-                                      : &g_array_index (self->bases, HmSiteStats, position),
-                             site);
+          row_add (run == 0 ? &g_array_index (self->stats, HmDbgSiteRow, position)
+                            : &g_array_index (self->bases, HmDbgSiteRow, position),
+                   site);
         }
     }
   g_ptr_array_set_size (self->items, self->stats->len);
@@ -213,7 +228,7 @@ refresh (HmDbgSiteList *self)
   sites = get_sites (self, model);
   for (guint i = 0; i < sites->len; i++)
     {
-      const HmSiteStats *site = &g_array_index (sites, HmSiteStats, i);
+      const HmDbgSiteRow *site = &g_array_index (sites, HmDbgSiteRow, i);
       guint position = GPOINTER_TO_UINT (g_hash_table_lookup (self->positions, &site->stack));
 
       if (position == 0)
@@ -225,11 +240,11 @@ refresh (HmDbgSiteList *self)
         }
 
       position--;
-      if (memcmp (&g_array_index (self->stats, HmSiteStats, position), site, sizeof *site) != 0)
+      if (memcmp (&g_array_index (self->stats, HmDbgSiteRow, position), site, sizeof *site) != 0)
         {
           HmDbgSite *item = g_ptr_array_index (self->items, position);
 
-          g_array_index (self->stats, HmSiteStats, position) = *site;
+          g_array_index (self->stats, HmDbgSiteRow, position) = *site;
           if (item != NULL)
             _hm_dbg_site_update (item, site);
           values_changed = TRUE;
@@ -363,7 +378,7 @@ item_free (gpointer item)
 static void
 hm_dbg_site_list_init (HmDbgSiteList *self)
 {
-  self->stats = g_array_new (FALSE, FALSE, sizeof (HmSiteStats));
+  self->stats = g_array_new (FALSE, FALSE, sizeof (HmDbgSiteRow));
   self->positions = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->items = g_ptr_array_new_with_free_func (item_free);
 }

@@ -6,14 +6,14 @@
 G_BEGIN_DECLS
 
 HmDbgSite *_hm_dbg_site_new    (HmDbgTrace        *trace,
-                                const HmSiteStats *stats);
+                                const HmDbgSiteRow *stats);
 /* Diff mode: trace is the run the stack belongs to (the baseline's for a
  * site only it has); base is the site in the baseline run. */
 HmDbgSite *_hm_dbg_site_new_diff (HmDbgTrace        *trace,
-                                  const HmSiteStats *stats,
-                                  const HmSiteStats *base);
+                                  const HmDbgSiteRow *stats,
+                                  const HmDbgSiteRow *base);
 /* New statistics for the same stack, from a live trace. */
 void       _hm_dbg_site_update (HmDbgSite         *self,
-                                const HmSiteStats *stats);
+                                const HmDbgSiteRow *stats);
 
 G_END_DECLS

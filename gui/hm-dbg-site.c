@@ -15,9 +15,9 @@ struct _HmDbgSite
   GObject parent_instance;
 
   HmDbgTrace *trace;
-  HmSiteStats stats;
+  HmDbgSiteRow stats;
   gboolean has_base;         /* diff mode: the text columns show stats - base */
-  HmSiteStats base;          /* the same site in the baseline run; zero if absent */
+  HmDbgSiteRow base;         /* the same site in the baseline run; zero if absent */
 };
 
 G_DEFINE_FINAL_TYPE (HmDbgSite, hm_dbg_site, G_TYPE_OBJECT)
@@ -190,7 +190,7 @@ hm_dbg_site_init (HmDbgSite *self)
 
 HmDbgSite *
 _hm_dbg_site_new (HmDbgTrace        *trace,
-                  const HmSiteStats *stats)
+                  const HmDbgSiteRow *stats)
 {
   HmDbgSite *self;
 
@@ -205,8 +205,8 @@ _hm_dbg_site_new (HmDbgTrace        *trace,
 
 HmDbgSite *
 _hm_dbg_site_new_diff (HmDbgTrace        *trace,
-                       const HmSiteStats *stats,
-                       const HmSiteStats *base)
+                       const HmDbgSiteRow *stats,
+                       const HmDbgSiteRow *base)
 {
   HmDbgSite *self = _hm_dbg_site_new (trace, stats);
 
@@ -219,9 +219,9 @@ _hm_dbg_site_new_diff (HmDbgTrace        *trace,
 
 void
 _hm_dbg_site_update (HmDbgSite         *self,
-                     const HmSiteStats *stats)
+                     const HmDbgSiteRow *stats)
 {
-  HmSiteStats old;
+  HmDbgSiteRow old;
 
   g_return_if_fail (HM_DBG_IS_SITE (self));
   g_return_if_fail (stats->stack == self->stats.stack);
@@ -347,10 +347,10 @@ hm_dbg_site_get_average_lifetime (HmDbgSite *self)
 /**
  * hm_dbg_site_get_base:
  *
- * Diff mode: the same site's statistics in the baseline run (zeros when the
+ * Diff mode: the same site's numbers in the baseline run (zeros when the
  * site is new), or %NULL outside diff mode.
  */
-const HmSiteStats *
+const HmDbgSiteRow *
 hm_dbg_site_get_base (HmDbgSite *self)
 {
   g_return_val_if_fail (HM_DBG_IS_SITE (self), NULL);
@@ -358,11 +358,38 @@ hm_dbg_site_get_base (HmDbgSite *self)
   return self->has_base ? &self->base : NULL;
 }
 
-/* Everything the row knows of its site (the compared run's in diff mode). */
-const HmSiteStats *
-hm_dbg_site_get_stats (HmDbgSite *self)
+/* What the row counts (the compared run's in diff mode; in a range, the
+ * range's). */
+const HmDbgSiteRow *
+hm_dbg_site_get_row (HmDbgSite *self)
 {
   g_return_val_if_fail (HM_DBG_IS_SITE (self), NULL);
 
   return &self->stats;
+}
+
+const HmSiteStats *
+hm_dbg_site_get_model_stats (HmDbgSite *self)
+{
+  HmHeapModel *model;
+
+  g_return_val_if_fail (HM_DBG_IS_SITE (self), NULL);
+
+  model = hm_dbg_trace_get_model (self->trace);
+  return model != NULL ? hm_heap_model_get_site (model, self->stats.stack) : NULL;
+}
+
+void
+hm_dbg_site_row_set (HmDbgSiteRow      *row,
+                     const HmSiteStats *stats)
+{
+  row->stack = stats->stack;
+  row->allocations = stats->allocations;
+  row->frees = stats->frees;
+  row->bytes = stats->bytes;
+  row->live_bytes = stats->live_bytes;
+  row->live_blocks = stats->live_blocks;
+  row->peak_live_bytes = stats->peak_live_bytes;
+  row->lifetime_ns_sum = stats->lifetime_ns_sum;
+  row->temporary = stats->temporary;
 }

@@ -89,8 +89,8 @@ compare_i64 (gint64 a,
   static int                                                                  \
   name (gconstpointer a, gconstpointer b, gpointer user_data)                 \
   {                                                                           \
-    const HmSiteStats *base_a = hm_dbg_site_get_base ((HmDbgSite *) a);       \
-    const HmSiteStats *base_b = hm_dbg_site_get_base ((HmDbgSite *) b);       \
+    const HmDbgSiteRow *base_a = hm_dbg_site_get_base ((HmDbgSite *) a);       \
+    const HmDbgSiteRow *base_b = hm_dbg_site_get_base ((HmDbgSite *) b);       \
     int result = base_a != NULL && base_b != NULL                             \
       ? compare_i64 (hm_dbg_delta (base_a->field, getter ((HmDbgSite *) a)),  \
                      hm_dbg_delta (base_b->field, getter ((HmDbgSite *) b)))  \
@@ -211,7 +211,9 @@ update_histograms (HmDbgSitesView *self,
                    HmDbgSite      *site)
 {
   HmHeapModel *model = self->trace != NULL ? hm_dbg_trace_get_model (self->trace) : NULL;
-  const HmSiteStats *stats = site != NULL ? hm_dbg_site_get_stats (site) : NULL;
+  /* the site's own stack over the whole run (in diff mode, the compared
+   * run's stack of the row, or the baseline's for a site only it has) */
+  const HmSiteStats *stats = site != NULL ? hm_dbg_site_get_model_stats (site) : NULL;
 
   if (stats != NULL)
     {

@@ -325,6 +325,20 @@ hm_dbg_trace_load_thread (GTask        *task,
         return;
       add_node_label (load->node_labels, load->symbolizer, site->stack);
     }
+  /* The first site shown (the one that allocated most) has its whole stack
+   * shown at once: reading the debug information of the modules it goes
+   * through is slow the first time, so it is done here too. */
+  {
+    const HmSiteStats *top = NULL;
+    for (guint i = 0; i < sites->len; i++)
+      {
+        const HmSiteStats *site = g_ptr_array_index (sites, i);
+        if (top == NULL || site->bytes > top->bytes)
+          top = site;
+      }
+    if (top != NULL)
+      g_ptr_array_unref (hm_symbolizer_get_stack (load->symbolizer, top->stack));
+  }
 
   g_atomic_int_set (&self->load_permille, 1000);
   g_task_return_boolean (task, TRUE);

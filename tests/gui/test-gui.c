@@ -1783,7 +1783,7 @@ test_site_histograms (void)
   gtk_selection_model_select_item (rows, 0, TRUE);
   run_loop_for (200);
   g_autoptr(HmDbgSite) site = g_list_model_get_item (G_LIST_MODEL (rows), 0);
-  const HmSiteStats *stats = hm_dbg_site_get_stats (site);
+  const HmSiteStats *stats = hm_dbg_site_get_model_stats (site);
   for (guint i = 0; i < HM_PROFILE_SIZE_BUCKETS; i++)
     {
       guint64 value = i == 0 ? 0 : (guint64) 1 << (i - 1);
@@ -1914,7 +1914,7 @@ test_diff_mode (void)
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (sites)); i++)
     {
       g_autoptr(HmDbgSite) site = g_list_model_get_item (G_LIST_MODEL (sites), i);
-      const HmSiteStats *base = hm_dbg_site_get_base (site);
+      const HmDbgSiteRow *base = hm_dbg_site_get_base (site);
       g_assert_nonnull (base);
       if (base->allocations == hm_dbg_site_get_allocations (site)
           && base->bytes == hm_dbg_site_get_bytes (site)

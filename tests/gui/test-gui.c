@@ -2001,6 +2001,51 @@ test_diff_mode (void)
   close_window (window);
 }
 
+/* Regions & Pools in diff mode: objects are matched by kind and name;
+ * those of one run only are new or gone, with all their numbers as change. */
+static void
+check_objects_diff (const char *before,
+                    const char *after,
+                    const char *status,
+                    const char *bytes_prefix)
+{
+  g_autoptr(GFile) before_file = g_file_new_for_path (before);
+  g_autoptr(GFile) after_file = g_file_new_for_path (after);
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkSelectionModel *objects;
+  guint n;
+
+  gtk_window_present (GTK_WINDOW (window));
+  hm_dbg_window_open_diff (window, before_file, after_file);
+  g_assert_true (wait_until (diff_loaded, window, WAIT_TIMEOUT_MS));
+  objects = hm_dbg_objects_view_get_model (HM_DBG_OBJECTS_VIEW (template_child (window,
+                                                                               HM_DBG_TYPE_WINDOW,
+                                                                               "objects_view")));
+  run_loop_for (100);
+  n = g_list_model_get_n_items (G_LIST_MODEL (objects));
+  g_assert_cmpuint (n, ==, HYBRID_N_REGIONS + HYBRID_N_POOLS);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (objects), i);
+      g_autofree char *status_text = NULL;
+      g_autofree char *bytes_text = NULL;
+      g_object_get (item, "status-text", &status_text, "bytes-text", &bytes_text, NULL);
+      g_test_message ("diff objects %s: %s, %s", status, status_text, bytes_text);
+      if (status != NULL)
+        g_assert_cmpstr (status_text, ==, status);
+      g_assert_true (g_str_has_prefix (bytes_text, bytes_prefix));
+    }
+  close_window (window);
+}
+
+static void
+test_diff_objects (void)
+{
+  check_objects_diff (demo_trace, hybrid_trace, "new", "+");
+  check_objects_diff (hybrid_trace, demo_trace, "gone (baseline only)", "−");
+  check_objects_diff (hybrid_trace, hybrid_trace, NULL, "–");
+}
+
 static void
 test_record_missing_program (void)
 {
@@ -2521,6 +2566,7 @@ main (int   argc,
   g_test_add_func ("/gui/flame/shares-search-and-zoom", test_flame_graph);
   g_test_add_func ("/gui/tree/bottom-up-top-down-filter", test_call_tree);
   g_test_add_func ("/gui/diff/every-view-shows-the-fixed-site", test_diff_mode);
+  g_test_add_func ("/gui/diff/regions-and-pools-matched-by-name", test_diff_objects);
   g_test_add_func ("/gui/sites/histograms-of-the-selected-site", test_site_histograms);
   g_test_add_func ("/gui/warnings/suppressions-hide-and-count", test_warnings_suppressions);
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);

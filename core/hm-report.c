@@ -67,6 +67,7 @@ end_reason_name (HmEndReason reason)
     case HM_END_EXEC: return "exec";
     case HM_END_DETACH: return "detach";
     case HM_END_SIGNAL: return "signal";
+    case HM_END_DUMP: return "dump";
     default: return "unknown";
     }
 }
@@ -536,6 +537,9 @@ describe_end (HmHeapModel *model)
       return g_strdup (_("replaced itself with exec"));
     case HM_END_DETACH:
       return g_strdup (_("tracing detached, the process went on"));
+    case HM_END_DUMP:
+      return g_strdup (_("a flight-recorder dump, the process went on (“leaked”: still live "
+                         "at the dump)"));
     default:
       return g_strdup_printf (_("ended (reason %u)"), (guint) reason);
     }

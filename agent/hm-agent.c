@@ -200,6 +200,8 @@ fork_child (void)
 {
   hm_fork_unlock_all (1);
   hm_listener_after_fork_child ();
+  if (hm_agent.flight)
+    hm_flight_after_fork_child ();
   hm_agent.pid = getpid ();
 }
 

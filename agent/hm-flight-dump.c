@@ -182,6 +182,18 @@ hm_flight_dump_setup (void)
     }
 }
 
+void
+hm_flight_after_fork_child (void)
+{
+  struct sigaction old;
+
+  /* The child records nothing (hm-writer.c): the signal is the program's
+   * again, with its default (ending the process) as before. */
+  if (dump_signal != 0 && sigaction (dump_signal, NULL, &old) == 0
+      && old.sa_handler == on_dump_signal)
+    signal (dump_signal, SIG_DFL);
+}
+
 int
 hm_flight_open_dump (const char *path, char *out, size_t out_size)
 {

@@ -68,6 +68,8 @@ typedef enum {
 /* Reads HM_FLIGHT_OUTPUT (or HM_TRACE) and the working directory: the
  * default dump name's base; installs the dump signal.  At start. */
 void hm_flight_dump_setup (void) HM_HIDDEN;
+/* A fork child records nothing: the dump signal gets its default back. */
+void hm_flight_after_fork_child (void) HM_HIDDEN;
 /* Opens the next dump file: path, or the default name with the next
  * number.  Returns the fd (the name in out), or -1 with errno set.  No
  * allocation, async-signal-safe. */

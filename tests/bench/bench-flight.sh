@@ -75,8 +75,8 @@ start=$(now)
 max_rss=0; max_held=0; max_used=0; worst=""; over=0; n_samples=0
 first_third_rss=0; last_third_rss=0
 dumps_taken=0; dumps_valid=0; dump_times=()
-printf '\n%8s %10s %12s %12s %12s %12s %12s\n' "t (s)" "VmRSS MB" "window MB" "live blocks" \
-  "table MB" "held MB" "bound MB"
+printf '\n%8s %10s %12s %10s %12s %12s %12s %12s\n' "t (s)" "VmRSS MB" "window MB" "window s" \
+  "live blocks" "table MB" "held MB" "bound MB"
 next_print=0
 while kill -0 "$pid" 2>/dev/null; do
   t=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%d", b - a }')
@@ -86,6 +86,7 @@ while kill -0 "$pid" 2>/dev/null; do
     held=$(field "$info" held_bytes); used=$(field "$info" window_used_bytes)
     cap=$(field "$info" window_cap_bytes); table=$(field "$info" table_bytes)
     live=$(field "$info" live_blocks)
+    span=$(awk -v ms="$(field "$info" span_ms)" 'BEGIN { printf "%.1f", ms / 1000 }')
     # the bound: the program's own memory, the window's cap, the live table,
     # stack dictionary and rings as the recorder reports them, and 16 MB for
     # the rest of the agent (stack table, tries, its threads' stacks)
@@ -98,8 +99,8 @@ while kill -0 "$pid" 2>/dev/null; do
     if ((t >= duration / 6 && t < duration / 3)); then ((rss > first_third_rss)) && first_third_rss=$rss; fi
     if ((t >= duration * 2 / 3)); then ((rss > last_third_rss)) && last_third_rss=$rss; fi
     if ((t >= next_print)); then
-      printf '%8d %10s %12s %12s %12s %12s %12s\n' "$t" "$(mb $rss)" "$(mb $used)" "$live" \
-        "$(mb $table)" "$(mb $held)" "$(mb $bound)"
+      printf '%8d %10s %12s %10s %12s %12s %12s %12s\n' "$t" "$(mb $rss)" "$(mb $used)" "$span" \
+        "$live" "$(mb $table)" "$(mb $held)" "$(mb $bound)"
       next_print=$((t + (duration >= 120 ? duration / 20 : 5)))
     fi
   fi

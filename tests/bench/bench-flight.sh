@@ -112,15 +112,15 @@ while kill -0 "$pid" 2>/dev/null; do
     file="$work/dump-$dumps_taken.hmt"
     d0=$(now)
     if [[ -z "$dump_at" ]]; then
-      # the last one by the signal: the agent names it
-      before=$(ls "$work" | grep -c 'long.flight-' || true)
+      # the last one by the signal: the agent names it, and counts it once
+      # it is written
+      before=$(field "$("$hmtrace" dump --info "$pid" 2>/dev/null || true)" dumps)
       kill -USR2 "$pid"
-      for ((w = 0; w < 300; w++)); do
-        sleep 0.1
-        after=$(ls "$work" | grep -c 'long.flight-' || true)
-        ((after > before)) && break
+      for ((w = 0; w < 600; w++)); do
+        sleep 0.05
+        after=$(field "$("$hmtrace" dump --info "$pid" 2>/dev/null || true)" dumps)
+        [[ -n "$after" && -n "$before" ]] && ((after > before)) && break
       done
-      sleep 1
       file=$(ls -t "$work"/long.flight-*.hmt 2>/dev/null | head -n 1)
     else
       "$hmtrace" dump -o "$file" "$pid" >/dev/null || file=""

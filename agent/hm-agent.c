@@ -157,7 +157,8 @@ hm_fork_lock_all (void)
   hm_gc_fork_lock ();
   /* a trace being written, or one that may start (a listener: a session
    * may begin in another thread while we fork) */
-  fork_writer_held = hm_agent.trace_fd >= 0 || hm_listener_tid () != 0;
+  fork_writer_held = hm_agent.trace_fd >= 0 || hm_agent.flight
+                     || hm_listener_tid () != 0;
   if (fork_writer_held)
     hm_writer_fork_prepare ();
   hm_gc_fork_lock_agent_memory ();

@@ -21,7 +21,7 @@ hmtrace_dump_main (int argc, char **argv)
          "the program started)"), N_("FILE") },
     { "info", 0, 0, G_OPTION_ARG_NONE, &info,
       N_("Print what the flight recorder holds (window, live blocks, bytes) instead"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("PID") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("PID"));

@@ -435,6 +435,12 @@ hm_report_to_json (HmHeapModel *model,
   if (hm_heap_model_get_info (model, "cmdline") != NULL)
     json_object_set_new (report, "cmdline", json_string_or_null (hm_heap_model_get_info (model, "cmdline")));
   json_object_set_new (report, "pid", header ? json_uint (header->pid) : json_null ());
+  /* a flight-recorder dump: its window and what asked for it, in words */
+  if (hm_heap_model_get_info (model, "flight-recorder") != NULL)
+    json_object_set_new (report, "flight_recorder",
+                         json_pack ("{s:s, s:s?}",
+                                    "window", hm_heap_model_get_info (model, "flight-recorder"),
+                                    "dump", hm_heap_model_get_info (model, "dump")));
   json_object_set_new (report, "allocations", json_uint (totals->allocations));
   json_object_set_new (report, "frees", json_uint (totals->frees));
   json_object_set_new (report, "bytes_allocated", json_uint (totals->bytes_allocated));
@@ -611,6 +617,14 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   if (cmdline != NULL)
     print_summary_row (out, _("command line"), cmdline);
   g_clear_pointer (&row, g_free);
+  if (hm_heap_model_get_info (model, "flight-recorder") != NULL)
+    {
+      /* the agent's words, untranslated: they are data in the trace */
+      row = g_strdup_printf ("%s; dump by %s", hm_heap_model_get_info (model, "flight-recorder"),
+                             hm_heap_model_get_info (model, "dump") ? hm_heap_model_get_info (model, "dump") : "?");
+      print_summary_row (out, _("flight recorder"), row);
+      g_clear_pointer (&row, g_free);
+    }
 
   row = g_strdup_printf ("%s, %s", duration, end);
   print_summary_row (out, _("duration"), row);

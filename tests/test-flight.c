@@ -162,7 +162,7 @@ wait_for_dump (const gchar *path, const gchar *reason)
 
 /* What every dump of flight-target must hold. */
 static void
-check_window (json_t *report, Target *t, const gchar *expected_reason)
+check_window (json_t *report, Target *t, const gchar *expected_reason, const gchar *expected_dump)
 {
   HmSiteSums early = { 0 }, window = { 0 }, churn = { 0 };
   guint64 freed_bytes = 0;
@@ -199,6 +199,15 @@ check_window (json_t *report, Target *t, const gchar *expected_reason)
   if (churn.allocations != 0)
     hm_test_fail ("churn_early, freed before the window, is in the dump (%" G_GUINT64_FORMAT
                   " allocations)", churn.allocations);
+  /* the report says it is a dump, and what asked for it */
+  json_t *flight = json_object_get (report, "flight_recorder");
+  const char *window_text = json_string_value (json_object_get (flight, "window"));
+  const char *dump_text = json_string_value (json_object_get (flight, "dump"));
+  if (window_text == NULL || strstr (window_text, "live at its start") == NULL
+      || g_strcmp0 (dump_text, expected_dump) != 0)
+    hm_test_fail ("the report's flight_recorder: window \"%s\", dump \"%s\" (expected \"%s\")",
+                  window_text ? window_text : "(none)", dump_text ? dump_text : "(none)",
+                  expected_dump);
   guint64 duration = hm_test_json_uint (report, "duration_ns");
   if (duration > 4000000000u)
     hm_test_fail ("the dump spans %.2f s, longer than its 3 s window and a round",
@@ -215,7 +224,7 @@ test_dump_by_signal (void)
   g_autofree gchar *dump = g_build_filename (t.dir, "t.flight-1.hmt", NULL);
   g_autoptr(json_t) report = wait_for_dump (dump, "\"dump\"");
   if (report != NULL)
-    check_window (report, &t, "dump");
+    check_window (report, &t, "dump", "signal");
   g_autofree gchar *err = target_finish (&t, 0);
   if (strstr (err, "flight recorder: the last 3 s written to") == NULL)
     hm_test_fail ("the signal's dump was not announced on stderr: %s", err);
@@ -241,7 +250,7 @@ test_dump_by_request (void)
       /* written before it answered: whole at once */
       g_autoptr(json_t) report = hm_test_report_json (dump);
       if (report != NULL)
-        check_window (report, &t, "dump");
+        check_window (report, &t, "dump", "request");
     }
   /* a second one, to the default name, and the recorder's account */
   const gchar *argv2[] = { hm_test_hmtrace_path (), "dump", target_pid (&t), NULL };
@@ -267,6 +276,7 @@ test_dump_at_crash (gconstpointer data)
 {
   const gchar *how = data;
   int sig = strcmp (how, "segv") == 0 ? SIGSEGV : SIGABRT;
+  g_autofree gchar *expected_dump = g_strdup_printf ("crash, signal %d", sig);
   Target t;
   if (!hm_test_require_hmtrace () || !target_start (&t, how, NULL))
     return;
@@ -279,7 +289,7 @@ test_dump_at_crash (gconstpointer data)
       g_autoptr(json_t) report = hm_test_report_json (dump);
       if (report != NULL)
         {
-          check_window (report, &t, "signal");
+          check_window (report, &t, "signal", expected_dump);
           json_t *status = json_object_get (json_object_get (report, "exit"), "status");
           if (json_integer_value (status) != sig)
             hm_test_fail ("the dump's END says signal %d, not %d",

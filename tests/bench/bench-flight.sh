@@ -46,7 +46,7 @@ rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status" 2>/dev/null 
 
 # The program's own memory, without the agent, over 20 s: the baseline the
 # recorder's memory is added to.
-"$churn" --seconds 20 >/dev/null &
+"$churn" --seconds 20 >"$work/plain.out" &
 plain_pid=$!
 plain_rss=0
 for ((i = 0; i < 19; i++)); do
@@ -58,7 +58,7 @@ wait $plain_pid
 echo "bench-flight: flight-churn for ${duration} s under hmtrace record --flight-recorder $window" \
      "--flight-recorder-bytes $bytes; $(nproc) CPUs"
 "$hmtrace" record --flight-recorder "$window" --flight-recorder-bytes "$bytes" \
-  -o "$work/long.hmt" -- "$churn" --seconds "$duration" >/dev/null &
+  -o "$work/long.hmt" -- "$churn" --seconds "$duration" >"$work/long.out" &
 record_pid=$!
 pid=""
 for ((i = 0; i < 100; i++)); do
@@ -164,6 +164,10 @@ else
   echo "under the bound in every sample"
 fi
 echo "dumps: $dumps_valid of $dumps_taken valid (opened whole by hmtrace report); times ${dump_times[*]:-} s"
+# how long the program was held up at worst: its longest batch of 2 000
+# operations, plain (20 s) and under the recorder with the dumps (the whole run)
+echo "longest 2 000-operation batch: plain $(sed -n 's/^longest batch //p' "$work/plain.out")," \
+     "under the recorder with $dumps_taken dumps $(sed -n 's/^longest batch //p' "$work/long.out")"
 
 # --- 2. the cost --------------------------------------------------------------------
 

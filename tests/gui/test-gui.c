@@ -2081,12 +2081,39 @@ dump_loaded (gpointer data)
          && hm_heap_model_get_end (hm_dbg_trace_get_model (trace), &reason, &status);
 }
 
-/* flight-target in flight-recorder mode, dumped from the debugger: the dump
- * opens with the blocks the program held at the window's start (100 of
- * hold_early, long before) and the window's 50 allocations; it runs on. */
-static void
-test_flight_dump (void)
+static HmDbgAttachDialog *
+find_attach_dialog (void)
 {
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* GTK's own */
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+      if (HM_DBG_IS_ATTACH_DIALOG (w))
+        return HM_DBG_ATTACH_DIALOG (w);
+    }
+  return NULL;
+}
+
+typedef struct {
+  HmDbgAttachDialog *dialog;
+  int pid;
+} ShownWait;
+
+static gboolean
+pid_is_shown (gpointer data)
+{
+  ShownWait *w = data;
+  return shown_item (w->dialog, w->pid) != NULL && gtk_widget_get_width (GTK_WIDGET (w->dialog)) > 0;
+}
+
+/* flight-target in flight-recorder mode, dumped from the debugger (by the
+ * function, or through the menu's dialog): the dump opens with the blocks
+ * the program held at the window's start (100 of hold_early, long before)
+ * and the window's 50 allocations; it runs on. */
+static void
+test_flight_dump (gconstpointer data)
+{
+  gboolean through_dialog = GPOINTER_TO_INT (data);
   HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
   g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "flight-target",
                                                NULL);
@@ -2115,7 +2142,23 @@ test_flight_dump (void)
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
   gtk_window_present (GTK_WINDOW (window));
-  hm_dbg_window_flight_dump (window, pid);
+  if (through_dialog)
+    {
+      g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
+      ShownWait shown = { NULL, (int) pid };
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.flight-dump", NULL));
+      shown.dialog = find_attach_dialog ();
+      g_assert_nonnull (shown.dialog);
+      g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (shown.dialog)), ==,
+                       "Dump a Flight Recorder");
+      hm_dbg_attach_dialog_set_search (shown.dialog, pid_text);
+      g_assert_true (wait_until (pid_is_shown, &shown, WAIT_TIMEOUT_MS));
+      run_loop_for (200);
+      save_screenshot (GTK_WIDGET (shown.dialog), "debugger-flight-dump-dialog.png");
+      gtk_widget_activate_action (GTK_WIDGET (shown.dialog), "attach.start", NULL);
+    }
+  else
+    hm_dbg_window_flight_dump (window, pid);
   g_assert_true (wait_until (dump_loaded, window, WAIT_TIMEOUT_MS));
   g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
   run_loop_for (300);
@@ -2127,7 +2170,8 @@ test_flight_dump (void)
   g_assert_cmpuint (hm_heap_model_get_totals (model)->allocations, <=, 152);
   g_test_message ("info: %s", gtk_label_get_text (info));
   g_assert_nonnull (strstr (gtk_label_get_text (info), "wrote its last seconds to"));
-  save_screenshot (GTK_WIDGET (window), "debugger-flight-dump.png");
+  if (!through_dialog)
+    save_screenshot (GTK_WIDGET (window), "debugger-flight-dump.png");
 
   /* it runs on, and ends as it would have */
   close (in_fd);
@@ -2300,7 +2344,8 @@ main (int   argc,
   g_test_add_func ("/gui/attach/injected-live-then-detached", test_attach_live);
   g_test_add_func ("/gui/attach/no-such-process-says-so", test_attach_no_such_process);
   g_test_add_func ("/gui/attach/find-leaks-now", test_attach_find_leaks_now);
-  g_test_add_func ("/gui/flight/dump-opens", test_flight_dump);
+  g_test_add_data_func ("/gui/flight/dump-opens", GINT_TO_POINTER (FALSE), test_flight_dump);
+  g_test_add_data_func ("/gui/flight/dump-from-the-menu", GINT_TO_POINTER (TRUE), test_flight_dump);
   g_test_add_func ("/gui/flight/not-a-flight-recorder-says-so", test_flight_dump_refused);
   g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
   g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);

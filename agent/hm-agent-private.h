@@ -99,6 +99,8 @@ typedef struct {
                               * program reaches malloc & co. only through the GOT
                               * entries hm-got.c rewrites while a debugger is attached */
   volatile int exiting;      /* the process is exiting: no new attach session */
+  int flight;                /* HM_FLIGHT_RECORDER: the last seconds in memory, dumps on
+                              * demand (hm-flight.c) */
 } HmAgent;
 
 extern HmAgent hm_agent HM_HIDDEN;
@@ -459,6 +461,8 @@ void hm_modules_unlock (void) HM_HIDDEN;
  * next round.  For OBJECT_NAME, id holds the object kind in its top byte. */
 void hm_writer_queue_meta (uint8_t kind, uint64_t id, uint64_t ticks, const char *text) HM_HIDDEN;
 int hm_writer_start (int fd) HM_HIDDEN;
+/* The flight recorder (hm-flight.c): events kept in memory until a dump. */
+int hm_writer_start_flight (void) HM_HIDDEN;
 /* An attach session (hm-listener.c): a complete trace on fd from now on;
  * turns tracing on.  Returns 0, or -1 when it could not start. */
 int hm_writer_begin_session (int fd) HM_HIDDEN;

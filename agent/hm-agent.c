@@ -9,6 +9,7 @@
 #include "hm-agent-private.h"
 #include "hm-gc-private.h"
 #include "hm-profile-private.h"
+#include "hm-flight-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -156,7 +157,8 @@ hm_fork_lock_all (void)
   hm_gc_fork_lock ();
   /* a trace being written, or one that may start (a listener: a session
    * may begin in another thread while we fork) */
-  fork_writer_held = hm_agent.trace_fd >= 0 || hm_listener_tid () != 0;
+  fork_writer_held = hm_agent.trace_fd >= 0 || hm_agent.flight
+                     || hm_listener_tid () != 0;
   if (fork_writer_held)
     hm_writer_fork_prepare ();
   hm_gc_fork_lock_agent_memory ();
@@ -199,8 +201,12 @@ fork_child (void)
 {
   hm_fork_unlock_all (1);
   hm_listener_after_fork_child ();
+  if (hm_agent.flight)
+    hm_flight_after_fork_child ();
   hm_agent.pid = getpid ();
 }
+
+static HmFlightConfig flight_config;
 
 /* Called once, at the first interposed call or at load, whichever comes
  * first: tracing starts if it was asked for.  The trace file and the writer
@@ -239,7 +245,11 @@ hm_agent_decide (void)
   }
   fd_text = getenv ("HM_TRACE_FD");
   path = getenv ("HM_TRACE");
-  if ((fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0'))
+  HmFlightConfig flight;
+  hm_agent.flight = hm_flight_options (&flight);
+  if (hm_agent.flight)
+    flight_config = flight;
+  if (hm_agent.flight || (fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0'))
     {
       const char *depth = getenv ("HM_STACK_DEPTH");
       if (depth != NULL)
@@ -445,6 +455,47 @@ start_profile (void)
   hm_guard--;
 }
 
+/* HM_FLIGHT_RECORDER: the writer keeps the last seconds in memory
+ * (hm-flight.c); dumps by signal, on the socket (so the listener runs even
+ * though events are recorded), and at a crash. */
+static void
+start_flight_recorder (void)
+{
+  hm_guard++;
+  calibrate_clock ();
+  hm_modules_scan ();
+  hm_flight_dump_setup ();
+  /* a HM_TRACE meant for this program named the dumps; not for its children */
+  unsetenv ("HM_TRACE");
+  unsetenv ("HM_FLIGHT_RECORDER");
+  if (hm_flight_start (&flight_config) != 0 || hm_writer_start_flight () != 0)
+    {
+      hm_notice ("flight recorder: no memory for its window; the program runs untraced");
+      discard_events ();
+      hm_guard--;
+      start_profile ();
+      hm_agent.constructed = 1;
+      hm_lifetime_scan_at_exit ();
+      return;
+    }
+  hm_agent.writer_started = 1;
+  start_profile ();
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+  __cxa_atexit (final_flush, NULL, NULL);
+  hm_agent.constructed = 1;
+  hm_lifetime_scan_at_exit ();
+  catch_fatal_signals ();
+  {
+    int listen = 1;
+    const char *value = getenv ("HM_LISTEN");
+    if (value != NULL && *value != '\0' && !hm_parse_bool (value, &listen))
+      hm_notice ("HM_LISTEN=%s is not 0 or 1; listening for hmtrace dump", value);
+    if (listen)
+      hm_listener_start ();
+  }
+  hm_guard--;
+}
+
 __attribute__ ((constructor (101))) static void
 hm_agent_init (void)
 {
@@ -467,6 +518,12 @@ hm_agent_init (void)
       start_listening ();
       hm_agent.constructed = 1;
       hm_lifetime_scan_at_exit ();
+      return;
+    }
+
+  if (hm_agent.flight)
+    {
+      start_flight_recorder ();
       return;
     }
 

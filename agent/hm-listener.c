@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
 #include "hybridmem.h"
+#include "hm-flight-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,6 +227,74 @@ run_session (int fd)
     hm_agent_end_session ();
 }
 
+/* In flight-recorder mode the socket takes one request a connection, a
+ * line: "dump\n" (to the default name) or "dump PATH\n" writes a dump and
+ * answers "ok FILE\n" or "error MESSAGE\n"; "info\n" answers one line of
+ * "key=value" (what the recorder holds).  A client that says nothing (an
+ * attach) gets an empty stream: the process is traced already. */
+static void
+send_all (int fd, const char *text, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = send (fd, text, len, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      text += n;
+      len -= (size_t) n;
+    }
+}
+
+static void
+flight_request (int fd)
+{
+  char line[4200], answer[4300];
+  size_t len = 0, alen = 0;
+
+  line[0] = 0;
+  while (len + 1 < sizeof line && memchr (line, '\n', len) == NULL)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      int n = poll (&p, 1, 2000);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      ssize_t r = recv (fd, line + len, sizeof line - 1 - len, 0);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return;
+      len += (size_t) r;
+    }
+  line[len] = '\0';
+  char *nl = strchr (line, '\n');
+  if (nl == NULL)
+    return;
+  *nl = '\0';
+  if (strcmp (line, "info") == 0)
+    {
+      alen = hm_flight_format_stats (answer, sizeof answer);
+      send_all (fd, answer, alen);
+      return;
+    }
+  if (strncmp (line, "dump", 4) != 0 || (line[4] != '\0' && line[4] != ' '))
+    {
+      static const char no[] = "error unknown request (dump [PATH] or info)\n";
+      send_all (fd, no, sizeof no - 1);
+      return;
+    }
+  const char *path = line[4] == ' ' ? line + 5 : "";
+  char result[4200];
+  int error = hm_flight_request_dump (path, result, sizeof result);
+  append (answer, sizeof answer, &alen, error == 0 ? "ok " : "error ");
+  append (answer, sizeof answer, &alen, result);
+  append (answer, sizeof answer, &alen, "\n");
+  send_all (fd, answer, alen);
+}
+
 static void *
 listener_main (void *arg)
 {
@@ -254,6 +323,10 @@ listener_main (void *arg)
       struct ucred cred;
       socklen_t len = sizeof cred;
       if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred
+          && cred.uid == geteuid () && !hm_agent.exiting && hm_agent.flight
+          && __atomic_load_n (&hm_agent.tracing, __ATOMIC_ACQUIRE))
+        flight_request (fd);
+      else if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred
           && cred.uid == geteuid () && !hm_agent.exiting
           && !__atomic_load_n (&hm_agent.tracing, __ATOMIC_ACQUIRE))
         run_session (fd);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
 #include "hm-profile-private.h"
+#include "hm-flight-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -318,4 +319,49 @@ hm_trace_name_object (HmObjectKind kind, uint64_t id, const char *name)
   hm_guard++;
   hm_writer_queue_meta (HM_EV_OBJECT_NAME, ((uint64_t) kind << 56) | id, hm_tsc (), name);
   hm_guard--;
+}
+
+/* HM_FLIGHT_RECORDER=SECONDS (1 to a day) turns the flight recorder on;
+ * HM_FLIGHT_RECORDER_BYTES=N[K|M|G] bounds its window of events (32 MiB by
+ * default, 1 MiB to 16 GiB).  A bad value is one line and the default. */
+bool
+hm_flight_options (HmFlightConfig *out)
+{
+  const char *v = getenv ("HM_FLIGHT_RECORDER");
+  const char *b = getenv ("HM_FLIGHT_RECORDER_BYTES");
+  char *end;
+  unsigned long long n;
+
+  out->window_ns = 0;
+  out->window_bytes = HM_FLIGHT_DEFAULT_BYTES;
+  if (v == NULL || *v == '\0')
+    return false;
+  errno = 0;
+  n = strtoull (v, &end, 10);
+  if (errno != 0 || *end != '\0' || v[0] == '-' || n == 0 || n > 86400)
+    {
+      bad_value ("HM_FLIGHT_RECORDER", v, "a whole number of seconds from 1 to 86400",
+                 "no flight recorder");
+      return false;
+    }
+  out->window_ns = (uint64_t) n * 1000000000u;
+  if (b != NULL && *b != '\0')
+    {
+      errno = 0;
+      n = strtoull (b, &end, 10);
+      unsigned long long unit = 1;
+      if (*end == 'K' || *end == 'k')
+        unit = 1ull << 10, end++;
+      else if (*end == 'M' || *end == 'm')
+        unit = 1ull << 20, end++;
+      else if (*end == 'G' || *end == 'g')
+        unit = 1ull << 30, end++;
+      if (errno != 0 || *end != '\0' || b[0] == '-' || n > HM_FLIGHT_MAX_BYTES / unit
+          || n * unit < HM_FLIGHT_MIN_BYTES)
+        bad_value ("HM_FLIGHT_RECORDER_BYTES", b, "a size from 1M to 16G (bytes, or with K, M, G)",
+                   "32M");
+      else
+        out->window_bytes = n * unit;
+    }
+  return true;
 }

@@ -13,6 +13,7 @@
 #include "hm-trace-writer.h"
 #include "hm-thread-events.h"
 #include "hm-gc-private.h"
+#include "hm-flight-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,16 @@ static int in_crash;               /* a fatal signal: take no lock that may be h
 static int write_failed;
 static int in_session;             /* writing to a client that attached (hm-listener.c) */
 static int end_written;            /* this trace has its END */
+
+/* Flight-recorder mode (hm-flight.c): chunks are kept in memory, not
+ * written, until a dump.  meta_flush and write_thread_chunk send each chunk
+ * where meta_dest says. */
+static int flight;
+enum { DEST_TRACE, DEST_DICT, DEST_WINDOW, DEST_DUMP };
+static int meta_dest = DEST_TRACE;
+static uint64_t flight_cut;        /* the round being stored */
+static int dump_fd = -1;
+static int dump_error;
 
 static uint8_t *meta_mem;
 static HmChunkBuilder meta;
@@ -161,13 +172,50 @@ write_iov (struct iovec *iov, int n)
     }
 }
 
+/* A dump's bytes: errors are the dump's, never the program's tracing. */
+static void
+dump_iov (struct iovec *iov, int n)
+{
+  while (n > 0 && dump_error == 0)
+    {
+      ssize_t done = writev_no_sigpipe (dump_fd, iov, n);
+      if (done < 0 && errno == EINTR)
+        continue;
+      if (done <= 0)
+        {
+          dump_error = done < 0 ? errno : ENOSPC;
+          return;
+        }
+      while (n > 0 && (size_t) done >= iov->iov_len)
+        {
+          done -= (ssize_t) iov->iov_len;
+          iov++;
+          n--;
+        }
+      if (n > 0)
+        {
+          iov->iov_base = (uint8_t *) iov->iov_base + done;
+          iov->iov_len -= (size_t) done;
+        }
+    }
+}
+
 static void
 meta_flush (void)
 {
   if (meta_open && meta.n_events > 0)
     {
       struct iovec iov = { meta.data, hm_chunk_finish (&meta) };
-      write_iov (&iov, 1);
+      if (meta_dest == DEST_DICT)
+        hm_flight_dict_append (iov.iov_base, iov.iov_len);
+      else if (meta_dest == DEST_WINDOW)
+        hm_flight_store (HM_FLIGHT_META_CHUNK, flight_cut, iov.iov_base,
+                         (uint8_t *) iov.iov_base + HM_TRACE_CHUNK_HEADER_SIZE,
+                         (uint32_t) (iov.iov_len - HM_TRACE_CHUNK_HEADER_SIZE));
+      else if (meta_dest == DEST_DUMP)
+        dump_iov (&iov, 1);
+      else
+        write_iov (&iov, 1);
     }
   meta_open = 0;
 }
@@ -349,13 +397,16 @@ queue_meta_locked (uint8_t kind, uint64_t id, uint64_t ticks, const char *text)
   return m;
 }
 
+/* names: object names; others: the rest.  The queue is emptied after. */
 static void
-emit_queued_meta (void)
+emit_queued_meta (int names, int others)
 {
   pthread_mutex_lock (&queue_lock);
   for (uint32_t i = 0; i < n_meta_queued; i++)
     {
       QueuedMeta *m = &meta_queue[i];
+      if (!(m->kind == HM_EV_OBJECT_NAME ? names : others))
+        continue;
       if (m->kind == HM_EV_MARK)
         PUT (hm_chunk_put_mark (&meta, m->ticks, m->text));
       else if (m->kind == HM_EV_PROFILE_DECISION)
@@ -373,7 +424,8 @@ emit_queued_meta (void)
       else
         PUT (hm_chunk_put_object_name (&meta, m->id >> 56, m->id & ((1ull << 56) - 1), m->text));
     }
-  n_meta_queued = 0;
+  if (others)
+    n_meta_queued = 0;
   pthread_mutex_unlock (&queue_lock);
 }
 
@@ -410,7 +462,12 @@ write_thread_chunk (HmThread *t, uint64_t from, uint64_t to, uint64_t base_tsc,
   iov[0].iov_len = sizeof header;
   iov[1].iov_base = (void *) payload;
   iov[1].iov_len = len;
-  write_iov (iov, 2);
+  if (flight && meta_dest != DEST_DUMP)
+    hm_flight_store (HM_FLIGHT_THREAD_CHUNK, flight_cut, header, payload, len);
+  else if (meta_dest == DEST_DUMP)
+    dump_iov (iov, 2);
+  else
+    write_iov (iov, 2);
 }
 
 #define HM_THREAD_CHUNK_MAX (64u * 1024u)
@@ -484,15 +541,27 @@ round_locked (void)
 
   /* A crash before the first round would leave the trace without modules,
    * and its stacks without names: drain them unless the lock is taken. */
+  flight_cut = cut;
+  if (flight)
+    meta_dest = DEST_DICT;           /* what every dump needs, whatever its window */
   hm_modules_drain_locked (emit_module, &cut, !in_crash);
   if (!in_crash)
-    emit_queued_meta ();
+    emit_queued_meta (1, !flight);
   emit_new_stacks ();
+  if (flight)
+    {
+      meta_flush ();
+      meta_dest = DEST_WINDOW;       /* what belongs to this round's time */
+      if (!in_crash)
+        emit_queued_meta (0, 1);
+    }
   /* events lost before the writer started, and marks beyond the queue */
   uint64_t dropped = __atomic_exchange_n (&hm_agent.dropped, 0, __ATOMIC_ACQ_REL);
   if (dropped > 0)
     PUT (hm_chunk_put_dropped (&meta, cut, dropped));
-  PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
+  /* a dump writes its own clock, which starts at its window */
+  if (!flight)
+    PUT (hm_chunk_put_clock (&meta, cut, now_ns - hm_agent.start_ns));
   meta_flush ();
 
   for (size_t i = 0; i < n; i++)
@@ -513,7 +582,219 @@ round_locked (void)
 
   PUT (hm_chunk_put_round (&meta, cut));
   meta_flush ();
+  if (flight)
+    {
+      hm_flight_note_round (cut, now_ns - hm_agent.start_ns);
+      meta_dest = DEST_TRACE;
+    }
   return written;
+}
+
+/* --- flight-recorder dumps ------------------------------------------------------- */
+
+static uint8_t live_chunk[64 * 1024];
+
+typedef struct {
+  HmChunkBuilder chunk;
+  uint64_t origin;
+  uint32_t tid;
+} LiveWriter;
+
+static void
+live_flush (LiveWriter *w)
+{
+  if (w->chunk.n_events > 0)
+    {
+      struct iovec iov = { w->chunk.data, hm_chunk_finish (&w->chunk) };
+      dump_iov (&iov, 1);
+    }
+  hm_chunk_begin (&w->chunk, live_chunk, sizeof live_chunk, w->tid, w->origin, 0);
+}
+
+/* One block live at the window's start: an allocation at the start. */
+static void
+put_live_block (uint64_t addr, uint64_t size, uint32_t stack, uint8_t fn, void *data)
+{
+  LiveWriter *w = data;
+  if (!hm_chunk_put_alloc (&w->chunk, w->origin, (HmAllocFn) fn, addr, size, stack))
+    {
+      live_flush (w);
+      hm_chunk_put_alloc (&w->chunk, w->origin, (HmAllocFn) fn, addr, size, stack);
+    }
+}
+
+typedef struct {
+  struct iovec iov[64];
+  int n;
+} ChunkBatch;
+
+static void
+put_window_chunk (const uint8_t *chunk, uint32_t bytes, void *data)
+{
+  ChunkBatch *b = data;
+  b->iov[b->n].iov_base = (void *) chunk;
+  b->iov[b->n].iov_len = bytes;
+  if (++b->n == 64)
+    {
+      dump_iov (b->iov, b->n);
+      b->n = 0;
+    }
+}
+
+static size_t
+text_number (char *out, size_t len, size_t size, uint64_t v)
+{
+  char digits[24];
+  int n = 0;
+  do
+    digits[n++] = (char) ('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n > 0 && len + 1 < size)
+    out[len++] = digits[--n];
+  out[len] = '\0';
+  return len;
+}
+
+static size_t
+text_append (char *out, size_t len, size_t size, const char *s)
+{
+  while (*s && len + 1 < size)
+    out[len++] = *s++;
+  out[len] = '\0';
+  return len;
+}
+
+/* A dump: header, what was traced, a clock that starts at the window, the
+ * dictionary (modules, stack tree), the blocks live at the window's start
+ * as allocations then, the window's chunks, END.  From the writer thread
+ * after a round (everything is stored), or from a crash with the writer's
+ * lock held (then what the rings hold and the stacks since the last round
+ * are written straight from where they are).  No allocation, no lock. */
+static int
+write_dump (int fd, HmDumpTrigger trigger, int signal_number)
+{
+  int crash = trigger == HM_DUMP_CRASH;
+  uint64_t origin = hm_flight_window_start ();
+  uint64_t now_tsc = hm_tsc (), now_ns = hm_now_ns () - hm_agent.start_ns;
+  double rate = now_tsc > hm_agent.start_tsc
+                  ? (double) now_ns / (double) (now_tsc - hm_agent.start_tsc) : 1.0;
+  uint64_t origin_ns = origin > hm_agent.start_tsc
+                         ? (uint64_t) ((double) (origin - hm_agent.start_tsc) * rate) : 0;
+  int saved_dest = meta_dest;
+  uint8_t header[HM_TRACE_HEADER_SIZE];
+  struct timespec rt;
+  HmFlightStats stats;
+
+  if (origin_ns > now_ns)
+    origin_ns = now_ns;
+  hm_flight_get_stats (&stats);
+  dump_fd = fd;
+  dump_error = 0;
+  meta_dest = DEST_DUMP;
+  meta_open = 0;
+
+  clock_gettime (CLOCK_REALTIME, &rt);
+  uint64_t rt_now = (uint64_t) rt.tv_sec * 1000000000u + (uint64_t) rt.tv_nsec;
+  HmTraceHeaderInfo info = {
+    .pid = (uint32_t) hm_agent.pid,
+    .flags = 0,
+    .start_monotonic_ns = hm_agent.start_ns + origin_ns,
+    .start_realtime_ns = rt_now - (now_ns - origin_ns),
+    .page_size = (uint32_t) sysconf (_SC_PAGESIZE),
+  };
+  hm_trace_write_header (header, &info);
+  {
+    struct iovec iov = { header, sizeof header };
+    dump_iov (&iov, 1);
+  }
+  {
+    char exe[512], cmdline[2048], text[512];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    n = cfd >= 0 ? read (cfd, cmdline, sizeof cmdline - 1) : 0;
+    if (cfd >= 0)
+      close (cfd);
+    if (n < 0)
+      n = 0;
+    for (ssize_t i = 0; i + 1 < n; i++)
+      if (cmdline[i] == '\0')
+        cmdline[i] = ' ';
+    cmdline[n > 0 ? n - 1 : 0] = '\0';
+    PUT (hm_chunk_put_info (&meta, "exe", exe));
+    PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
+    PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
+    PUT (hm_chunk_put_info (&meta, "when-behind", "wait"));
+    size_t len = text_append (text, 0, sizeof text, "last ");
+    len = text_number (text, len, sizeof text, hm_flight_config ()->window_ns / 1000000000u);
+    len = text_append (text, len, sizeof text, " s; this window ");
+    len = text_number (text, len, sizeof text, (now_ns - origin_ns) / 1000000u);
+    len = text_append (text, len, sizeof text, " ms; ");
+    len = text_number (text, len, sizeof text, stats.n_live);
+    len = text_append (text, len, sizeof text, " blocks (");
+    len = text_number (text, len, sizeof text, stats.live_bytes);
+    len = text_append (text, len, sizeof text, " bytes) live at its start");
+    if (stats.table_lost > 0)
+      {
+        len = text_append (text, len, sizeof text, "; ");
+        len = text_number (text, len, sizeof text, stats.table_lost);
+        len = text_append (text, len, sizeof text, " blocks not known (no memory)");
+      }
+    PUT (hm_chunk_put_info (&meta, "flight-recorder", text));
+    len = text_append (text, 0, sizeof text,
+                       trigger == HM_DUMP_SIGNAL ? "signal"
+                       : trigger == HM_DUMP_REQUEST ? "request" : "crash, signal ");
+    if (crash)
+      text_number (text, len, sizeof text, (uint64_t) signal_number);
+    PUT (hm_chunk_put_info (&meta, "dump", text));
+    PUT (hm_chunk_put_clock (&meta, origin, 0));
+    PUT (hm_chunk_put_clock (&meta, now_tsc > origin ? now_tsc : origin + 1,
+                             now_ns - origin_ns));
+    meta_flush ();
+  }
+  {
+    const uint8_t *bytes;
+    size_t len;
+    hm_flight_dict (&bytes, &len);
+    struct iovec iov = { (void *) bytes, len };
+    if (len > 0)
+      dump_iov (&iov, 1);
+  }
+  if (crash)
+    {
+      /* modules and stacks since the last round: straight into the dump */
+      hm_modules_drain_locked (emit_module, &now_tsc, 0);
+      emit_new_stacks ();
+      meta_flush ();
+    }
+  {
+    LiveWriter w = { .origin = origin, .tid = (uint32_t) hm_agent.pid };
+    hm_chunk_begin (&w.chunk, live_chunk, sizeof live_chunk, w.tid, origin, 0);
+    hm_flight_each_live (put_live_block, &w);
+    live_flush (&w);
+    PUT (hm_chunk_put_round (&meta, origin));
+    meta_flush ();
+  }
+  {
+    ChunkBatch batch = { .n = 0 };
+    hm_flight_each_chunk (put_window_chunk, &batch);
+    if (batch.n > 0)
+      dump_iov (batch.iov, batch.n);
+  }
+  if (crash)
+    for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
+      {
+        uint64_t head = __atomic_load_n (&t->head, __ATOMIC_ACQUIRE);
+        if (head > t->tail)
+          drain_ring (t, head);
+      }
+  PUT (hm_chunk_put_round (&meta, now_tsc));
+  PUT (hm_chunk_put_end (&meta, hm_tsc (), crash ? HM_END_SIGNAL : HM_END_DUMP,
+                         crash ? signal_number : 0));
+  meta_flush ();
+  meta_dest = saved_dest;
+  dump_fd = -1;
+  return dump_error;
 }
 
 static void *
@@ -533,7 +814,11 @@ writer_main (void *arg)
       uint32_t seen = __atomic_load_n (&hm_writer_futex, __ATOMIC_ACQUIRE);
       pthread_mutex_lock (&writer_lock);
       if (hm_agent.tracing)
-        round_locked ();
+        {
+          round_locked ();
+          if (flight && hm_flight_dump_pending ())
+            hm_flight_run_pending (write_dump);
+        }
       pthread_mutex_unlock (&writer_lock);
       /* Between attach sessions there is nothing to do: sleep until woken. */
       struct timespec timeout = { 0, ROUND_NS };
@@ -626,6 +911,23 @@ start_thread (void)
   return 0;
 }
 
+/* Flight-recorder mode: nothing is written until a dump. */
+int
+hm_writer_start_flight (void)
+{
+  if (meta_mem == NULL)
+    {
+      void *p = mmap (NULL, META_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+      if (p == MAP_FAILED)
+        return -1;
+      meta_mem = p;
+      hm_gc_register_agent_memory (meta_mem, META_BYTES);
+    }
+  flight = 1;
+  return start_thread ();
+}
+
 int
 hm_writer_start (int fd)
 {
@@ -716,6 +1018,37 @@ hm_writer_flush (int end_reason, int64_t status)
   hm_guard--;
 }
 
+/* A crash in flight-recorder mode: the same wait for the writer's lock as
+ * below, then the dump, to a new file. */
+static void
+flight_dump_from_signal (int signal_number)
+{
+  struct timespec pause = { 0, 1000000 };
+  int locked = 0;
+  char name[4096];
+
+  hm_guard++;
+  for (int i = 0; i < 2000 && !(locked = pthread_mutex_trylock (&writer_lock) == 0); i++)
+    nanosleep (&pause, NULL);
+  if (locked)
+    {
+      in_crash = 1;
+      int fd = hm_flight_open_dump (NULL, name, sizeof name);
+      int error = fd < 0 ? errno : write_dump (fd, HM_DUMP_CRASH, signal_number);
+      if (fd >= 0)
+        close (fd);
+      if (error == 0)
+        hm_notice ("flight recorder: killed by signal %d; the last %llu s written to %s",
+                   signal_number,
+                   (unsigned long long) (hm_flight_config ()->window_ns / 1000000000u), name);
+      else
+        hm_notice ("flight recorder: killed by signal %d; cannot write the dump to %s "
+                   "(errno %d)", signal_number, name, error);
+      /* left locked: the process is about to die, and no round may start */
+    }
+  hm_guard--;
+}
+
 /* From a fatal signal's handler: the thread that crashed may hold any lock,
  * the writer's included, so nothing here waits for ever.  The writer may be
  * in the middle of a round on a loaded machine, so it gets two seconds; if
@@ -727,6 +1060,11 @@ hm_writer_flush_from_signal (int signal_number)
   struct timespec pause = { 0, 1000000 };
   int locked = 0;
 
+  if (flight)
+    {
+      flight_dump_from_signal (signal_number);
+      return;
+    }
   if (hm_agent.trace_fd < 0)
     return;
   hm_guard++;

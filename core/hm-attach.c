@@ -4,6 +4,7 @@
 #include "hm-attach.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <glib/gi18n.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -139,6 +140,103 @@ hm_attach_connect (int pid, GError **error)
       return -1;
     }
   return fd;
+}
+
+char *
+hm_flight_ask (int pid, const char *request, const char *path, GError **error)
+{
+  g_autofree char *absolute = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GString) answer = g_string_new (NULL);
+  int fd;
+
+  g_return_val_if_fail (request != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (path != NULL && *path != '\0')
+    absolute = g_canonicalize_filename (path, NULL);   /* the agent's cwd is not ours */
+  line = absolute != NULL ? g_strdup_printf ("%s %s\n", request, absolute)
+                          : g_strdup_printf ("%s\n", request);
+  if (strchr (line, '\n') != line + strlen (line) - 1)
+    {
+      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED,
+                   _("the file name may not contain a line break"));
+      return NULL;
+    }
+  fd = hm_attach_connect (pid, error);
+  if (fd < 0)
+    return NULL;
+  /* An agent that is not a flight recorder starts a trace at once (an
+   * attach), and ignores what we send: its first bytes say so. */
+  {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll (&p, 1, 100) > 0)
+      {
+        char magic[4];
+        ssize_t n = recv (fd, magic, sizeof magic, MSG_PEEK);
+        if (n <= 0 || (n >= 1 && magic[0] == '\x89'))
+          {
+            close (fd);
+            g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_NOT_FLIGHT,
+                         _("process %d is not in flight-recorder mode (start it with "
+                           "HM_FLIGHT_RECORDER=SECONDS or hmtrace record --flight-recorder)"),
+                         pid);
+            return NULL;
+          }
+      }
+  }
+  if (send (fd, line, strlen (line), MSG_NOSIGNAL) != (ssize_t) strlen (line))
+    {
+      int saved = errno;
+      close (fd);
+      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED,
+                   _("cannot ask process %d: %s"), pid, g_strerror (saved));
+      return NULL;
+    }
+  for (;;)
+    {
+      char buf[1024];
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      /* the agent answers when the dump is written; it gives up after 2 min */
+      int n = poll (&p, 1, 150000);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      ssize_t r = recv (fd, buf, sizeof buf, 0);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      g_string_append_len (answer, buf, r);
+      if (memchr (buf, '\n', (size_t) r) != NULL)
+        break;
+    }
+  close (fd);
+  if (answer->len > 0 && answer->str[0] == '\x89')
+    {
+      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_NOT_FLIGHT,
+                   _("process %d is not in flight-recorder mode (start it with "
+                     "HM_FLIGHT_RECORDER=SECONDS or hmtrace record --flight-recorder)"), pid);
+      return NULL;
+    }
+  g_strchomp (answer->str);
+  if (g_str_has_prefix (answer->str, "ok "))
+    return g_strdup (answer->str + 3);
+  if (g_str_has_prefix (answer->str, "error "))
+    {
+      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED, _("process %d: %s"), pid,
+                   answer->str + 6);
+      return NULL;
+    }
+  if (strcmp (request, "info") == 0 && answer->len > 0)
+    return g_strdup (answer->str);
+  g_set_error (error, HM_ATTACH_ERROR, answer->len == 0 ? HM_ATTACH_ERROR_NOT_FLIGHT
+                                                        : HM_ATTACH_ERROR_FAILED,
+               answer->len == 0 ? _("process %d did not answer (is it in flight-recorder mode?)")
+                                : _("process %d answered something else: %s"),
+               pid, answer->str);
+  return NULL;
 }
 
 void

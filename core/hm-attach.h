@@ -21,6 +21,7 @@ typedef enum {
   HM_ATTACH_ERROR_STOPPED,        /* stopped (SIGSTOP, Ctrl+Z): not resumed behind the user's back */
   HM_ATTACH_ERROR_AGENT_BUSY,     /* the agent is there but does not listen */
   HM_ATTACH_ERROR_FAILED,         /* anything else; the message says what */
+  HM_ATTACH_ERROR_NOT_FLIGHT,     /* the agent listens, but not as a flight recorder */
 } HmAttachError;
 
 /* Where the agent of pid listens, if a socket is there (else NULL): in the
@@ -33,6 +34,15 @@ gboolean hm_attach_check_process (int pid, GError **error);
 /* Connects to pid's agent: a socket that streams a trace until it is shut
  * down for writing.  -1 with HM_ATTACH_ERROR_NO_AGENT when nobody listens. */
 int hm_attach_connect (int pid, GError **error);
+
+/* The flight recorder of pid's agent (HM_FLIGHT_RECORDER): "dump" writes
+ * its window to path (made absolute here; NULL: the agent's default name)
+ * and returns the file's name; "info" returns one line of key=value pairs,
+ * what the recorder holds.  Blocks until the agent answers (a dump of a big
+ * window takes a moment): a GUI calls it from a thread.  NULL with
+ * HM_ATTACH_ERROR_NOT_FLIGHT when the agent is not a flight recorder, and
+ * HM_ATTACH_ERROR_FAILED with the agent's message when the dump failed. */
+char *hm_flight_ask (int pid, const char *request, const char *path, GError **error);
 
 /* hm-injector.c: loads agent_path into pid, which was started without it,
  * by calling dlopen in it under ptrace; the process is left running in every

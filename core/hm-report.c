@@ -67,6 +67,7 @@ end_reason_name (HmEndReason reason)
     case HM_END_EXEC: return "exec";
     case HM_END_DETACH: return "detach";
     case HM_END_SIGNAL: return "signal";
+    case HM_END_DUMP: return "dump";
     default: return "unknown";
     }
 }
@@ -450,6 +451,12 @@ hm_report_to_json (HmHeapModel *model,
   if (hm_heap_model_get_info (model, "cmdline") != NULL)
     json_object_set_new (report, "cmdline", json_string_or_null (hm_heap_model_get_info (model, "cmdline")));
   json_object_set_new (report, "pid", header ? json_uint (header->pid) : json_null ());
+  /* a flight-recorder dump: its window and what asked for it, in words */
+  if (hm_heap_model_get_info (model, "flight-recorder") != NULL)
+    json_object_set_new (report, "flight_recorder",
+                         json_pack ("{s:s, s:s?}",
+                                    "window", hm_heap_model_get_info (model, "flight-recorder"),
+                                    "dump", hm_heap_model_get_info (model, "dump")));
   json_object_set_new (report, "allocations", json_uint (totals->allocations));
   json_object_set_new (report, "frees", json_uint (totals->frees));
   json_object_set_new (report, "bytes_allocated", json_uint (totals->bytes_allocated));
@@ -554,6 +561,9 @@ describe_end (HmHeapModel *model)
       return g_strdup (_("replaced itself with exec"));
     case HM_END_DETACH:
       return g_strdup (_("tracing detached, the process went on"));
+    case HM_END_DUMP:
+      return g_strdup (_("a flight-recorder dump, the process went on (“leaked”: still live "
+                         "at the dump)"));
     default:
       return g_strdup_printf (_("ended (reason %u)"), (guint) reason);
     }
@@ -625,6 +635,14 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   if (cmdline != NULL)
     print_summary_row (out, _("command line"), cmdline);
   g_clear_pointer (&row, g_free);
+  if (hm_heap_model_get_info (model, "flight-recorder") != NULL)
+    {
+      /* the agent's words, untranslated: they are data in the trace */
+      row = g_strdup_printf ("%s; dump by %s", hm_heap_model_get_info (model, "flight-recorder"),
+                             hm_heap_model_get_info (model, "dump") ? hm_heap_model_get_info (model, "dump") : "?");
+      print_summary_row (out, _("flight recorder"), row);
+      g_clear_pointer (&row, g_free);
+    }
 
   row = g_strdup_printf ("%s, %s", duration, end);
   print_summary_row (out, _("duration"), row);

@@ -10,7 +10,7 @@
 #define HM_TRACE_MAGIC           "\x89HMT\r\n\x1a\n"
 #define HM_TRACE_MAGIC_LEN       8
 #define HM_TRACE_VERSION_MAJOR   1
-#define HM_TRACE_VERSION_MINOR   1
+#define HM_TRACE_VERSION_MINOR   2
 #define HM_TRACE_HEADER_SIZE     64
 
 #define HM_TRACE_CHUNK_MAGIC     0x4b434d48u /* "HMCK" little-endian */
@@ -131,6 +131,7 @@ typedef enum {
   HM_END_EXEC = 1,       /* the process called exec; the new image has its own trace */
   HM_END_DETACH = 2,     /* tracing was stopped while the process went on */
   HM_END_SIGNAL = 3,     /* a fatal signal; status is the signal number */
+  HM_END_DUMP = 4,       /* a flight-recorder dump; the process went on (minor 2) */
 } HmEndReason;
 
 /* The stack node id 0 is the empty stack (the root of the stack tree). */

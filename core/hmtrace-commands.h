@@ -8,6 +8,7 @@ int hmtrace_report_main (int argc, char **argv);
 int hmtrace_export_main (int argc, char **argv);
 int hmtrace_profile_main (int argc, char **argv);
 int hmtrace_attach_main (int argc, char **argv);
+int hmtrace_dump_main (int argc, char **argv);
 
 /* hmtrace-record.c: libhybridmem.so — $HM_AGENT_PATH, beside a build tree's
  * hmtrace, or the installed one. */

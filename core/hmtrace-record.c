@@ -127,6 +127,8 @@ hmtrace_record_main (int argc, char **argv)
   gboolean quiet = FALSE;
   gboolean drop_when_behind = FALSE;
   gboolean no_lifetime = FALSE;
+  int flight_seconds = 0;
+  g_autofree char *flight_bytes = NULL;
   g_auto(GStrv) program_argv = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -138,6 +140,14 @@ hmtrace_record_main (int argc, char **argv)
     { "no-lifetime", 0, 0, G_OPTION_ARG_NONE, &no_lifetime,
       N_("Do not run lifetime analysis (leaks, dangling pointers, bad frees), which is on "
          "by default"), NULL },
+    { "flight-recorder", 0, 0, G_OPTION_ARG_INT, &flight_seconds,
+      N_("Keep only the last SECONDS of events and the live blocks in memory, and write them "
+         "as a trace on demand (SIGUSR2, hmtrace dump PID) and at a crash; -o names the dumps "
+         "(FILE.flight-N.hmt); no lifetime analysis unless HM_LIFETIME_ANALYSIS says so"),
+      N_("SECONDS") },
+    { "flight-recorder-bytes", 0, 0, G_OPTION_ARG_STRING, &flight_bytes,
+      N_("Bound the flight recorder's window of events to SIZE (bytes, or with K, M, G; "
+         "default 32M)"), N_("SIZE") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &program_argv, NULL,
       N_("-- PROGRAM [ARGS…]") },
     { NULL }
@@ -173,6 +183,12 @@ hmtrace_record_main (int argc, char **argv)
       return 2;
     }
 
+  if (flight_seconds < 0 || flight_seconds > 86400)
+    {
+      fprintf (stderr, _("hmtrace record: --flight-recorder takes 1 to 86400 seconds\n"));
+      return 2;
+    }
+
   program = strchr (program_argv[0], '/') ? g_strdup (program_argv[0])
                                           : g_find_program_in_path (program_argv[0]);
   if (program == NULL)
@@ -195,7 +211,15 @@ hmtrace_record_main (int argc, char **argv)
       return 1;
     }
 
-  if (output != NULL)
+  if (output != NULL && flight_seconds > 0)
+    {
+      /* the dumps are FILE.flight-N.hmt, made by the agent wherever the
+       * program has gone: an absolute name */
+      char *absolute = g_canonicalize_filename (output, NULL);
+      g_free (output);
+      output = absolute;
+    }
+  else if (output != NULL)
     {
       /* The user named the file: replace it, but never through a symlink. */
       trace_fd = open (output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
@@ -226,7 +250,19 @@ hmtrace_record_main (int argc, char **argv)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
-      if (trace_fd < 0)
+      if (flight_seconds > 0)
+        {
+          g_autofree char *seconds = g_strdup_printf ("%d", flight_seconds);
+          g_autofree char *name = default_output (program, getpid ());
+          g_autofree char *base = output ? g_strdup (output) : g_canonicalize_filename (name, NULL);
+          g_setenv ("HM_FLIGHT_RECORDER", seconds, TRUE);
+          g_setenv ("HM_FLIGHT_OUTPUT", base, TRUE);
+          if (flight_bytes != NULL)
+            g_setenv ("HM_FLIGHT_RECORDER_BYTES", flight_bytes, TRUE);
+          /* production mode: cheap unless asked otherwise */
+          g_setenv ("HM_LIFETIME_ANALYSIS", "0", FALSE);
+        }
+      else if (trace_fd < 0)
         {
           g_autofree char *name = default_output (program, getpid ());
           trace_fd = open (name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
@@ -237,9 +273,12 @@ hmtrace_record_main (int argc, char **argv)
               _exit (1);
             }
         }
-      fd_text = g_strdup_printf ("%d", trace_fd);
       g_setenv ("LD_PRELOAD", preload, TRUE);
-      g_setenv ("HM_TRACE_FD", fd_text, TRUE);
+      if (trace_fd >= 0)
+        {
+          fd_text = g_strdup_printf ("%d", trace_fd);
+          g_setenv ("HM_TRACE_FD", fd_text, TRUE);
+        }
       if (drop_when_behind)
         g_setenv ("HM_DROP_WHEN_BEHIND", "1", TRUE);
       g_unsetenv ("HM_TRACE");
@@ -273,6 +312,7 @@ hmtrace_record_main (int argc, char **argv)
   if (output == NULL)
     output = default_output (program, pid);
 
+  if (flight_seconds == 0)
   {
     struct stat st;
     if (stat (output, &st) == 0)

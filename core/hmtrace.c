@@ -19,6 +19,7 @@ typedef struct {
 static const Command commands[] = {
   { "record", hmtrace_record_main, N_("Run a program and record its memory use to a trace, with lifetime analysis (leaks, dangling pointers, bad frees; --no-lifetime: without)") },
   { "attach", hmtrace_attach_main, N_("Trace a running process from now on (injecting the agent if needed)") },
+  { "dump", hmtrace_dump_main, N_("Have a process in flight-recorder mode write its last seconds as a trace") },
   { "report", hmtrace_report_main, N_("Print what a trace says: totals, top sites, warnings") },
   { "export", hmtrace_export_main, N_("Write a trace for other tools: pprof, collapsed stacks, massif") },
   { "profile", hmtrace_profile_main, N_("Validate, show, compare, edit or build memory_profile.json") },

@@ -16,6 +16,7 @@ struct _HmDbgAttachDialog
   GtkSearchEntry *search_entry;
   GtkListView *list_view;
   GtkLabel *count_label;
+  GtkButton *attach_button;
 
   GListStore *processes;
   GtkStringFilter *filter;
@@ -237,6 +238,7 @@ hm_dbg_attach_dialog_class_init (HmDbgAttachDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, search_entry);
   gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, list_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, count_label);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, attach_button);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, activate_cb);
 
@@ -275,6 +277,15 @@ hm_dbg_attach_dialog_init (HmDbgAttachDialog *self)
   gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
 
   hm_dbg_attach_dialog_refresh (self);
+}
+
+void
+hm_dbg_attach_dialog_set_for_dump (HmDbgAttachDialog *self)
+{
+  g_return_if_fail (HM_DBG_IS_ATTACH_DIALOG (self));
+
+  gtk_window_set_title (GTK_WINDOW (self), _("Dump a Flight Recorder"));
+  gtk_button_set_label (self->attach_button, _("_Dump"));
 }
 
 HmDbgAttachDialog *

@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (HmDbgAttachDialog, hm_dbg_attach_dialog, HM_DBG, ATTACH_DIALOG, GtkWindow)
 
 HmDbgAttachDialog *hm_dbg_attach_dialog_new        (GtkWindow         *parent);
+/* The same list to pick a process in flight-recorder mode to dump: its
+ * title and button say so; "attach" still says which one was chosen. */
+void               hm_dbg_attach_dialog_set_for_dump (HmDbgAttachDialog *self);
 /* Lists the processes again. */
 void               hm_dbg_attach_dialog_refresh    (HmDbgAttachDialog *self);
 void               hm_dbg_attach_dialog_set_search (HmDbgAttachDialog *self,

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "hm-dbg-window.h"
+#include "hm-attach.h"
 
 #include "hm-dbg-format.h"
 #include "hm-dbg-objects-view.h"
@@ -39,6 +40,7 @@ struct _HmDbgWindow
   GMenu *recent_section;
   GtkInfoBar *info_bar;
   GtkLabel *info_label;
+  char *loaded_message;        /* said once the trace being read is shown */
   GtkStack *main_stack;
   GtkLabel *loading_label;
   GtkProgressBar *progress_bar;
@@ -153,8 +155,11 @@ update_message (HmDbgWindow *self)
 
   if (text != NULL)
     show_message (self, error != NULL ? GTK_MESSAGE_ERROR : GTK_MESSAGE_WARNING, text);
+  else if (self->loaded_message != NULL)
+    show_message (self, GTK_MESSAGE_INFO, self->loaded_message);
   else
     hide_message (self);
+  g_clear_pointer (&self->loaded_message, g_free);
 }
 
 /* ---- the summary line -------------------------------------------------- */
@@ -567,6 +572,7 @@ start_loading (HmDbgWindow         *self,
   g_clear_handle_id (&self->progress_source, g_source_remove);
 
   hide_message (self);
+  g_clear_pointer (&self->loaded_message, g_free);
   self->load_cancellable = g_cancellable_new ();
   self->loading_trace = hm_dbg_trace_new_for_file (file);
   name = g_file_get_basename (file);
@@ -674,6 +680,69 @@ hm_dbg_window_attach (HmDbgWindow *self,
 
   set_trace (self, hm_dbg_recorder_get_trace (recorder), recorder);
   return TRUE;
+}
+
+/* ---- flight-recorder dumps ---------------------------------------------- */
+
+static void
+flight_dump_thread (GTask        *task,
+                    gpointer      source,
+                    gpointer      data,
+                    GCancellable *cancellable)
+{
+  GError *error = NULL;
+  char *file = hm_flight_ask (GPOINTER_TO_INT (data), "dump", NULL, &error);
+
+  if (file != NULL)
+    g_task_return_pointer (task, file, g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+flight_dump_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  HmDbgWindow *self = HM_DBG_WINDOW (object);
+  int pid = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (file == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not dump the flight recorder of process "
+                                                 "%d: %s"), pid, error->message);
+      show_message (self, GTK_MESSAGE_ERROR, text);
+      return;
+    }
+  g_autoptr(GFile) dump = g_file_new_for_path (file);
+  hm_dbg_window_open (self, dump);
+  self->loaded_message = g_strdup_printf (_("Process %d wrote its last seconds to %s; it "
+                                            "goes on running."), pid, file);
+}
+
+void
+hm_dbg_window_flight_dump (HmDbgWindow *self,
+                           int          pid)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (HM_DBG_IS_WINDOW (self));
+
+  /* the agent writes the dump while the process runs on: a moment for a
+   * big window, so not on the main loop */
+  task = g_task_new (self, NULL, flight_dump_cb, NULL);
+  g_task_set_task_data (task, GINT_TO_POINTER (pid), NULL);
+  g_task_run_in_thread (task, flight_dump_thread);
+}
+
+static void
+flight_dump_pick_cb (HmDbgWindow       *self,
+                     int                pid,
+                     HmDbgAttachDialog *dialog)
+{
+  hm_dbg_window_flight_dump (self, pid);
 }
 
 static void
@@ -931,6 +1000,20 @@ attach_action (GtkWidget  *widget,
 }
 
 static void
+flight_dump_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  HmDbgWindow *self = HM_DBG_WINDOW (widget);
+  HmDbgAttachDialog *dialog = hm_dbg_attach_dialog_new (GTK_WINDOW (self));
+
+  hm_dbg_attach_dialog_set_for_dump (dialog);
+  g_signal_connect_object (dialog, "attach", G_CALLBACK (flight_dump_pick_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 analyze_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
@@ -1124,6 +1207,7 @@ hm_dbg_window_dispose (GObject *object)
   g_clear_object (&self->loading_trace);
   g_clear_object (&self->pending_baseline);
   g_clear_object (&self->pending_compared);
+  g_clear_pointer (&self->loaded_message, g_free);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -1227,6 +1311,7 @@ hm_dbg_window_class_init (HmDbgWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.attach", NULL, attach_action);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "win.analyze", NULL, analyze_action);
+  gtk_widget_class_install_action (widget_class, "win.flight-dump", NULL, flight_dump_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);

@@ -13,6 +13,11 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (HmDbgWindow, hm_dbg_window, HM_DBG, WINDOW, GtkApplicationWindow)
 
 HmDbgWindow *hm_dbg_window_new        (GtkApplication     *application);
+/* Asks process pid, in flight-recorder mode (HM_FLIGHT_RECORDER), for a
+ * dump of its last seconds in the background, then opens it; a failure
+ * shows in the window. */
+void         hm_dbg_window_flight_dump (HmDbgWindow       *self,
+                                        int                pid);
 /* Reads file in the background; the views show it when it is read. */
 void         hm_dbg_window_open       (HmDbgWindow        *self,
                                        GFile              *file);

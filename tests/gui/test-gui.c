@@ -2446,6 +2446,150 @@ test_attach_live (void)
   close_window (window);
 }
 
+/* ---- the flight recorder -------------------------------------------------- */
+
+static gboolean
+dump_loaded (gpointer data)
+{
+  HmDbgTrace *trace = hm_dbg_window_get_trace (data);
+  HmEndReason reason;
+  gint64 status;
+
+  return trace != NULL && !hm_dbg_window_is_loading (data)
+         && hm_heap_model_get_end (hm_dbg_trace_get_model (trace), &reason, &status);
+}
+
+static HmDbgAttachDialog *
+find_attach_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* GTK's own */
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+      if (HM_DBG_IS_ATTACH_DIALOG (w))
+        return HM_DBG_ATTACH_DIALOG (w);
+    }
+  return NULL;
+}
+
+typedef struct {
+  HmDbgAttachDialog *dialog;
+  int pid;
+} ShownWait;
+
+static gboolean
+pid_is_shown (gpointer data)
+{
+  ShownWait *w = data;
+  return shown_item (w->dialog, w->pid) != NULL && gtk_widget_get_width (GTK_WIDGET (w->dialog)) > 0;
+}
+
+/* flight-target in flight-recorder mode, dumped from the debugger (by the
+ * function, or through the menu's dialog): the dump opens with the blocks
+ * the program held at the window's start (100 of hold_early, long before)
+ * and the window's 50 allocations; it runs on. */
+static void
+test_flight_dump (gconstpointer data)
+{
+  gboolean through_dialog = GPOINTER_TO_INT (data);
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "flight-target",
+                                               NULL);
+  g_autofree char *dir = g_dir_make_tmp ("hm-gui-flight-XXXXXX", NULL);
+  g_autofree char *base = g_build_filename (dir, "t.hmt", NULL);
+  const char *argv[] = { program, "2500", "wait", NULL };
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  GtkLabel *info = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+  GPid pid;
+  int in_fd, out_fd, status_code;
+  char line[256];
+  HmHeapModel *model;
+  HmEndReason reason;
+  gint64 status;
+
+  envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
+  envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER", "1", TRUE);
+  envp = g_environ_setenv (envp, "HM_FLIGHT_OUTPUT", base, TRUE);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, &in_fd, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  FILE *out = fdopen (out_fd, "r");
+  while (fgets (line, sizeof line, out) != NULL && strcmp (line, "ready\n") != 0)
+    ;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  if (through_dialog)
+    {
+      g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
+      ShownWait shown = { NULL, (int) pid };
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.flight-dump", NULL));
+      shown.dialog = find_attach_dialog ();
+      g_assert_nonnull (shown.dialog);
+      g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (shown.dialog)), ==,
+                       "Dump a Flight Recorder");
+      hm_dbg_attach_dialog_set_search (shown.dialog, pid_text);
+      g_assert_true (wait_until (pid_is_shown, &shown, WAIT_TIMEOUT_MS));
+      run_loop_for (200);
+      save_screenshot (GTK_WIDGET (shown.dialog), "debugger-flight-dump-dialog.png");
+      gtk_widget_activate_action (GTK_WIDGET (shown.dialog), "attach.start", NULL);
+    }
+  else
+    hm_dbg_window_flight_dump (window, pid);
+  g_assert_true (wait_until (dump_loaded, window, WAIT_TIMEOUT_MS));
+  g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
+  run_loop_for (300);
+  model = hm_dbg_trace_get_model (hm_dbg_window_get_trace (window));
+  g_assert_true (hm_heap_model_get_end (model, &reason, &status));
+  g_assert_cmpint (reason, ==, HM_END_DUMP);
+  /* 100 live at the start (10 freed in the window), 50 made in it, stdout's buffer */
+  g_assert_cmpuint (hm_heap_model_get_totals (model)->allocations, >=, 140);
+  g_assert_cmpuint (hm_heap_model_get_totals (model)->allocations, <=, 152);
+  g_test_message ("info: %s", gtk_label_get_text (info));
+  g_assert_nonnull (strstr (gtk_label_get_text (info), "wrote its last seconds to"));
+  if (!through_dialog)
+    save_screenshot (GTK_WIDGET (window), "debugger-flight-dump.png");
+
+  /* it runs on, and ends as it would have */
+  close (in_fd);
+  while (fgets (line, sizeof line, out) != NULL)
+    ;
+  fclose (out);
+  g_assert_cmpint (waitpid (pid, &status_code, 0), ==, pid);
+  g_assert_true (WIFEXITED (status_code));
+  g_assert_cmpint (WEXITSTATUS (status_code), ==, 0);
+  close_window (window);
+  g_autofree char *dump = g_build_filename (dir, "t.flight-1.hmt", NULL);
+  g_unlink (dump);
+  g_rmdir (dir);
+}
+
+/* A process that is not a flight recorder: the window says so. */
+static gboolean
+has_error_message (gpointer data)
+{
+  GtkLabel *info = GTK_LABEL (template_child (data, HM_DBG_TYPE_WINDOW, "info_label"));
+  return strstr (gtk_label_get_text (info), "Could not dump") != NULL;
+}
+
+static void
+test_flight_dump_refused (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkLabel *info = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+  Target t;
+
+  gtk_window_present (GTK_WINDOW (window));
+  start_target (&t, "20", TRUE);
+  hm_dbg_window_flight_dump (window, t.pid);
+  g_assert_true (wait_until (has_error_message, window, WAIT_TIMEOUT_MS));
+  g_test_message ("info: %s", gtk_label_get_text (info));
+  g_assert_nonnull (strstr (gtk_label_get_text (info), "not in flight-recorder mode"));
+  g_free (finish_target (&t));
+  close_window (window);
+}
+
 static gboolean
 has_ten_leaks (gpointer data)
 {
@@ -2582,6 +2726,9 @@ main (int   argc,
   g_test_add_func ("/gui/attach/injected-live-then-detached", test_attach_live);
   g_test_add_func ("/gui/attach/no-such-process-says-so", test_attach_no_such_process);
   g_test_add_func ("/gui/attach/find-leaks-now", test_attach_find_leaks_now);
+  g_test_add_data_func ("/gui/flight/dump-opens", GINT_TO_POINTER (FALSE), test_flight_dump);
+  g_test_add_data_func ("/gui/flight/dump-from-the-menu", GINT_TO_POINTER (TRUE), test_flight_dump);
+  g_test_add_func ("/gui/flight/not-a-flight-recorder-says-so", test_flight_dump_refused);
   g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
   g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);
   g_test_add_func ("/gui/style/dark-style-follows-the-theme", test_dark_style);

@@ -71,6 +71,13 @@ struct _HmHeapModel {
   guint32 snap_epoch;      /* +1 each time a bucket closes */
   GArray *dirty_sites;     /* guint64 node ids changed in the open bucket */
   GHashTable *dirty_objects;  /* keys (kind << 56 | id) of regions and pools changed */
+
+  /* every allocator seen */
+  GTree *mappings;         /* start address -> 1: the live blocks of the mmap strategy,
+                            * ordered, for munmap of ranges */
+  guint64 fn_calls[HM_FN_N];
+  GArray *rss;             /* HmRssSample */
+  guint64 peak_rss, peak_rss_ts;
 };
 
 /* One site, region or pool as it stood at the end of a bucket. */
@@ -208,7 +215,9 @@ pool_free (gpointer data)
 const char *
 hm_strategy_kind_name (HmStrategyKind kind)
 {
-  static const char *const names[] = { "malloc", "manual", "gc", "regions", "pools" };
+  static const char *const names[] = { "malloc", "manual", "gc", "regions", "pools", "mmap",
+                                       "custom" };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == HM_STRATEGY_KIND_N);
   return kind < HM_STRATEGY_KIND_N ? names[kind] : "unknown";
 }
 
@@ -229,11 +238,42 @@ hm_warning_kind_name (HmWarningKind kind)
   return kind > 0 && kind < HM_WARNING_N ? names[kind] : "unknown";
 }
 
-static HmStrategyKind
-strategy_of_fn (HmAllocFn fn)
+const char *
+hm_alloc_fn_name (HmAllocFn fn)
+{
+  static const char *const names[] = {
+    "malloc", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
+    "aligned_alloc", "valloc", "pvalloc", "free", "hm_alloc", "hm_gc_alloc", "hm_free",
+    "gc_sweep", "mmap", "munmap", "mremap",
+    "mallocx", "rallocx", "xallocx", "dallocx", "sdallocx",
+    "mi_malloc", "mi_calloc", "mi_zalloc", "mi_realloc", "mi_malloc_aligned",
+    "mi_zalloc_aligned", "mi_new", "mi_mallocn", "mi_free",
+    "heaptrack_report_alloc", "heaptrack_report_realloc", "heaptrack_report_free",
+    "VALGRIND_MALLOCLIKE_BLOCK", "VALGRIND_RESIZEINPLACE_BLOCK", "VALGRIND_FREELIKE_BLOCK",
+    "VALGRIND_MEMPOOL_ALLOC", "VALGRIND_MEMPOOL_FREE",
+  };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == HM_FN_N);
+  return (guint) fn < HM_FN_N ? names[fn] : "unknown";
+}
+
+HmStrategyKind
+hm_strategy_of_fn (HmAllocFn fn)
 {
   switch (fn)
     {
+    case HM_FN_MMAP:
+    case HM_FN_MUNMAP:
+    case HM_FN_MREMAP:
+      return HM_STRATEGY_KIND_MMAP;
+    case HM_FN_HEAPTRACK_ALLOC:
+    case HM_FN_HEAPTRACK_REALLOC:
+    case HM_FN_HEAPTRACK_FREE:
+    case HM_FN_VG_MALLOCLIKE:
+    case HM_FN_VG_RESIZEINPLACE:
+    case HM_FN_VG_FREELIKE:
+    case HM_FN_VG_MEMPOOL_ALLOC:
+    case HM_FN_VG_MEMPOOL_FREE:
+      return HM_STRATEGY_KIND_CUSTOM;
     case HM_FN_HM_ALLOC:
     case HM_FN_HM_FREE:
       return HM_STRATEGY_KIND_MANUAL;
@@ -265,6 +305,13 @@ strategy_sub (HmHeapModel *model, HmStrategyKind kind, guint64 bytes)
 }
 
 static void decision_free (gpointer data);
+
+static gint
+compare_addresses (gconstpointer a, gconstpointer b)
+{
+  guintptr x = GPOINTER_TO_SIZE (a), y = GPOINTER_TO_SIZE (b);
+  return x < y ? -1 : x > y;
+}
 
 HmHeapModel *
 hm_heap_model_new (void)
@@ -300,6 +347,8 @@ hm_heap_model_new (void)
   model->dirty_objects = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->snap_epoch = 1;
   model->snap_bucket_ns = model->bucket_ns;
+  model->mappings = g_tree_new (compare_addresses);
+  model->rss = g_array_new (FALSE, FALSE, sizeof (HmRssSample));
   return model;
 }
 
@@ -336,6 +385,8 @@ hm_heap_model_free (HmHeapModel *model)
   g_array_unref (model->site_marks);
   g_array_unref (model->dirty_sites);
   g_hash_table_destroy (model->dirty_objects);
+  g_tree_destroy (model->mappings);
+  g_array_unref (model->rss);
   g_free (model);
 }
 
@@ -698,6 +749,8 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
         }
     }
   strategy_add (model, strategy, size, TRUE);
+  if (strategy == HM_STRATEGY_KIND_MMAP)
+    g_tree_insert (model->mappings, GSIZE_TO_POINTER (addr), GINT_TO_POINTER (1));
 }
 
 /* Returns FALSE when the address was not live.  thread: the freeing
@@ -734,9 +787,132 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
           return FALSE;
         }
     }
+  if (block->strategy == HM_STRATEGY_KIND_MMAP)
+    g_tree_remove (model->mappings, GSIZE_TO_POINTER (addr));
   live_account_remove (model, block, ts, TRUE, temporary);
   live_remove (&model->live, block);
   return TRUE;
+}
+
+typedef struct {
+  guint64 from, to;
+  GArray *found;           /* guint64 start addresses */
+} RangeQuery;
+
+static gboolean
+collect_mapping (gpointer key, gpointer value, gpointer data)
+{
+  RangeQuery *q = data;
+  guint64 start = GPOINTER_TO_SIZE (key);
+  (void) value;
+  if (start >= q->to)
+    return TRUE;
+  g_array_append_val (q->found, start);
+  return FALSE;
+}
+
+/* Address space [from, to) went back to the system (munmap, or mapped over
+ * by MAP_FIXED, or left by mremap): the mmap blocks in it end or shrink,
+ * as the kernel would split them.  count_frees: a block that ends is a free
+ * (munmap); otherwise it just goes (mremap's old range, a mapping replaced).
+ * Returns the bytes that were live in the range. */
+static guint64
+unmap_range (HmHeapModel *model, guint64 from, guint64 to, guint64 ts, gboolean count_frees)
+{
+  RangeQuery q = { from, to, g_array_new (FALSE, FALSE, sizeof (guint64)) };
+  guint64 removed_bytes = 0;
+
+  if (to <= from)
+    to = from + 1;
+  q.to = to;
+  /* the block that starts at or before from may reach into the range */
+  GTreeNode *node = g_tree_upper_bound (model->mappings, GSIZE_TO_POINTER (from));
+  node = node != NULL ? g_tree_node_previous (node) : NULL;
+  if (node == NULL)
+    {
+      /* from is past every start, or before the first */
+      node = g_tree_node_last (model->mappings);
+      if (node != NULL && GPOINTER_TO_SIZE (g_tree_node_key (node)) > from)
+        node = g_tree_node_first (model->mappings);
+    }
+  for (; node != NULL; node = g_tree_node_next (node))
+    if (!collect_mapping (g_tree_node_key (node), NULL, &q))
+      continue;
+    else
+      break;
+
+  for (guint i = 0; i < q.found->len; i++)
+    {
+      guint64 start = g_array_index (q.found, guint64, i);
+      LiveBlock *block = live_find (&model->live, start);
+      if (block == NULL)
+        {
+          g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
+          continue;
+        }
+      guint64 end = start + MAX (block->size, 1);
+      if (end <= from || start >= to)
+        continue;
+      guint64 cut_from = MAX (start, from), cut_to = MIN (end, to);
+      guint64 cut = MIN (cut_to, start + block->size) - MIN (cut_from, start + block->size);
+      removed_bytes += cut;
+      if (start >= from && end <= to)
+        {
+          g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
+          live_account_remove (model, block, ts, count_frees, FALSE);
+          live_remove (&model->live, block);
+          if (count_frees)
+            model->totals.frees++;
+          continue;
+        }
+      /* a piece stays: the head at start, the tail at to, or both */
+      HmSiteStats *site = site_for (model, block->stack);
+      LiveBlock tail = { to, end - to, block->ts, block->stack, block->strategy };
+      mark_site (model, site->stack);
+      site->live_bytes -= cut;
+      model->totals.live_bytes -= cut;
+      strategy_sub (model, block->strategy, cut);
+      if (start < from)
+        {
+          block->size = from - start;
+          if (end > to)
+            {
+              site->live_blocks++;
+              model->totals.live_blocks++;
+              live_put (&model->live, &tail);
+              g_tree_insert (model->mappings, GSIZE_TO_POINTER (to), GINT_TO_POINTER (1));
+            }
+        }
+      else
+        {
+          g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
+          live_remove (&model->live, block);
+          live_put (&model->live, &tail);
+          g_tree_insert (model->mappings, GSIZE_TO_POINTER (to), GINT_TO_POINTER (1));
+        }
+    }
+  g_array_unref (q.found);
+  return removed_bytes;
+}
+
+static void
+add_rss (HmHeapModel *model, guint64 ts, guint64 rss_bytes)
+{
+  HmRssSample sample = { ts, rss_bytes };
+  if (model->rss->len >= 1000000)
+    {
+      /* keep the memory bounded: every other sample goes */
+      guint n = 0;
+      for (guint i = 0; i < model->rss->len; i += 2)
+        g_array_index (model->rss, HmRssSample, n++) = g_array_index (model->rss, HmRssSample, i);
+      g_array_set_size (model->rss, n);
+    }
+  g_array_append_val (model->rss, sample);
+  if (rss_bytes > model->peak_rss)
+    {
+      model->peak_rss = rss_bytes;
+      model->peak_rss_ts = ts;
+    }
 }
 
 static void
@@ -827,6 +1003,78 @@ static gboolean
 drop_pool_objects (gpointer key, gpointer value, gpointer data)
 {
   return GPOINTER_TO_SIZE (value) == *(guint64 *) data;
+}
+
+static void timeline_note (HmHeapModel *model, guint64 ts, gboolean is_alloc, gboolean is_free);
+
+/* A Valgrind mempool request: the pool is listed with ours, its objects
+ * are blocks of the custom strategy (sites, leaks, the timeline). */
+static void
+mempool_event (HmHeapModel *model, const HmEvent *e)
+{
+  HmPoolStats *p = pool_get (model, e->id);
+  gpointer key = GSIZE_TO_POINTER (e->addr);
+
+  mark_object (model, HM_BREAKDOWN_POOL, e->id);
+  p->annotated = TRUE;
+  if (p->name == NULL)
+    p->name = g_strdup_printf ("mempool 0x%" G_GINT64_MODIFIER "x", e->id);
+  switch (e->count)
+    {
+    case HM_MEMPOOL_CREATE:
+      p->create_stack = e->stack;
+      p->create_ts = e->ts;
+      p->freed = FALSE;
+      break;
+    case HM_MEMPOOL_ALLOC:
+      model->fn_calls[HM_FN_VG_MEMPOOL_ALLOC]++;
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_CUSTOM);
+      g_hash_table_insert (model->pool_objects, key, GSIZE_TO_POINTER (e->id));
+      p->gets++;
+      p->live_objects++;
+      p->live_bytes += e->size;
+      p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
+      timeline_note (model, e->ts, TRUE, FALSE);
+      break;
+    case HM_MEMPOOL_FREE:
+      if (g_hash_table_lookup (model->pool_objects, key) == GSIZE_TO_POINTER (e->id))
+        {
+          LiveBlock *b = live_find (&model->live, e->addr);
+          guint64 size = b != NULL ? b->size : 0;
+          g_hash_table_remove (model->pool_objects, key);
+          if (record_free (model, e->addr, e->ts, NULL))
+            {
+              model->totals.frees++;
+              model->fn_calls[HM_FN_VG_MEMPOOL_FREE]++;
+            }
+          p->returns++;
+          p->live_objects--;
+          p->live_bytes -= MIN (p->live_bytes, size);
+          timeline_note (model, e->ts, FALSE, TRUE);
+        }
+      break;
+    case HM_MEMPOOL_DESTROY:
+      {
+        /* everything still out of the pool goes with it */
+        GHashTableIter iter;
+        gpointer k, v;
+        g_hash_table_iter_init (&iter, model->pool_objects);
+        while (g_hash_table_iter_next (&iter, &k, &v))
+          if (v == GSIZE_TO_POINTER (e->id))
+            {
+              if (record_free (model, GPOINTER_TO_SIZE (k), e->ts, NULL))
+                model->totals.frees++;
+              g_hash_table_iter_remove (&iter);
+            }
+        p->live_objects = 0;
+        p->live_bytes = 0;
+        p->freed = TRUE;
+        timeline_note (model, e->ts, FALSE, TRUE);
+      }
+      break;
+    default:
+      break;
+    }
 }
 
 static void
@@ -999,8 +1247,8 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     t->last_ts = e->ts;
   switch (e->kind)
     {
-    case HM_EV_ALLOC: case HM_EV_FREE: case HM_EV_REALLOC:
-    case HM_EV_REGION_CREATE: case HM_EV_REGION_ALLOC: case HM_EV_REGION_RESET:
+    case HM_EV_ALLOC: case HM_EV_FREE: case HM_EV_REALLOC: case HM_EV_UNMAP:
+    case HM_EV_MEMPOOL: case HM_EV_REGION_CREATE: case HM_EV_REGION_ALLOC: case HM_EV_REGION_RESET:
     case HM_EV_REGION_FREE: case HM_EV_POOL_CREATE: case HM_EV_POOL_GET:
     case HM_EV_POOL_RETURN: case HM_EV_POOL_FREE:
       snap_advance (model, e->ts);
@@ -1014,7 +1262,11 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     {
     case HM_EV_ALLOC:
       thread = note_thread (model, e->tid);
-      record_alloc (model, e->addr, e->size, e->stack, e->ts, strategy_of_fn (e->fn));
+      model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+      /* a new mapping replaces whatever was mapped there (MAP_FIXED) */
+      if (hm_strategy_of_fn (e->fn) == HM_STRATEGY_KIND_MMAP)
+        unmap_range (model, e->addr, e->addr + e->size, e->ts, FALSE);
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, hm_strategy_of_fn (e->fn));
       if (thread != NULL)
         thread->last_alloc = e->addr;
       if (e->fn == HM_FN_GC_ALLOC)
@@ -1026,15 +1278,39 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     case HM_EV_FREE:
       thread = note_thread (model, e->tid);
       if (record_free (model, e->addr, e->ts, thread))
-        t->frees++;
+        {
+          t->frees++;
+          model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+        }
+      break;
+    case HM_EV_UNMAP:
+      note_thread (model, e->tid);
+      /* munmap of what the program mapped; other ranges (files, memory
+       * the trace never saw mapped) are not the heap's business */
+      if (unmap_range (model, e->addr, e->addr + e->size, e->ts, TRUE) > 0)
+        model->fn_calls[HM_FN_MUNMAP]++;
       break;
     case HM_EV_REALLOC:
       thread = note_thread (model, e->tid);
-      /* A realloc is one allocation call; the old block just ends (and is
-       * not a temporary allocation: it lives on in the new one). */
-      if (e->old_addr != 0)
+      if (hm_strategy_of_fn (e->fn) == HM_STRATEGY_KIND_MMAP)
+        {
+          /* mremap: only of memory the program mapped anonymously */
+          guint64 old_size = e->old_size;
+          if (old_size == 0)
+            {
+              LiveBlock *old = live_find (&model->live, e->old_addr);
+              old_size = old != NULL ? old->size : 1;
+            }
+          if (unmap_range (model, e->old_addr, e->old_addr + old_size, e->ts, FALSE) == 0)
+            break;
+          unmap_range (model, e->addr, e->addr + e->size, e->ts, FALSE);
+        }
+      else if (e->old_addr != 0)
+        /* A realloc is one allocation call; the old block just ends (and is
+         * not a temporary allocation: it lives on in the new one). */
         record_free (model, e->old_addr, e->ts, NULL);
-      record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_MALLOC);
+      model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, hm_strategy_of_fn (e->fn));
       if (thread != NULL)
         thread->last_alloc = e->addr;
       break;
@@ -1142,12 +1418,22 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     case HM_EV_DROPPED:
       t->dropped_events += e->count;
       break;
+    case HM_EV_RSS:
+      add_rss (model, e->ts, e->size);
+      break;
+    case HM_EV_MEMPOOL:
+      note_thread (model, e->tid);
+      mempool_event (model, e);
+      break;
     default:
       break;
     }
 
   switch (e->kind)
     {
+    case HM_EV_UNMAP:
+      timeline_note (model, e->ts, FALSE, TRUE);
+      break;
     case HM_EV_ALLOC:
     case HM_EV_REALLOC:
     case HM_EV_REGION_ALLOC:
@@ -1313,6 +1599,31 @@ hm_heap_model_get_strategy (HmHeapModel *model, HmStrategyKind kind)
 {
   g_return_val_if_fail (kind < HM_STRATEGY_KIND_N, NULL);
   return &model->strategies[kind];
+}
+
+guint64
+hm_heap_model_get_fn_calls (HmHeapModel *model, HmAllocFn fn)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return (guint) fn < HM_FN_N ? model->fn_calls[fn] : 0;
+}
+
+GArray *
+hm_heap_model_get_rss (HmHeapModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->rss;
+}
+
+gboolean
+hm_heap_model_get_peak_rss (HmHeapModel *model, guint64 *rss_bytes, guint64 *ts)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  if (rss_bytes)
+    *rss_bytes = model->peak_rss;
+  if (ts)
+    *ts = model->peak_rss_ts;
+  return model->rss->len > 0;
 }
 
 const HmTimelineBucket *

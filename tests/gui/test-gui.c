@@ -614,6 +614,69 @@ test_timeline_pixels (void)
   close_window (window);
 }
 
+/* A program that maps 48 MiB anonymously and touches it (tests/allocators/
+ * mappings.c): the mmap strategy's colour fills a good part of the plot,
+ * and the RSS line is drawn over it. */
+static void
+test_timeline_mmap_and_rss (void)
+{
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "..",
+                                               "allocators", "mappings", NULL);
+  g_autofree char *trace = g_build_filename (tmp_dir, "mappings.hmt", NULL);
+  const char *argv[] = { g_getenv ("HMTRACE"), "record", "-q", "-o", trace, "--", program, "48",
+                         NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("tests/allocators/mappings was not built");
+      return;
+    }
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  HmDbgWindow *window = open_window (trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *data = NULL;
+  graphene_rect_t plot, legend;
+  GdkRGBA mmap_color, rss_color, malloc_color;
+  Pixels pixels;
+  double mmap_share, rss_share, legend_rss;
+
+  g_assert_true (window_ready (window));
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MMAP, &mmap_color);
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  hm_dbg_timeline_view_get_rss_color (&rss_color);
+  texture = render_widget (GTK_WIDGET (timeline));
+  pixels = download (texture);
+  data = pixels.data;
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  graphene_rect_init (&legend, 0, 0, pixels.width, plot.origin.y);
+
+  mmap_share = color_share (&pixels, &plot, &mmap_color);
+  rss_share = color_share (&pixels, &plot, &rss_color);
+  legend_rss = color_share (&pixels, &legend, &rss_color);
+  g_test_message ("plot %.0fx%.0f: mmap %.1f%%, RSS line %.2f%%, malloc %.2f%%; legend RSS %.3f%%",
+                  plot.size.width, plot.size.height, mmap_share * 100, rss_share * 100,
+                  color_share (&pixels, &plot, &malloc_color) * 100, legend_rss * 100);
+  /* the 48 MiB mapping lives for the last part of the run */
+  g_assert_cmpfloat (mmap_share, >, 0.05);
+  /* a line two pixels thick across much of the width */
+  g_assert_cmpfloat (rss_share * plot.size.height, >, 0.5);
+  g_assert_cmpfloat (rss_share, <, 0.2);
+  /* both have a legend entry */
+  g_assert_cmpfloat (legend_rss, >, 0.0);
+  g_assert_cmpfloat (color_share (&pixels, &legend, &mmap_color), >, 0.0);
+
+  save_screenshot (GTK_WIDGET (window), "debugger-timeline-mmap-rss.png");
+  close_window (window);
+}
+
 static void
 test_timeline_zoom_and_select (void)
 {
@@ -2177,6 +2240,7 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/gui/timeline/draws-the-heap-by-strategy", test_timeline_pixels);
+  g_test_add_func ("/gui/timeline/mmap-strategy-and-rss-line", test_timeline_mmap_and_rss);
   g_test_add_func ("/gui/timeline/zooms-pans-and-selects", test_timeline_zoom_and_select);
   g_test_add_func ("/gui/timeline/drag-selects-scroll-pans", test_timeline_pointer);
   g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);

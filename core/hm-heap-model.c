@@ -33,6 +33,9 @@ struct _HmHeapModel {
   gint64 end_status;
 
   LiveTable live;
+  /* Blocks a custom allocator announced live inside other blocks (often at
+   * the same address as the block holding them): a table of their own. */
+  LiveTable live_custom;
   /* Blocks whose address was allocated again before their free arrived
    * (threads' events can come out of order across rounds); their free is
    * matched by time.  Rare, so a plain list. */
@@ -320,6 +323,7 @@ hm_heap_model_new (void)
   HmStackNode root = { 0, 0 };
 
   live_init (&model->live);
+  live_init (&model->live_custom);
   model->displaced = g_array_new (FALSE, FALSE, sizeof (LiveBlock));
   model->stacks = g_array_new (FALSE, TRUE, sizeof (guint64));
   g_array_set_size (model->stacks, 1);
@@ -358,6 +362,7 @@ hm_heap_model_free (HmHeapModel *model)
   if (model == NULL)
     return;
   g_free (model->live.slots);
+  g_free (model->live_custom.slots);
   g_array_unref (model->displaced);
   g_array_unref (model->stacks);
   g_array_unref (model->nodes);
@@ -689,6 +694,12 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
   strategy_sub (model, block->strategy, block->size);
 }
 
+static LiveTable *
+live_table (HmHeapModel *model, HmStrategyKind strategy)
+{
+  return strategy == HM_STRATEGY_KIND_CUSTOM ? &model->live_custom : &model->live;
+}
+
 static void
 record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, guint64 ts,
               HmStrategyKind strategy)
@@ -698,7 +709,8 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
   LiveBlock block = { addr, size, ts, (guint32) site->stack, strategy };
   LiveBlock *old;
 
-  old = live_find (&model->live, addr);
+  LiveTable *table = live_table (model, strategy);
+  old = live_find (table, addr);
   if (old != NULL)
     {
       /* The address is live: its free has not arrived yet.  Whichever of the
@@ -706,13 +718,13 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
       if (old->ts <= ts)
         {
           g_array_append_val (model->displaced, *old);
-          live_put (&model->live, &block);
+          live_put (table, &block);
         }
       else
         g_array_append_val (model->displaced, block);
     }
   else
-    live_put (&model->live, &block);
+    live_put (table, &block);
 
   t->allocations++;
   t->bytes_allocated += size;
@@ -756,12 +768,15 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
 /* Returns FALSE when the address was not live.  thread: the freeing
  * thread's state, to tell a temporary allocation (may be NULL). */
 static gboolean
-record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
+record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread,
+             HmStrategyKind strategy)
 {
+  LiveTable *table = live_table (model, strategy);
+  gboolean custom = strategy == HM_STRATEGY_KIND_CUSTOM;
   gboolean temporary = thread != NULL && thread->last_alloc == addr && addr != 0;
   if (thread != NULL)
     thread->last_alloc = 0;
-  LiveBlock *block = live_find (&model->live, addr);
+  LiveBlock *block = live_find (table, addr);
 
   /* A free older than the live block belongs to a displaced one. */
   if (block == NULL || block->ts > ts)
@@ -771,6 +786,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
         {
           LiveBlock *d = &g_array_index (model->displaced, LiveBlock, i);
           if (d->addr == addr && d->ts <= ts
+              && (d->strategy == HM_STRATEGY_KIND_CUSTOM) == custom
               && (best == G_MAXUINT || d->ts > g_array_index (model->displaced, LiveBlock, best).ts))
             best = i;
         }
@@ -790,7 +806,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
   if (block->strategy == HM_STRATEGY_KIND_MMAP)
     g_tree_remove (model->mappings, GSIZE_TO_POINTER (addr));
   live_account_remove (model, block, ts, TRUE, temporary);
-  live_remove (&model->live, block);
+  live_remove (table, block);
   return TRUE;
 }
 
@@ -845,7 +861,7 @@ unmap_range (HmHeapModel *model, guint64 from, guint64 to, guint64 ts, gboolean 
     {
       guint64 start = g_array_index (q.found, guint64, i);
       LiveBlock *block = live_find (&model->live, start);
-      if (block == NULL)
+      if (block == NULL || block->strategy != HM_STRATEGY_KIND_MMAP)
         {
           g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
           continue;
@@ -1039,10 +1055,10 @@ mempool_event (HmHeapModel *model, const HmEvent *e)
     case HM_MEMPOOL_FREE:
       if (g_hash_table_lookup (model->pool_objects, key) == GSIZE_TO_POINTER (e->id))
         {
-          LiveBlock *b = live_find (&model->live, e->addr);
+          LiveBlock *b = live_find (&model->live_custom, e->addr);
           guint64 size = b != NULL ? b->size : 0;
           g_hash_table_remove (model->pool_objects, key);
-          if (record_free (model, e->addr, e->ts, NULL))
+          if (record_free (model, e->addr, e->ts, NULL, HM_STRATEGY_KIND_CUSTOM))
             {
               model->totals.frees++;
               model->fn_calls[HM_FN_VG_MEMPOOL_FREE]++;
@@ -1062,7 +1078,7 @@ mempool_event (HmHeapModel *model, const HmEvent *e)
         while (g_hash_table_iter_next (&iter, &k, &v))
           if (v == GSIZE_TO_POINTER (e->id))
             {
-              if (record_free (model, GPOINTER_TO_SIZE (k), e->ts, NULL))
+              if (record_free (model, GPOINTER_TO_SIZE (k), e->ts, NULL, HM_STRATEGY_KIND_CUSTOM))
                 model->totals.frees++;
               g_hash_table_iter_remove (&iter);
             }
@@ -1277,7 +1293,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       break;
     case HM_EV_FREE:
       thread = note_thread (model, e->tid);
-      if (record_free (model, e->addr, e->ts, thread))
+      if (record_free (model, e->addr, e->ts, thread, hm_strategy_of_fn (e->fn)))
         {
           t->frees++;
           model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
@@ -1308,7 +1324,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       else if (e->old_addr != 0)
         /* A realloc is one allocation call; the old block just ends (and is
          * not a temporary allocation: it lives on in the new one). */
-        record_free (model, e->old_addr, e->ts, NULL);
+        record_free (model, e->old_addr, e->ts, NULL, hm_strategy_of_fn (e->fn));
       model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
       record_alloc (model, e->addr, e->size, e->stack, e->ts, hm_strategy_of_fn (e->fn));
       if (thread != NULL)

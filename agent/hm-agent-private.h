@@ -501,6 +501,9 @@ void hm_watch_moved (HmAllocFn fn, uint64_t tsc, void *old, size_t old_size, voi
 
 /* hm-stack-table.c */
 uint32_t hm_stack_capture (void) HM_HIDDEN;
+/* >0 in hm-client-requests.c's SIGTRAP handler: stacks leave out the
+ * signal trampoline */
+extern __thread int hm_in_trap_handler HM_TLS HM_HIDDEN;
 typedef struct {
   uint32_t depth;
   uint64_t hash;
@@ -511,6 +514,10 @@ const HmStackEntry *hm_stack_get (uint32_t id) HM_HIDDEN;
 void hm_stack_table_init (void) HM_HIDDEN;
 void hm_stack_table_lock (void) HM_HIDDEN;
 void hm_stack_table_unlock (void) HM_HIDDEN;
+
+/* hm-client-requests.c: Valgrind client requests in the loaded objects are
+ * patched to trap into the agent (tracing only; HM_CLIENT_REQUESTS=0: not) */
+void hm_client_requests_scan (void) HM_HIDDEN;
 
 /* hm-modules.c */
 void hm_modules_scan (void) HM_HIDDEN;

@@ -403,6 +403,7 @@ hm_agent_begin_session (int fd)
   hm_stack_table_init ();
   /* outside the writer's lock: the loader's lock comes first (see hm-gc.c) */
   hm_modules_scan ();
+  hm_client_requests_scan ();
   start_clock ();
   int r = hm_writer_begin_session (fd);
   if (r == 0)
@@ -483,6 +484,7 @@ hm_agent_init (void)
     }
   calibrate_clock ();
   hm_modules_scan ();
+  hm_client_requests_scan ();
   if (hm_writer_start (fd) != 0)
     {
       close (fd);

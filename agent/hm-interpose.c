@@ -922,7 +922,10 @@ dlopen (const char *file, int mode)
     mode &= ~RTLD_DEEPBIND;
   void *handle = real (file, mode);
   if (handle != NULL && hm_agent.tracing)
-    hm_modules_scan ();
+    {
+      hm_modules_scan ();
+      hm_client_requests_scan ();
+    }
   return handle;
 }
 

@@ -260,6 +260,8 @@ cache_get (void)
   return c;
 }
 
+__thread int hm_in_trap_handler HM_TLS;
+
 static inline bool
 in_agent (uintptr_t ip)
 {
@@ -282,6 +284,7 @@ unwind (uintptr_t *ips, uintptr_t *slots)
   unw_context_t context;
   unw_cursor_t cursor;
   int depth = 0;
+  int trampoline_to_skip = hm_in_trap_handler;
 
   if (unw_getcontext (&context) != 0 || unw_init_local (&cursor, &context) != 0)
     return 0;
@@ -292,6 +295,13 @@ unwind (uintptr_t *ips, uintptr_t *slots)
         break;
       if (depth == 0 && in_agent (ip))
         continue;
+      /* in the client-request trap handler: the signal trampoline goes
+       * too, the stack starts at the interrupted code */
+      if (depth == 0 && trampoline_to_skip)
+        {
+          trampoline_to_skip = 0;
+          continue;
+        }
       unw_get_reg (&cursor, UNW_REG_SP, &sp);
       ips[depth] = ip;
       /* the return address into this frame was pushed just below its SP */

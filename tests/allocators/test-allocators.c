@@ -220,6 +220,77 @@ test_heaptrack_api (void)
   g_assert_cmpuint (sums.allocations, ==, 40);
 }
 
+static void
+test_valgrind_requests (void)
+{
+  g_autofree gchar *path = program ("vg-annotated");
+  if (path == NULL || !hm_test_require_hmtrace ())
+    return;
+  const gchar *argv[] = { path, NULL };
+  g_autoptr(HmHeapModel) model = record (argv, NULL);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_VG_MALLOCLIKE), ==, 30);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_VG_FREELIKE), ==, 30);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_VG_RESIZEINPLACE), ==, 1);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_VG_MEMPOOL_ALLOC), ==, 12);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_VG_MEMPOOL_FREE), ==, 5);
+  const HmStrategyStats *c = hm_heap_model_get_strategy (model, HM_STRATEGY_KIND_CUSTOM);
+  g_assert_cmpuint (c->allocations, ==, 30 + 1 + 12);
+  g_assert_cmpuint (c->live_bytes, ==, 0);
+  /* the first cell shares its address with the arena's mapping: the
+   * munmap at the end still ends the mapping */
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_MUNMAP), ==, 1);
+  g_assert_cmpuint (hm_heap_model_get_strategy (model, HM_STRATEGY_KIND_MMAP)->live_bytes, ==, 0);
+  /* the mempool is listed with the pools: 12 out, 5 back, then destroyed */
+  GPtrArray *pools = hm_heap_model_get_pools (model);
+  guint n_annotated = 0;
+  for (guint i = 0; i < pools->len; i++)
+    {
+      const HmPoolStats *p = g_ptr_array_index (pools, i);
+      if (!p->annotated)
+        continue;
+      n_annotated++;
+      g_assert_cmpuint (p->gets, ==, 12);
+      g_assert_cmpuint (p->returns, ==, 5);
+      g_assert_true (p->freed);
+      g_assert_cmpuint (p->create_stack, !=, 0);
+    }
+  g_assert_cmpuint (n_annotated, ==, 1);
+  /* the stacks go through the trap to the annotated lines */
+  g_autoptr(json_t) report = report_of (argv);
+  g_assert_nonnull (report);
+  HmSiteSums sums = { 0 };
+  hm_test_sum_sites (report, "cell_alloc", "vg-annotated.c", site_line ("vg-annotated.c", "vg-cell-alloc"),
+                     &sums);
+  g_assert_cmpuint (sums.allocations, ==, 30);
+  memset (&sums, 0, sizeof sums);
+  hm_test_sum_sites (report, "pool_alloc", "vg-annotated.c", site_line ("vg-annotated.c", "vg-pool-alloc"),
+                     &sums);
+  g_assert_cmpuint (sums.allocations, ==, 12);
+}
+
+/* The same program under real valgrind: still clean, and memcheck sees the
+ * requests (so the macros were not broken by anything of ours). */
+static void
+test_valgrind_still_works (void)
+{
+  g_autofree gchar *path = program ("vg-annotated");
+  g_autofree gchar *valgrind = g_find_program_in_path ("valgrind");
+  g_auto(HmTestRun) run = { 0 };
+  if (path == NULL)
+    return;
+  if (valgrind == NULL)
+    {
+      g_test_skip ("valgrind is not installed");
+      return;
+    }
+  const gchar *argv[] = { valgrind, "-q", "--leak-check=full", "--error-exitcode=9", path, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  if (!WIFEXITED (run.exit_status) || WEXITSTATUS (run.exit_status) != 0)
+    hm_test_fail ("valgrind on vg-annotated: status %d; stderr:\n%s", run.exit_status,
+                  run.stderr_text);
+  g_assert_nonnull (strstr (run.stdout_text, "running on valgrind: 1"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -228,5 +299,7 @@ main (int argc, char **argv)
   g_test_add_func ("/allocators/mimalloc", test_mimalloc);
   g_test_add_func ("/allocators/mmap-and-rss", test_mappings);
   g_test_add_func ("/allocators/heaptrack-api", test_heaptrack_api);
+  g_test_add_func ("/allocators/valgrind-client-requests", test_valgrind_requests);
+  g_test_add_func ("/allocators/valgrind-still-works", test_valgrind_still_works);
   return g_test_run ();
 }

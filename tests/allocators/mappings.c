@@ -8,6 +8,8 @@
  * to 128 KiB).  Live at exit: the 128 KiB one and the touched one.
  * The touched mapping (argv[1] MiB, default 64) is written page by page,
  * then the program sleeps 300 ms so that the agent samples the RSS.
+ * `mappings bench N` instead times N mmap/munmap pairs of 64 KiB and
+ * prints nanoseconds per pair (tests/bench/bench-allocators.sh).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -27,9 +29,29 @@ pause_ms (long ms)
   nanosleep (&ts, NULL);
 }
 
+static int
+bench (long n)
+{
+  struct timespec t0, t1;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  for (long i = 0; i < n; i++)
+    {
+      char *p = mmap (NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED)
+        return 1;
+      munmap (p, 64 * 1024);
+    }
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  printf ("%.1f ns per mmap/munmap pair\n",
+          ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc > 2 && strcmp (argv[1], "bench") == 0)
+    return bench (atol (argv[2]));
   size_t touch_mib = argc > 1 ? (size_t) atoi (argv[1]) : 64;
   char *a = mmap (NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   char *b = mmap (NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -518,6 +518,8 @@ void hm_stack_table_unlock (void) HM_HIDDEN;
 /* hm-client-requests.c: Valgrind client requests in the loaded objects are
  * patched to trap into the agent (tracing only; HM_CLIENT_REQUESTS=0: not) */
 void hm_client_requests_scan (void) HM_HIDDEN;
+void hm_client_requests_fork_lock (void) HM_HIDDEN;
+void hm_client_requests_fork_unlock (void) HM_HIDDEN;
 
 /* hm-modules.c */
 void hm_modules_scan (void) HM_HIDDEN;

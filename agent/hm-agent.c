@@ -151,6 +151,8 @@ hm_fork_lock_all (void)
   if (fork_locks_held)
     return;
   fork_locks_held = 1;
+  /* outermost: taken before the loader's lock when scanning */
+  hm_client_requests_fork_lock ();
   hm_lifetime_scan_fork_lock ();
   hm_lifetime_fork_take_table ();
   hm_gc_fork_lock ();
@@ -180,6 +182,7 @@ hm_fork_unlock_all (int child)
   hm_gc_fork_unlock ();
   hm_lifetime_fork_give_table ();
   hm_lifetime_scan_fork_unlock (child);
+  hm_client_requests_fork_unlock ();
 }
 
 static void

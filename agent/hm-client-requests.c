@@ -275,6 +275,19 @@ hm_client_requests_scan (void)
   hm_guard--;
 }
 
+/* fork: the forking thread holds the lock across it (hm-agent.c). */
+void
+hm_client_requests_fork_lock (void)
+{
+  pthread_mutex_lock (&patch_lock);
+}
+
+void
+hm_client_requests_fork_unlock (void)
+{
+  pthread_mutex_unlock (&patch_lock);
+}
+
 /* The program sets SIGTRAP's action: we stay in front and chain to it. */
 HM_EXPORT int
 sigaction (int signal_number, const struct sigaction *act, struct sigaction *old)

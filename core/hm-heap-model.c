@@ -1049,6 +1049,8 @@ mempool_event (HmHeapModel *model, const HmEvent *e)
       p->gets++;
       p->live_objects++;
       p->live_bytes += e->size;
+      p->bytes += e->size;
+      p->peak_bytes = MAX (p->peak_bytes, p->live_bytes);
       p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
       timeline_note (model, e->ts, TRUE, FALSE);
       break;

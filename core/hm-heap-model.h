@@ -130,7 +130,9 @@ typedef struct {
    * object_size 0 (its objects' sizes vary), capacity 0; its objects are
    * also blocks of the custom strategy. */
   gboolean annotated;
-  guint64 live_bytes;
+  guint64 live_bytes;      /* annotated pools: bytes out of the pool now, */
+  guint64 bytes;           /* allocated from it in all, */
+  guint64 peak_bytes;      /* and the most out at once */
 } HmPoolStats;
 
 typedef struct {

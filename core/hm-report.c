@@ -285,6 +285,14 @@ pools_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
                                                "freed", p->freed,
                                                "stack", stack_to_json (model, symbolizer,
                                                                        p->create_stack)));
+      if (p->annotated)
+        {
+          /* a Valgrind mempool: objects of any size, counted in bytes */
+          json_t *o = json_array_get (array, json_array_size (array) - 1);
+          json_object_set_new (o, "valgrind_mempool", json_true ());
+          json_object_set_new (o, "bytes", json_uint (p->bytes));
+          json_object_set_new (o, "peak_bytes", json_uint (p->peak_bytes));
+        }
     }
   return array;
 }

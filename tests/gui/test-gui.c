@@ -25,6 +25,7 @@
 #include "hm-dbg-application.h"
 #include "hm-dbg-attach-dialog.h"
 #include "hm-dbg-process-item.h"
+#include "hm-dbg-object-item.h"
 #include "hm-dbg-objects-view.h"
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-site.h"
@@ -1467,6 +1468,48 @@ test_not_a_trace (void)
   close_window (window);
 }
 
+/* A custom allocator announced with Valgrind's client requests (tests/
+ * allocators/vg-annotated.c): its mempool is a row of Regions & Pools, with
+ * the bytes that went through it. */
+static void
+test_valgrind_mempool_view (void)
+{
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "..",
+                                               "allocators", "vg-annotated", NULL);
+  g_autofree char *trace = g_build_filename (tmp_dir, "vg-annotated.hmt", NULL);
+  const char *argv[] = { g_getenv ("HMTRACE"), "record", "-q", "-o", trace, "--", program, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("tests/allocators/vg-annotated was not built (no valgrind.h)");
+      return;
+    }
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  HmDbgWindow *window = open_window (trace);
+  HmDbgObjectsView *objects_view = HM_DBG_OBJECTS_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                        "objects_view"));
+  GtkSelectionModel *objects = hm_dbg_objects_view_get_model (objects_view);
+  g_assert_true (window_ready (window));
+  wait_for_lists (objects);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (objects)), ==, 1);
+  g_autoptr(HmDbgObjectItem) item = g_list_model_get_item (G_LIST_MODEL (objects), 0);
+  g_assert_cmpint (hm_dbg_object_item_get_kind (item), ==, HM_OBJECT_POOL);
+  g_assert_true (g_str_has_prefix (hm_dbg_object_item_get_name (item), "mempool 0x"));
+  g_assert_cmpuint (hm_dbg_object_item_get_allocations (item), ==, 12);
+  /* vg-annotated.c's pieces: 24 + 8 i bytes, i = 0..11 */
+  g_assert_cmpuint (hm_dbg_object_item_get_bytes (item), ==, 12 * 24 + 8 * 66);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "objects");
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (window), "debugger-valgrind-mempool.png");
+  close_window (window);
+}
+
 static void
 test_hybrid (void)
 {
@@ -2255,6 +2298,7 @@ main (int   argc,
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);
+  g_test_add_func ("/gui/views/valgrind-mempool-with-the-pools", test_valgrind_mempool_view);
   g_test_add_func ("/gui/record/live-model-equals-the-file", test_record_live);
   g_test_add_func ("/gui/record/stop-ends-the-trace", test_record_stop);
   g_test_add_func ("/gui/record/main-thread-busy-till-the-end", test_record_main_thread_busy);

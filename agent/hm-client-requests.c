@@ -14,7 +14,8 @@
  * trap and signal return per request (a few microseconds, see
  * tests/bench/bench-allocators.sh).  Never patched: the agent, the loader,
  * libc, the vdso; a page that cannot be made writable; more sites than the
- * table holds.  A SIGTRAP that is not at one of our sites goes to the
+ * table holds; anything when the agent was injected by an attach.  A
+ * SIGTRAP that is not at one of our sites goes to the
  * handler the program had (or to the default action).  If the program
  * installs its own SIGTRAP handler later, sigaction() keeps ours in front
  * and chains to theirs.
@@ -266,7 +267,10 @@ void
 hm_client_requests_scan (void)
 {
   int on = 1;
-  if (!hm_agent.tracing || (hm_parse_bool (getenv ("HM_CLIENT_REQUESTS"), &on) && !on))
+  /* injected by an attach, our sigaction() is not the program's: a SIGTRAP
+   * handler it installed later would meet our traps; leave the code alone */
+  if (!hm_agent.tracing || hm_agent.injected
+      || (hm_parse_bool (getenv ("HM_CLIENT_REQUESTS"), &on) && !on))
     return;
   hm_guard++;
   pthread_mutex_lock (&patch_lock);

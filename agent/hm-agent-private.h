@@ -501,9 +501,8 @@ void hm_watch_moved (HmAllocFn fn, uint64_t tsc, void *old, size_t old_size, voi
 
 /* hm-stack-table.c */
 uint32_t hm_stack_capture (void) HM_HIDDEN;
-/* >0 in hm-client-requests.c's SIGTRAP handler: stacks leave out the
- * signal trampoline */
-extern __thread int hm_in_trap_handler HM_TLS HM_HIDDEN;
+/* The same for the code a signal interrupted, from its handler's context. */
+uint32_t hm_stack_capture_context (void *context) HM_HIDDEN;
 typedef struct {
   uint32_t depth;
   uint64_t hash;

@@ -98,7 +98,7 @@ add_site (uintptr_t site)
 /* One request, as memcheck reads it: args[0] the code, then up to five
  * arguments.  Events only; what the program gets back is the default. */
 static void
-record_request (const uintptr_t *args)
+record_request (const uintptr_t *args, void *context)
 {
   if (!hm_agent.tracing || hm_guard != 0 || args == NULL)
     return;
@@ -107,7 +107,7 @@ record_request (const uintptr_t *args)
     {
     case VG_MALLOCLIKE_BLOCK:         /* addr, size, redzone, zeroed */
       if (args[1] != 0)
-        hm_emit_alloc_fn (HM_FN_VG_MALLOCLIKE, args[1], args[2], hm_stack_capture ());
+        hm_emit_alloc_fn (HM_FN_VG_MALLOCLIKE, args[1], args[2], hm_stack_capture_context (context));
       break;
     case VG_FREELIKE_BLOCK:           /* addr, redzone */
       if (args[1] != 0)
@@ -115,16 +115,16 @@ record_request (const uintptr_t *args)
       break;
     case VG_RESIZEINPLACE_BLOCK:      /* addr, old size, new size, redzone */
       hm_emit_realloc_fn (HM_FN_VG_RESIZEINPLACE, hm_tsc (), args[1], 0, args[1], args[3],
-                          hm_stack_capture ());
+                          hm_stack_capture_context (context));
       break;
     case VG_CREATE_MEMPOOL:           /* pool, redzone, zeroed[, flags] */
-      hm_emit_mempool (HM_MEMPOOL_CREATE, args[1], 0, 0, hm_stack_capture ());
+      hm_emit_mempool (HM_MEMPOOL_CREATE, args[1], 0, 0, hm_stack_capture_context (context));
       break;
     case VG_DESTROY_MEMPOOL:          /* pool */
       hm_emit_mempool (HM_MEMPOOL_DESTROY, args[1], 0, 0, 0);
       break;
     case VG_MEMPOOL_ALLOC:            /* pool, addr, size */
-      hm_emit_mempool (HM_MEMPOOL_ALLOC, args[1], args[2], args[3], hm_stack_capture ());
+      hm_emit_mempool (HM_MEMPOOL_ALLOC, args[1], args[2], args[3], hm_stack_capture_context (context));
       break;
     case VG_MEMPOOL_FREE:             /* pool, addr */
       hm_emit_mempool (HM_MEMPOOL_FREE, args[1], args[2], 0, 0);
@@ -145,9 +145,7 @@ trap_handler (int signal_number, siginfo_t *info, void *context)
     {
       int saved_errno = errno;
       /* recorded first: the stack is unwound from the trap's pc */
-      hm_in_trap_handler = 1;
-      record_request ((const uintptr_t *) uc->uc_mcontext.gregs[REG_RAX]);
-      hm_in_trap_handler = 0;
+      record_request ((const uintptr_t *) uc->uc_mcontext.gregs[REG_RAX], context);
       uc->uc_mcontext.gregs[REG_RIP] = (greg_t) (site + sizeof client_request);
       errno = saved_errno;
       return;

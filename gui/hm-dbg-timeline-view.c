@@ -40,6 +40,7 @@ struct _HmDbgTimelineView
 
   gint64 cursor_time;
   double hover_x;              /* -1 outside */
+  gboolean show_rss;           /* the RSS line, and the axis scaled to it */
 
   /* drags */
   double drag_x;
@@ -56,6 +57,7 @@ enum {
   PROP_SELECTION_END,
   PROP_HAS_SELECTION,
   PROP_CURSOR_TIME,
+  PROP_SHOW_RSS,
   N_PROPS
 };
 
@@ -598,7 +600,7 @@ snapshot_legend (HmDbgTimelineView *self,
       x += width + 2 * PAD;
     }
 
-  if (model != NULL && hm_heap_model_get_rss (model)->len > 0)
+  if (self->show_rss && model != NULL && hm_heap_model_get_rss (model)->len > 0)
     {
       /* Translators: resident set size, the memory the process holds */
       g_autoptr(PangoLayout) text = gtk_widget_create_pango_layout (widget, _("RSS"));
@@ -814,7 +816,7 @@ snapshot_plot (HmDbgTimelineView *self,
     if (picked[c] >= 0)
       max_bytes = MAX (max_bytes, buckets[picked[c]].peak_total_bytes);
   /* the RSS line shares the axis: it is usually above the heap */
-  rss = hm_heap_model_get_rss (model);
+  rss = self->show_rss ? hm_heap_model_get_rss (model) : NULL;
   rss_columns = g_new (gint64, n_columns);
   for (guint c = 0; c < n_columns; c++)
     {
@@ -1126,7 +1128,7 @@ hm_dbg_timeline_view_query_tooltip (GtkWidget  *widget,
   g_string_append_printf (text, _("%s allocations, %s frees"), allocs_text, frees_text);
   {
     guint64 rss = 0;
-    if (rss_at (hm_heap_model_get_rss (model), t, &rss))
+    if (self->show_rss && rss_at (hm_heap_model_get_rss (model), t, &rss))
       {
         g_autofree char *rss_text = hm_dbg_format_size (rss, FALSE);
         g_string_append_printf (text, "\n<span foreground=\"%s\">━</span> ", RSS_COLOR);
@@ -1367,6 +1369,10 @@ hm_dbg_timeline_view_get_property (GObject    *object,
       g_value_set_int64 (value, self->cursor_time);
       break;
 
+    case PROP_SHOW_RSS:
+      g_value_set_boolean (value, self->show_rss);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1388,6 +1394,15 @@ hm_dbg_timeline_view_set_property (GObject      *object,
 
     case PROP_CURSOR_TIME:
       hm_dbg_timeline_view_set_cursor_time (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_SHOW_RSS:
+      if (self->show_rss != g_value_get_boolean (value))
+        {
+          self->show_rss = g_value_get_boolean (value);
+          gtk_widget_queue_draw (GTK_WIDGET (self));
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
 
     default:
@@ -1423,6 +1438,12 @@ hm_dbg_timeline_view_class_init (HmDbgTimelineViewClass *klass)
   properties[PROP_CURSOR_TIME] =
     g_param_spec_int64 ("cursor-time", NULL, NULL, -1, G_MAXINT64, -1,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* On by default: the gap between the heap and the RSS is memory the
+   * process holds that no allocation accounts for.  Off, the axis is the
+   * heap's alone (a small heap in a big process). */
+  properties[PROP_SHOW_RSS] =
+    g_param_spec_boolean ("show-rss", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "timeline.zoom-in", NULL, zoom_in_action);
@@ -1461,6 +1482,7 @@ hm_dbg_timeline_view_init (HmDbgTimelineView *self)
   self->cursor_time = -1;
   self->hover_x = -1;
   self->fit = TRUE;
+  self->show_rss = TRUE;
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);

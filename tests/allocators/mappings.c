@@ -9,7 +9,8 @@
  * The touched mapping (argv[1] MiB, default 64) is written page by page,
  * then the program sleeps 300 ms so that the agent samples the RSS.
  * `mappings bench N` instead times N mmap/munmap pairs of 64 KiB and
- * prints nanoseconds per pair (tests/bench/bench-allocators.sh).
+ * prints nanoseconds per pair, of the fastest of 20 batches
+ * (tests/bench/bench-allocators.sh).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -29,21 +30,31 @@ pause_ms (long ms)
   nanosleep (&ts, NULL);
 }
 
+/* The fastest of 20 batches: other tenants of a shared machine slow some
+ * batches down, never speed one up. */
 static int
 bench (long n)
 {
-  struct timespec t0, t1;
-  clock_gettime (CLOCK_MONOTONIC, &t0);
-  for (long i = 0; i < n; i++)
+  double best = 0;
+  long batch = n / 20 > 0 ? n / 20 : 1;
+  for (int b = 0; b < 20; b++)
     {
-      char *p = mmap (NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED)
-        return 1;
-      munmap (p, 64 * 1024);
+      struct timespec t0, t1;
+      clock_gettime (CLOCK_MONOTONIC, &t0);
+      for (long i = 0; i < batch; i++)
+        {
+          char *p = mmap (NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                          -1, 0);
+          if (p == MAP_FAILED)
+            return 1;
+          munmap (p, 64 * 1024);
+        }
+      clock_gettime (CLOCK_MONOTONIC, &t1);
+      double ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / batch;
+      if (b == 0 || ns < best)
+        best = ns;
     }
-  clock_gettime (CLOCK_MONOTONIC, &t1);
-  printf ("%.1f ns per mmap/munmap pair\n",
-          ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n);
+  printf ("%.1f ns per mmap/munmap pair (fastest of 20 batches)\n", best);
   return 0;
 }
 

@@ -10,7 +10,8 @@
  * vg-pool-alloc), VALGRIND_MEMPOOL_FREE 5, VALGRIND_DESTROY_MEMPOOL 1 (the
  * other 7 go with it).  Plus mmap 1, munmap 1 of the arena.
  * With an argument N it instead times N MALLOCLIKE/FREELIKE pairs and
- * prints nanoseconds per request (the benchmark).
+ * prints nanoseconds per request, of the fastest of 20 batches (the
+ * benchmark).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,14 +84,22 @@ main (int argc, char **argv)
 
   if (argc > 1)
     {
-      long n = atol (argv[1]);
-      double start = now_ns ();
-      for (long i = 0; i < n; i++)
+      /* the fastest of 20 batches: a shared machine slows some down */
+      long n = atol (argv[1]), batch = n / 20 > 0 ? n / 20 : 1;
+      double best = 0;
+      for (int b = 0; b < 20; b++)
         {
-          void *p = cell_alloc ();
-          cell_free (p);
+          double start = now_ns ();
+          for (long i = 0; i < batch; i++)
+            {
+              void *p = cell_alloc ();
+              cell_free (p);
+            }
+          double ns = (now_ns () - start) / (2.0 * batch);
+          if (b == 0 || ns < best)
+            best = ns;
         }
-      printf ("%.1f ns per request\n", (now_ns () - start) / (2.0 * n));
+      printf ("%.1f ns per request (fastest of 20 batches)\n", best);
       munmap (arena, ARENA);
       return 0;
     }

@@ -4,14 +4,18 @@
 #      `hmtrace record --no-lifetime`, with this agent and, when
 #      HM_BASELINE_AGENT names one built from before the mmap hooks and the
 #      jemalloc/mimalloc forwarding, with that one: the ratio is what the
-#      new hooks add to a program that does not mmap (should be ~1.00);
+#      new hooks add to a program that does not mmap (should be ~1.00).
+#      The two agents' runs alternate; medians and fastest runs are both
+#      compared (on a shared, noisy machine the fastest is the steadier);
 #   2. 200 000 mmap/munmap pairs of 64 KiB (tests/allocators/mappings bench),
 #      plain and traced: the cost of one traced pair;
 #   3. 200 000 Valgrind client requests (tests/allocators/vg-annotated N),
 #      plain (a no-op) and traced (patched to trap into the agent).
-# Medians of HM_BENCH_REPEAT (3) runs.
+# HM_BENCH_REPEAT (3) runs of each.
 #
 # Usage: bench-allocators.sh [HMTRACE [BENCH-MALLOC [ALLOCATORS-DIR]]]
+#   e.g. HM_BENCH_REPEAT=5 HM_BASELINE_AGENT=/tmp/base/build/agent/libhybridmem.so \
+#        tests/bench/bench-allocators.sh
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,23 +27,21 @@ repeat=${HM_BENCH_REPEAT:-3}
 if [[ -z "${HM_AGENT_PATH:-}" ]]; then
   export HM_AGENT_PATH=$(readlink -f "$(dirname "$hmtrace")/../agent/libhybridmem.so")
 fi
-agent=$HM_AGENT_PATH
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench-alloc.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 now() { date +%s.%N; }
 median() { sort -g | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
-median_time() {
-  local times=() start end
-  for ((i = 0; i < repeat; i++)); do
-    start=$(now)
-    "$@" >/dev/null 2>"$work/stderr" || { echo "bench-allocators: '$*' failed:" >&2; cat "$work/stderr" >&2; exit 1; }
-    end=$(now)
-    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')")
-  done
-  printf '%s\n' "${times[@]}" | median
+fastest() { sort -g | head -1; }
+# one_time COMMAND...: the wall time of one run, in seconds
+one_time() {
+  local start end
+  start=$(now)
+  "$@" >/dev/null 2>"$work/stderr" || { echo "bench-allocators: '$*' failed:" >&2; cat "$work/stderr" >&2; exit 1; }
+  end=$(now)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
 }
-# median of what the program prints first on its output line (ns per op)
+# median of what the program prints first on its "ns per" line
 median_printed() {
   for ((i = 0; i < repeat; i++)); do
     "$@" 2>/dev/null | awk '/ns per/ { print $1 }'
@@ -47,16 +49,28 @@ median_printed() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-echo "bench-allocators: median of $repeat runs, $(nproc) CPUs"
+echo "bench-allocators: $repeat runs each, $(nproc) CPUs"
 
-plain=$(median_time "$bench")
-traced=$(median_time "$hmtrace" record --no-lifetime -o "$work/a.hmt" -- "$bench")
+for ((i = 0; i < repeat; i++)); do one_time "$bench"; done >"$work/plain"
+plain=$(median <"$work/plain")
 printf '  bench-malloc plain                      %6.3f s\n' "$plain"
-printf '  bench-malloc traced, this agent         %6.3f s  (%sx plain)\n' "$traced" "$(ratio "$traced" "$plain")"
-if [[ -n "${HM_BASELINE_AGENT:-}" && -e "$HM_BASELINE_AGENT" ]]; then
-  base=$(HM_AGENT_PATH=$HM_BASELINE_AGENT median_time "$hmtrace" record --no-lifetime -o "$work/b.hmt" -- "$bench")
-  printf '  bench-malloc traced, baseline agent     %6.3f s  (%sx plain)\n' "$base" "$(ratio "$base" "$plain")"
-  printf '  what the new hooks add to bench-malloc  %sx\n' "$(ratio "$traced" "$base")"
+: >"$work/new"
+: >"$work/base"
+for ((i = 0; i < repeat; i++)); do
+  one_time "$hmtrace" record --no-lifetime -o "$work/a.hmt" -- "$bench" >>"$work/new"
+  if [[ -n "${HM_BASELINE_AGENT:-}" && -e "$HM_BASELINE_AGENT" ]]; then
+    HM_AGENT_PATH=$HM_BASELINE_AGENT one_time "$hmtrace" record --no-lifetime -o "$work/b.hmt" -- "$bench" >>"$work/base"
+  fi
+done
+new=$(median <"$work/new")
+printf '  bench-malloc traced, this agent         %6.3f s  (%sx plain; fastest %s s)\n' \
+  "$new" "$(ratio "$new" "$plain")" "$(fastest <"$work/new")"
+if [[ -s "$work/base" ]]; then
+  base=$(median <"$work/base")
+  printf '  bench-malloc traced, baseline agent     %6.3f s  (%sx plain; fastest %s s)\n' \
+    "$base" "$(ratio "$base" "$plain")" "$(fastest <"$work/base")"
+  printf '  what the new hooks add to bench-malloc  %sx by medians, %sx by fastest runs\n' \
+    "$(ratio "$new" "$base")" "$(ratio "$(fastest <"$work/new")" "$(fastest <"$work/base")")"
 else
   echo "  (set HM_BASELINE_AGENT to an agent built before the mmap hooks to compare)"
 fi

@@ -307,6 +307,63 @@ hm_emit_warning (uint64_t ticks, HmWarningKind warning, uint64_t addr, uint64_t 
   hm_ring_commit (t, start, p);
 }
 
+/* Extension events (minor 2): kind, a one-byte length, then a payload of
+ * absolute values, so the delta state is not touched.  fields[0] is the
+ * time; n_fields <= 6 (at most 1 + 1 + 1 + 60 bytes). */
+static inline void
+hm_emit_extension (uint8_t kind, uint8_t fn, const uint64_t *fields, int n_fields)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = kind;
+  uint8_t *len = p++;
+  uint8_t *payload = p;
+  *p++ = fn;
+  for (int i = 0; i < n_fields; i++)
+    p = hm_put_uv (p, fields[i]);
+  *len = (uint8_t) (p - payload);
+  hm_ring_commit (t, start, p);
+}
+
+/* An allocation by any function: functions 16 and up do not fit the
+ * ALLOC kind's nibble and go as ALLOC_X. */
+static inline void
+hm_emit_alloc_fn (HmAllocFn fn, uint64_t addr, uint64_t size, uint32_t stack)
+{
+  if (fn < 16)
+    {
+      hm_emit_alloc ((uint8_t) fn, addr, size, stack);
+      return;
+    }
+  uint64_t f[4] = { hm_tsc (), addr, size, stack };
+  hm_emit_extension (HM_EV_ALLOC_X, (uint8_t) fn, f, 4);
+}
+
+static inline void
+hm_emit_unmap (HmAllocFn fn, uint64_t addr, uint64_t size)
+{
+  uint64_t f[3] = { hm_tsc (), addr, size };
+  hm_emit_extension (HM_EV_UNMAP, (uint8_t) fn, f, 3);
+}
+
+/* tsc from before the call; old_size 0: the whole block at old_addr. */
+static inline void
+hm_emit_realloc_fn (HmAllocFn fn, uint64_t tsc, uint64_t old_addr, uint64_t old_size,
+                    uint64_t new_addr, uint64_t size, uint32_t stack)
+{
+  uint64_t f[6] = { tsc, old_addr, old_size, new_addr, size, stack };
+  hm_emit_extension (HM_EV_REALLOC_X, (uint8_t) fn, f, 6);
+}
+
+static inline void
+hm_emit_mempool (HmMempoolOp op, uint64_t pool, uint64_t addr, uint64_t size, uint32_t stack)
+{
+  uint64_t f[5] = { hm_tsc (), pool, addr, size, stack };
+  hm_emit_extension (HM_EV_MEMPOOL, (uint8_t) op, f, 5);
+}
+
 /* Names a region or pool in the trace (the writer puts it in metadata). */
 void hm_trace_name_object (HmObjectKind kind, uint64_t id, const char *name) HM_HIDDEN;
 
@@ -417,14 +474,37 @@ hm_watching_here (void)
   return HM_UNLIKELY (hm_agent.tracing | hm_lifetime_active) && hm_guard == 0;
 }
 
+/* hm-interpose.c: the allocator behind the program's malloc & co.  glibc's
+ * unless another loaded object defines malloc (jemalloc, mimalloc linked
+ * into the program): then the hooks forward to that one.  Decided at the
+ * first hook call (see hm-interpose.c). */
+typedef enum {
+  HM_NEXT_UNDECIDED = 0,
+  HM_NEXT_LIBC,
+  HM_NEXT_FOREIGN,
+} HmNextKind;
+extern int hm_next_kind HM_HIDDEN;
+/* Frees a block the program's malloc gave (the foreign allocator's free,
+ * or glibc's). */
+void hm_program_free (void *p) HM_HIDDEN;
+/* The path of the object whose malloc the program uses, or NULL for glibc. */
+const char *hm_next_allocator_path (void) HM_HIDDEN;
+/* Looks name up after the agent (RTLD_NEXT, RTLD_DEFAULT when injected),
+ * with the guard up; NULL when nothing else defines it. */
+void *hm_next_symbol (const char *name) HM_HIDDEN;
+
 /* hm-interpose.c: what every allocation and free function does when
  * watching (see hm_watching_here) */
 void hm_watch_alloc (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, size_t size) HM_HIDDEN;
 bool hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p,
                     const char *function) HM_HIDDEN;
+void hm_watch_moved (HmAllocFn fn, uint64_t tsc, void *old, size_t old_size, void *p,
+                     size_t size) HM_HIDDEN;
 
 /* hm-stack-table.c */
 uint32_t hm_stack_capture (void) HM_HIDDEN;
+/* The same for the code a signal interrupted, from its handler's context. */
+uint32_t hm_stack_capture_context (void *context) HM_HIDDEN;
 typedef struct {
   uint32_t depth;
   uint64_t hash;
@@ -435,6 +515,12 @@ const HmStackEntry *hm_stack_get (uint32_t id) HM_HIDDEN;
 void hm_stack_table_init (void) HM_HIDDEN;
 void hm_stack_table_lock (void) HM_HIDDEN;
 void hm_stack_table_unlock (void) HM_HIDDEN;
+
+/* hm-client-requests.c: Valgrind client requests in the loaded objects are
+ * patched to trap into the agent (tracing only; HM_CLIENT_REQUESTS=0: not) */
+void hm_client_requests_scan (void) HM_HIDDEN;
+void hm_client_requests_fork_lock (void) HM_HIDDEN;
+void hm_client_requests_fork_unlock (void) HM_HIDDEN;
 
 /* hm-modules.c */
 void hm_modules_scan (void) HM_HIDDEN;

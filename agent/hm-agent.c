@@ -152,6 +152,8 @@ hm_fork_lock_all (void)
   if (fork_locks_held)
     return;
   fork_locks_held = 1;
+  /* outermost: taken before the loader's lock when scanning */
+  hm_client_requests_fork_lock ();
   hm_lifetime_scan_fork_lock ();
   hm_lifetime_fork_take_table ();
   hm_gc_fork_lock ();
@@ -182,6 +184,7 @@ hm_fork_unlock_all (int child)
   hm_gc_fork_unlock ();
   hm_lifetime_fork_give_table ();
   hm_lifetime_scan_fork_unlock (child);
+  hm_client_requests_fork_unlock ();
 }
 
 static void
@@ -413,6 +416,7 @@ hm_agent_begin_session (int fd)
   hm_stack_table_init ();
   /* outside the writer's lock: the loader's lock comes first (see hm-gc.c) */
   hm_modules_scan ();
+  hm_client_requests_scan ();
   start_clock ();
   int r = hm_writer_begin_session (fd);
   if (r == 0)
@@ -540,6 +544,7 @@ hm_agent_init (void)
     }
   calibrate_clock ();
   hm_modules_scan ();
+  hm_client_requests_scan ();
   if (hm_writer_start (fd) != 0)
     {
       close (fd);

@@ -29,7 +29,7 @@ hm_watch_alloc (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, size_t size)
   hm_guard++;
   uint32_t stack = hm_stack_capture ();
   if (hm_agent.tracing)
-    hm_emit_alloc (fn, (uintptr_t) p, size, stack);
+    hm_emit_alloc_fn (fn, (uintptr_t) p, size, stack);
   if (hm_lifetime_active)
     hm_lifetime_note_alloc (p, size, strategy, stack);
   hm_guard--;
@@ -53,6 +53,25 @@ hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, const char *f
       hm_guard--;
     }
   return verdict == HM_FREE_PASS;
+}
+
+/* Under lifetime analysis, a reallocation by another allocator's function
+ * is done as malloc, copy and a quarantined free, as checked_realloc does
+ * for glibc's, so that pointers to the old block are seen dangling.  The
+ * caller made the new block p (by the same allocator); old_size is what the
+ * analysis knows of old. */
+void
+hm_watch_moved (HmAllocFn fn, uint64_t tsc, void *old, size_t old_size, void *p, size_t size)
+{
+  memcpy (p, old, old_size < size ? old_size : size);
+  hm_guard++;
+  uint32_t stack = hm_stack_capture ();
+  if (hm_agent.tracing)
+    hm_emit_realloc_fn (fn, tsc, (uintptr_t) old, 0, (uintptr_t) p, size, stack);
+  hm_lifetime_note_alloc (p, size, HM_LIFETIME_MALLOC, stack);
+  hm_guard--;
+  if (hm_lifetime_check_free (old, HM_LIFETIME_MALLOC, "realloc", NULL) == HM_FREE_PASS)
+    hm_program_free (old);
 }
 
 static inline void
@@ -203,9 +222,244 @@ pool_realloc (HmPool *pool, void *old, size_t size)
   return p;
 }
 
+/* --- another allocator: jemalloc, mimalloc ------------------------------------
+ *
+ * A program linked with jemalloc or mimalloc gets its malloc from that
+ * library; preloaded, we come first, and forwarding to glibc would swap
+ * the program's allocator for glibc's behind its back.  At the first hook
+ * call we ask the loader who defines malloc after us: if it is not the C
+ * library, every hook forwards to that object's functions (and a block's
+ * free goes where its malloc went).  The lookup (dlsym, dladdr) does not
+ * allocate when it succeeds; a call that comes back into a hook while this
+ * thread is deciding is served by glibc, as before the decision.
+ *
+ * Calls into the other allocator run with the guard up: what it does
+ * inside (its own mmap, munmap, a mi_malloc behind malloc) is its business,
+ * not an event of the program's.  With another allocator, an applied
+ * profile's pools are not used, and realloc under lifetime analysis is
+ * the allocator's own (not malloc, copy and quarantine). */
+
+int hm_next_kind HM_HIDDEN;
+
+static struct {
+  void *(*malloc) (size_t);
+  void (*free) (void *);
+  void *(*calloc) (size_t, size_t);
+  void *(*realloc) (void *, size_t);
+  int (*posix_memalign) (void **, size_t, size_t);
+  void *(*memalign) (size_t, size_t);
+  void *(*aligned_alloc) (size_t, size_t);
+  void *(*valloc) (size_t);
+  void *(*pvalloc) (size_t);
+  char path[256];
+} next;
+
+static __thread int deciding_next HM_TLS;
+
+void *
+hm_next_symbol (const char *name)
+{
+  hm_guard++;
+  /* injected, we are not in the global scope: the first definition is the one */
+  void *sym = dlsym (hm_agent.injected ? RTLD_DEFAULT : RTLD_NEXT, name);
+  hm_guard--;
+  return sym;
+}
+
+/* The symbol, when it is defined by the object that defines malloc. */
+static void *
+next_in (const char *name, const void *base)
+{
+  void *sym = hm_next_symbol (name);
+  Dl_info info;
+  if (sym == NULL || !dladdr (sym, &info) || info.dli_fbase != base)
+    return NULL;
+  return sym;
+}
+
+static void
+decide_next (void)
+{
+  Dl_info libc, other;
+  int kind = HM_NEXT_LIBC;
+
+  deciding_next = 1;
+  void *m = hm_next_symbol ("malloc");
+  if (m != NULL && dladdr (m, &other) && dladdr ((void *) __libc_malloc, &libc)
+      && other.dli_fbase != libc.dli_fbase && other.dli_fbase != NULL)
+    {
+      const void *base = other.dli_fbase;
+      next.malloc = m;
+      next.free = next_in ("free", base);
+      next.calloc = next_in ("calloc", base);
+      next.realloc = next_in ("realloc", base);
+      next.posix_memalign = next_in ("posix_memalign", base);
+      next.memalign = next_in ("memalign", base);
+      next.aligned_alloc = next_in ("aligned_alloc", base);
+      next.valloc = next_in ("valloc", base);
+      next.pvalloc = next_in ("pvalloc", base);
+      /* without its own free, calloc, realloc and an aligned allocation it
+       * is not an allocator we can forward to as a whole: leave it be */
+      if (next.free && next.calloc && next.realloc && next.posix_memalign)
+        {
+          kind = HM_NEXT_FOREIGN;
+          if (other.dli_fname != NULL)
+            strncpy (next.path, other.dli_fname, sizeof next.path - 1);
+        }
+    }
+  deciding_next = 0;
+  __atomic_store_n (&hm_next_kind, kind, __ATOMIC_RELEASE);
+}
+
+/* Whether the hooks forward to another allocator; decides on first use. */
+static __attribute__ ((noinline)) bool
+next_is_foreign (void)
+{
+  int kind = __atomic_load_n (&hm_next_kind, __ATOMIC_ACQUIRE);
+  if (kind == HM_NEXT_UNDECIDED)
+    {
+      if (deciding_next)
+        return false;
+      decide_next ();
+      kind = hm_next_kind;
+    }
+  return kind == HM_NEXT_FOREIGN;
+}
+
+#define FOREIGN() (HM_UNLIKELY (hm_next_kind != HM_NEXT_LIBC) && next_is_foreign ())
+
+const char *
+hm_next_allocator_path (void)
+{
+  return hm_next_kind == HM_NEXT_FOREIGN ? next.path : NULL;
+}
+
+void
+hm_program_free (void *p)
+{
+  if (hm_next_kind == HM_NEXT_FOREIGN)
+    next.free (p);
+  else
+    __libc_free (p);
+}
+
+static void *
+next_aligned (size_t alignment, size_t size)
+{
+  void *p = NULL;
+  if (next.memalign != NULL)
+    return next.memalign (alignment, size);
+  if (alignment < sizeof (void *))
+    alignment = sizeof (void *);
+  return next.posix_memalign (&p, alignment, size) == 0 ? p : NULL;
+}
+
+static __attribute__ ((noinline)) void *
+foreign_alloc (HmAllocFn fn, size_t alignment, size_t n, size_t size)
+{
+  void *p;
+  hm_guard++;
+  switch (fn)
+    {
+    case HM_FN_CALLOC:
+      p = next.calloc (n, size);
+      size *= n;
+      break;
+    case HM_FN_MEMALIGN:
+      p = next_aligned (alignment, size);
+      break;
+    case HM_FN_ALIGNED_ALLOC:
+      p = next.aligned_alloc ? next.aligned_alloc (alignment, size)
+                             : next_aligned (alignment, size);
+      break;
+    case HM_FN_VALLOC:
+      p = next.valloc ? next.valloc (size) : next_aligned ((size_t) getpagesize (), size);
+      break;
+    case HM_FN_PVALLOC:
+      {
+        size_t page = (size_t) getpagesize ();
+        size_t rounded = (size + page - 1) & ~(page - 1);
+        p = next.pvalloc ? next.pvalloc (size) : next_aligned (page, rounded ? rounded : page);
+      }
+      break;
+    default:
+      p = next.malloc (size);
+      break;
+    }
+  hm_guard--;
+  if (p != NULL && tracing_here ())
+    record_alloc (fn, p, size);
+  return p;
+}
+
+static __attribute__ ((noinline)) void
+foreign_free (void *p)
+{
+  if (tracing_here () && !hm_watch_free (HM_FN_FREE, HM_LIFETIME_MALLOC, p, "free"))
+    return;
+  hm_guard++;
+  next.free (p);
+  hm_guard--;
+}
+
+static __attribute__ ((noinline)) void *
+foreign_realloc (HmAllocFn fn, void *old, size_t size)
+{
+  void *p;
+  if (old == NULL)
+    {
+      hm_guard++;
+      p = next.realloc (NULL, size);
+      hm_guard--;
+      if (p != NULL && tracing_here ())
+        record_alloc (fn, p, size);
+      return p;
+    }
+  bool watching = tracing_here ();
+  if (size == 0)
+    {
+      /* a free (mimalloc hands back a new small block: an allocation) */
+      if (watching && !hm_watch_free (HM_FN_REALLOC, HM_LIFETIME_MALLOC, old, "realloc"))
+        return NULL;
+      hm_guard++;
+      p = next.realloc (old, 0);
+      hm_guard--;
+      if (p != NULL && watching)
+        record_alloc (fn, p, 0);
+      return p;
+    }
+  uint64_t tsc = hm_tsc ();
+  if (watching && hm_lifetime_active)
+    {
+      int known;
+      size_t old_size = hm_lifetime_block_size (old, &known);
+      if (known)
+        {
+          hm_guard++;
+          p = next.malloc (size);
+          hm_guard--;
+          if (p != NULL)
+            hm_watch_moved (fn, tsc, old, old_size, p, size);
+          return p;
+        }
+    }
+  hm_guard++;
+  p = next.realloc (old, size);
+  hm_guard--;
+  if (p != NULL && watching && hm_agent.tracing)
+    {
+      hm_guard++;
+      hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
+      hm_guard--;
+    }
+  return p;
+}
+
 HM_EXPORT void *
 malloc (size_t size)
 {
+  if (FOREIGN ())
+    return foreign_alloc (HM_FN_MALLOC, 0, 1, size);
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
     return profiled_alloc (HM_FN_MALLOC, size, 0, (uintptr_t) __builtin_return_address (0));
   void *p = __libc_malloc (size);
@@ -219,6 +473,11 @@ free (void *p)
 {
   if (p == NULL)
     return;
+  if (FOREIGN ())
+    {
+      foreign_free (p);
+      return;
+    }
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
     {
       profiled_free (p);
@@ -233,6 +492,8 @@ HM_EXPORT void *
 calloc (size_t n, size_t size)
 {
   size_t bytes;
+  if (FOREIGN ())
+    return foreign_alloc (HM_FN_CALLOC, 0, n, size);
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0
       && !__builtin_mul_overflow (n, size, &bytes))
     return profiled_alloc (HM_FN_CALLOC, bytes, 1, (uintptr_t) __builtin_return_address (0));
@@ -335,6 +596,8 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
 HM_EXPORT void *
 realloc (void *old, size_t size)
 {
+  if (FOREIGN ())
+    return foreign_realloc (HM_FN_REALLOC, old, size);
   if (HM_UNLIKELY (hm_profile_active))
     return traced_realloc (HM_FN_REALLOC, old, size);
   if (!tracing_here ())
@@ -351,6 +614,8 @@ reallocarray (void *old, size_t n, size_t size)
       errno = ENOMEM;
       return NULL;
     }
+  if (FOREIGN ())
+    return foreign_realloc (HM_FN_REALLOCARRAY, old, bytes);
   if (!tracing_here () && !hm_profile_active)
     return __libc_realloc (old, bytes);
   return traced_realloc (HM_FN_REALLOCARRAY, old, bytes);
@@ -359,6 +624,8 @@ reallocarray (void *old, size_t n, size_t size)
 HM_EXPORT void *
 memalign (size_t alignment, size_t size)
 {
+  if (FOREIGN ())
+    return foreign_alloc (HM_FN_MEMALIGN, alignment, 1, size);
   void *p = __libc_memalign (alignment, size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_MEMALIGN, p, size);
@@ -370,6 +637,19 @@ posix_memalign (void **out, size_t alignment, size_t size)
 {
   if (alignment % sizeof (void *) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0)
     return EINVAL;
+  if (FOREIGN ())
+    {
+      hm_guard++;
+      void *q = NULL;
+      int err = next.posix_memalign (&q, alignment, size);
+      hm_guard--;
+      if (err != 0)
+        return err;
+      *out = q;
+      if (tracing_here ())
+        record_alloc (HM_FN_POSIX_MEMALIGN, q, size);
+      return 0;
+    }
   void *p = __libc_memalign (alignment, size);
   if (p == NULL)
     return ENOMEM;
@@ -388,6 +668,8 @@ aligned_alloc (size_t alignment, size_t size)
       errno = EINVAL;
       return NULL;
     }
+  if (FOREIGN ())
+    return foreign_alloc (HM_FN_ALIGNED_ALLOC, alignment, 1, size);
   void *p = __libc_memalign (alignment, size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_ALIGNED_ALLOC, p, size);
@@ -397,6 +679,8 @@ aligned_alloc (size_t alignment, size_t size)
 HM_EXPORT void *
 valloc (size_t size)
 {
+  if (FOREIGN ())
+    return foreign_alloc (HM_FN_VALLOC, 0, 1, size);
   void *p = __libc_valloc (size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_VALLOC, p, size);
@@ -406,6 +690,8 @@ valloc (size_t size)
 HM_EXPORT void *
 pvalloc (size_t size)
 {
+  if (FOREIGN ())
+    return foreign_alloc (HM_FN_VALLOC, 0, 1, size);
   void *p = __libc_pvalloc (size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_PVALLOC, p, size);
@@ -636,7 +922,10 @@ dlopen (const char *file, int mode)
     mode &= ~RTLD_DEEPBIND;
   void *handle = real (file, mode);
   if (handle != NULL && hm_agent.tracing)
-    hm_modules_scan ();
+    {
+      hm_modules_scan ();
+      hm_client_requests_scan ();
+    }
   return handle;
 }
 

@@ -219,15 +219,21 @@ evict (void)
       q_count--;
       pthread_mutex_lock (&s->lock);
       Block *b = find (s, addr);
+      int from_malloc = 0;
       if (b != NULL && b->state == BLOCK_FREED)
         {
           size = b->size;
           found = 1;
+          from_malloc = b->strategy == HM_LIFETIME_MALLOC;
           remove_block (s, b);
         }
       pthread_mutex_unlock (&s->lock);
       q_bytes -= size <= q_bytes ? size : q_bytes;
-      if (found)
+      /* malloc's blocks go back to the program's allocator (jemalloc's,
+       * mimalloc's or glibc's); hm_alloc's are glibc's */
+      if (found && from_malloc)
+        hm_program_free ((void *) addr);
+      else if (found)
         __libc_free ((void *) addr);
     }
 }

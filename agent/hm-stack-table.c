@@ -380,3 +380,34 @@ hm_stack_capture (void)
     }
   return id;
 }
+
+/* The stack of the code a signal interrupted, from the handler's context
+ * (hm-client-requests.c's trap): no unwinding through the handler and the
+ * signal frame.  The first frame is the interrupted pc. */
+uint32_t
+hm_stack_capture_context (void *context)
+{
+  uintptr_t ips[MAX_DEPTH];
+  unw_cursor_t cursor;
+  int depth = 0;
+
+  if (__atomic_load_n (&table, __ATOMIC_ACQUIRE) == NULL)
+    return hm_stack_capture ();
+  if (unw_init_local2 (&cursor, (unw_context_t *) context, UNW_INIT_SIGNAL_FRAME) != 0)
+    return 0;
+  do
+    {
+      unw_word_t ip;
+      if (unw_get_reg (&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
+        break;
+      ips[depth++] = ip;
+    }
+  while (depth < hm_agent.stack_depth && depth < MAX_DEPTH && unw_step (&cursor) > 0);
+  if (depth == 0)
+    return 0;
+  uint64_t hash = hash_ips ((void *const *) ips, depth);
+  uint32_t id = lookup (__atomic_load_n (&table, __ATOMIC_ACQUIRE), hash, (void *const *) ips, depth);
+  if (id == 0)
+    id = insert (hash, (void *const *) ips, depth);
+  return id;
+}

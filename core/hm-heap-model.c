@@ -33,6 +33,9 @@ struct _HmHeapModel {
   gint64 end_status;
 
   LiveTable live;
+  /* Blocks a custom allocator announced live inside other blocks (often at
+   * the same address as the block holding them): a table of their own. */
+  LiveTable live_custom;
   /* Blocks whose address was allocated again before their free arrived
    * (threads' events can come out of order across rounds); their free is
    * matched by time.  Rare, so a plain list. */
@@ -71,6 +74,13 @@ struct _HmHeapModel {
   guint32 snap_epoch;      /* +1 each time a bucket closes */
   GArray *dirty_sites;     /* guint64 node ids changed in the open bucket */
   GHashTable *dirty_objects;  /* keys (kind << 56 | id) of regions and pools changed */
+
+  /* every allocator seen */
+  GTree *mappings;         /* start address -> 1: the live blocks of the mmap strategy,
+                            * ordered, for munmap of ranges */
+  guint64 fn_calls[HM_FN_N];
+  GArray *rss;             /* HmRssSample */
+  guint64 peak_rss, peak_rss_ts;
 };
 
 /* One site, region or pool as it stood at the end of a bucket. */
@@ -208,7 +218,9 @@ pool_free (gpointer data)
 const char *
 hm_strategy_kind_name (HmStrategyKind kind)
 {
-  static const char *const names[] = { "malloc", "manual", "gc", "regions", "pools" };
+  static const char *const names[] = { "malloc", "manual", "gc", "regions", "pools", "mmap",
+                                       "custom" };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == HM_STRATEGY_KIND_N);
   return kind < HM_STRATEGY_KIND_N ? names[kind] : "unknown";
 }
 
@@ -229,11 +241,42 @@ hm_warning_kind_name (HmWarningKind kind)
   return kind > 0 && kind < HM_WARNING_N ? names[kind] : "unknown";
 }
 
-static HmStrategyKind
-strategy_of_fn (HmAllocFn fn)
+const char *
+hm_alloc_fn_name (HmAllocFn fn)
+{
+  static const char *const names[] = {
+    "malloc", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
+    "aligned_alloc", "valloc", "pvalloc", "free", "hm_alloc", "hm_gc_alloc", "hm_free",
+    "gc_sweep", "mmap", "munmap", "mremap",
+    "mallocx", "rallocx", "xallocx", "dallocx", "sdallocx",
+    "mi_malloc", "mi_calloc", "mi_zalloc", "mi_realloc", "mi_malloc_aligned",
+    "mi_zalloc_aligned", "mi_new", "mi_mallocn", "mi_free",
+    "heaptrack_report_alloc", "heaptrack_report_realloc", "heaptrack_report_free",
+    "VALGRIND_MALLOCLIKE_BLOCK", "VALGRIND_RESIZEINPLACE_BLOCK", "VALGRIND_FREELIKE_BLOCK",
+    "VALGRIND_MEMPOOL_ALLOC", "VALGRIND_MEMPOOL_FREE",
+  };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == HM_FN_N);
+  return (guint) fn < HM_FN_N ? names[fn] : "unknown";
+}
+
+HmStrategyKind
+hm_strategy_of_fn (HmAllocFn fn)
 {
   switch (fn)
     {
+    case HM_FN_MMAP:
+    case HM_FN_MUNMAP:
+    case HM_FN_MREMAP:
+      return HM_STRATEGY_KIND_MMAP;
+    case HM_FN_HEAPTRACK_ALLOC:
+    case HM_FN_HEAPTRACK_REALLOC:
+    case HM_FN_HEAPTRACK_FREE:
+    case HM_FN_VG_MALLOCLIKE:
+    case HM_FN_VG_RESIZEINPLACE:
+    case HM_FN_VG_FREELIKE:
+    case HM_FN_VG_MEMPOOL_ALLOC:
+    case HM_FN_VG_MEMPOOL_FREE:
+      return HM_STRATEGY_KIND_CUSTOM;
     case HM_FN_HM_ALLOC:
     case HM_FN_HM_FREE:
       return HM_STRATEGY_KIND_MANUAL;
@@ -266,6 +309,13 @@ strategy_sub (HmHeapModel *model, HmStrategyKind kind, guint64 bytes)
 
 static void decision_free (gpointer data);
 
+static gint
+compare_addresses (gconstpointer a, gconstpointer b)
+{
+  guintptr x = GPOINTER_TO_SIZE (a), y = GPOINTER_TO_SIZE (b);
+  return x < y ? -1 : x > y;
+}
+
 HmHeapModel *
 hm_heap_model_new (void)
 {
@@ -273,6 +323,7 @@ hm_heap_model_new (void)
   HmStackNode root = { 0, 0 };
 
   live_init (&model->live);
+  live_init (&model->live_custom);
   model->displaced = g_array_new (FALSE, FALSE, sizeof (LiveBlock));
   model->stacks = g_array_new (FALSE, TRUE, sizeof (guint64));
   g_array_set_size (model->stacks, 1);
@@ -300,6 +351,8 @@ hm_heap_model_new (void)
   model->dirty_objects = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->snap_epoch = 1;
   model->snap_bucket_ns = model->bucket_ns;
+  model->mappings = g_tree_new (compare_addresses);
+  model->rss = g_array_new (FALSE, FALSE, sizeof (HmRssSample));
   return model;
 }
 
@@ -309,6 +362,7 @@ hm_heap_model_free (HmHeapModel *model)
   if (model == NULL)
     return;
   g_free (model->live.slots);
+  g_free (model->live_custom.slots);
   g_array_unref (model->displaced);
   g_array_unref (model->stacks);
   g_array_unref (model->nodes);
@@ -336,6 +390,8 @@ hm_heap_model_free (HmHeapModel *model)
   g_array_unref (model->site_marks);
   g_array_unref (model->dirty_sites);
   g_hash_table_destroy (model->dirty_objects);
+  g_tree_destroy (model->mappings);
+  g_array_unref (model->rss);
   g_free (model);
 }
 
@@ -638,6 +694,12 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
   strategy_sub (model, block->strategy, block->size);
 }
 
+static LiveTable *
+live_table (HmHeapModel *model, HmStrategyKind strategy)
+{
+  return strategy == HM_STRATEGY_KIND_CUSTOM ? &model->live_custom : &model->live;
+}
+
 static void
 record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, guint64 ts,
               HmStrategyKind strategy)
@@ -647,7 +709,8 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
   LiveBlock block = { addr, size, ts, (guint32) site->stack, strategy };
   LiveBlock *old;
 
-  old = live_find (&model->live, addr);
+  LiveTable *table = live_table (model, strategy);
+  old = live_find (table, addr);
   if (old != NULL)
     {
       /* The address is live: its free has not arrived yet.  Whichever of the
@@ -655,13 +718,13 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
       if (old->ts <= ts)
         {
           g_array_append_val (model->displaced, *old);
-          live_put (&model->live, &block);
+          live_put (table, &block);
         }
       else
         g_array_append_val (model->displaced, block);
     }
   else
-    live_put (&model->live, &block);
+    live_put (table, &block);
 
   t->allocations++;
   t->bytes_allocated += size;
@@ -698,17 +761,22 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
         }
     }
   strategy_add (model, strategy, size, TRUE);
+  if (strategy == HM_STRATEGY_KIND_MMAP)
+    g_tree_insert (model->mappings, GSIZE_TO_POINTER (addr), GINT_TO_POINTER (1));
 }
 
 /* Returns FALSE when the address was not live.  thread: the freeing
  * thread's state, to tell a temporary allocation (may be NULL). */
 static gboolean
-record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
+record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread,
+             HmStrategyKind strategy)
 {
+  LiveTable *table = live_table (model, strategy);
+  gboolean custom = strategy == HM_STRATEGY_KIND_CUSTOM;
   gboolean temporary = thread != NULL && thread->last_alloc == addr && addr != 0;
   if (thread != NULL)
     thread->last_alloc = 0;
-  LiveBlock *block = live_find (&model->live, addr);
+  LiveBlock *block = live_find (table, addr);
 
   /* A free older than the live block belongs to a displaced one. */
   if (block == NULL || block->ts > ts)
@@ -718,6 +786,7 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
         {
           LiveBlock *d = &g_array_index (model->displaced, LiveBlock, i);
           if (d->addr == addr && d->ts <= ts
+              && (d->strategy == HM_STRATEGY_KIND_CUSTOM) == custom
               && (best == G_MAXUINT || d->ts > g_array_index (model->displaced, LiveBlock, best).ts))
             best = i;
         }
@@ -734,9 +803,132 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread)
           return FALSE;
         }
     }
+  if (block->strategy == HM_STRATEGY_KIND_MMAP)
+    g_tree_remove (model->mappings, GSIZE_TO_POINTER (addr));
   live_account_remove (model, block, ts, TRUE, temporary);
-  live_remove (&model->live, block);
+  live_remove (table, block);
   return TRUE;
+}
+
+typedef struct {
+  guint64 from, to;
+  GArray *found;           /* guint64 start addresses */
+} RangeQuery;
+
+static gboolean
+collect_mapping (gpointer key, gpointer value, gpointer data)
+{
+  RangeQuery *q = data;
+  guint64 start = GPOINTER_TO_SIZE (key);
+  (void) value;
+  if (start >= q->to)
+    return TRUE;
+  g_array_append_val (q->found, start);
+  return FALSE;
+}
+
+/* Address space [from, to) went back to the system (munmap, or mapped over
+ * by MAP_FIXED, or left by mremap): the mmap blocks in it end or shrink,
+ * as the kernel would split them.  count_frees: a block that ends is a free
+ * (munmap); otherwise it just goes (mremap's old range, a mapping replaced).
+ * Returns the bytes that were live in the range. */
+static guint64
+unmap_range (HmHeapModel *model, guint64 from, guint64 to, guint64 ts, gboolean count_frees)
+{
+  RangeQuery q = { from, to, g_array_new (FALSE, FALSE, sizeof (guint64)) };
+  guint64 removed_bytes = 0;
+
+  if (to <= from)
+    to = from + 1;
+  q.to = to;
+  /* the block that starts at or before from may reach into the range */
+  GTreeNode *node = g_tree_upper_bound (model->mappings, GSIZE_TO_POINTER (from));
+  node = node != NULL ? g_tree_node_previous (node) : NULL;
+  if (node == NULL)
+    {
+      /* from is past every start, or before the first */
+      node = g_tree_node_last (model->mappings);
+      if (node != NULL && GPOINTER_TO_SIZE (g_tree_node_key (node)) > from)
+        node = g_tree_node_first (model->mappings);
+    }
+  for (; node != NULL; node = g_tree_node_next (node))
+    if (!collect_mapping (g_tree_node_key (node), NULL, &q))
+      continue;
+    else
+      break;
+
+  for (guint i = 0; i < q.found->len; i++)
+    {
+      guint64 start = g_array_index (q.found, guint64, i);
+      LiveBlock *block = live_find (&model->live, start);
+      if (block == NULL || block->strategy != HM_STRATEGY_KIND_MMAP)
+        {
+          g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
+          continue;
+        }
+      guint64 end = start + MAX (block->size, 1);
+      if (end <= from || start >= to)
+        continue;
+      guint64 cut_from = MAX (start, from), cut_to = MIN (end, to);
+      guint64 cut = MIN (cut_to, start + block->size) - MIN (cut_from, start + block->size);
+      removed_bytes += cut;
+      if (start >= from && end <= to)
+        {
+          g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
+          live_account_remove (model, block, ts, count_frees, FALSE);
+          live_remove (&model->live, block);
+          if (count_frees)
+            model->totals.frees++;
+          continue;
+        }
+      /* a piece stays: the head at start, the tail at to, or both */
+      HmSiteStats *site = site_for (model, block->stack);
+      LiveBlock tail = { to, end - to, block->ts, block->stack, block->strategy };
+      mark_site (model, site->stack);
+      site->live_bytes -= cut;
+      model->totals.live_bytes -= cut;
+      strategy_sub (model, block->strategy, cut);
+      if (start < from)
+        {
+          block->size = from - start;
+          if (end > to)
+            {
+              site->live_blocks++;
+              model->totals.live_blocks++;
+              live_put (&model->live, &tail);
+              g_tree_insert (model->mappings, GSIZE_TO_POINTER (to), GINT_TO_POINTER (1));
+            }
+        }
+      else
+        {
+          g_tree_remove (model->mappings, GSIZE_TO_POINTER (start));
+          live_remove (&model->live, block);
+          live_put (&model->live, &tail);
+          g_tree_insert (model->mappings, GSIZE_TO_POINTER (to), GINT_TO_POINTER (1));
+        }
+    }
+  g_array_unref (q.found);
+  return removed_bytes;
+}
+
+static void
+add_rss (HmHeapModel *model, guint64 ts, guint64 rss_bytes)
+{
+  HmRssSample sample = { ts, rss_bytes };
+  if (model->rss->len >= 1000000)
+    {
+      /* keep the memory bounded: every other sample goes */
+      guint n = 0;
+      for (guint i = 0; i < model->rss->len; i += 2)
+        g_array_index (model->rss, HmRssSample, n++) = g_array_index (model->rss, HmRssSample, i);
+      g_array_set_size (model->rss, n);
+    }
+  g_array_append_val (model->rss, sample);
+  if (rss_bytes > model->peak_rss)
+    {
+      model->peak_rss = rss_bytes;
+      model->peak_rss_ts = ts;
+    }
 }
 
 static void
@@ -827,6 +1019,80 @@ static gboolean
 drop_pool_objects (gpointer key, gpointer value, gpointer data)
 {
   return GPOINTER_TO_SIZE (value) == *(guint64 *) data;
+}
+
+static void timeline_note (HmHeapModel *model, guint64 ts, gboolean is_alloc, gboolean is_free);
+
+/* A Valgrind mempool request: the pool is listed with ours, its objects
+ * are blocks of the custom strategy (sites, leaks, the timeline). */
+static void
+mempool_event (HmHeapModel *model, const HmEvent *e)
+{
+  HmPoolStats *p = pool_get (model, e->id);
+  gpointer key = GSIZE_TO_POINTER (e->addr);
+
+  mark_object (model, HM_BREAKDOWN_POOL, e->id);
+  p->annotated = TRUE;
+  if (p->name == NULL)
+    p->name = g_strdup_printf ("mempool 0x%" G_GINT64_MODIFIER "x", e->id);
+  switch (e->count)
+    {
+    case HM_MEMPOOL_CREATE:
+      p->create_stack = e->stack;
+      p->create_ts = e->ts;
+      p->freed = FALSE;
+      break;
+    case HM_MEMPOOL_ALLOC:
+      model->fn_calls[HM_FN_VG_MEMPOOL_ALLOC]++;
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_CUSTOM);
+      g_hash_table_insert (model->pool_objects, key, GSIZE_TO_POINTER (e->id));
+      p->gets++;
+      p->live_objects++;
+      p->live_bytes += e->size;
+      p->bytes += e->size;
+      p->peak_bytes = MAX (p->peak_bytes, p->live_bytes);
+      p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
+      timeline_note (model, e->ts, TRUE, FALSE);
+      break;
+    case HM_MEMPOOL_FREE:
+      if (g_hash_table_lookup (model->pool_objects, key) == GSIZE_TO_POINTER (e->id))
+        {
+          LiveBlock *b = live_find (&model->live_custom, e->addr);
+          guint64 size = b != NULL ? b->size : 0;
+          g_hash_table_remove (model->pool_objects, key);
+          if (record_free (model, e->addr, e->ts, NULL, HM_STRATEGY_KIND_CUSTOM))
+            {
+              model->totals.frees++;
+              model->fn_calls[HM_FN_VG_MEMPOOL_FREE]++;
+            }
+          p->returns++;
+          p->live_objects--;
+          p->live_bytes -= MIN (p->live_bytes, size);
+          timeline_note (model, e->ts, FALSE, TRUE);
+        }
+      break;
+    case HM_MEMPOOL_DESTROY:
+      {
+        /* everything still out of the pool goes with it */
+        GHashTableIter iter;
+        gpointer k, v;
+        g_hash_table_iter_init (&iter, model->pool_objects);
+        while (g_hash_table_iter_next (&iter, &k, &v))
+          if (v == GSIZE_TO_POINTER (e->id))
+            {
+              if (record_free (model, GPOINTER_TO_SIZE (k), e->ts, NULL, HM_STRATEGY_KIND_CUSTOM))
+                model->totals.frees++;
+              g_hash_table_iter_remove (&iter);
+            }
+        p->live_objects = 0;
+        p->live_bytes = 0;
+        p->freed = TRUE;
+        timeline_note (model, e->ts, FALSE, TRUE);
+      }
+      break;
+    default:
+      break;
+    }
 }
 
 static void
@@ -999,8 +1265,8 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     t->last_ts = e->ts;
   switch (e->kind)
     {
-    case HM_EV_ALLOC: case HM_EV_FREE: case HM_EV_REALLOC:
-    case HM_EV_REGION_CREATE: case HM_EV_REGION_ALLOC: case HM_EV_REGION_RESET:
+    case HM_EV_ALLOC: case HM_EV_FREE: case HM_EV_REALLOC: case HM_EV_UNMAP:
+    case HM_EV_MEMPOOL: case HM_EV_REGION_CREATE: case HM_EV_REGION_ALLOC: case HM_EV_REGION_RESET:
     case HM_EV_REGION_FREE: case HM_EV_POOL_CREATE: case HM_EV_POOL_GET:
     case HM_EV_POOL_RETURN: case HM_EV_POOL_FREE:
       snap_advance (model, e->ts);
@@ -1014,7 +1280,11 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     {
     case HM_EV_ALLOC:
       thread = note_thread (model, e->tid);
-      record_alloc (model, e->addr, e->size, e->stack, e->ts, strategy_of_fn (e->fn));
+      model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+      /* a new mapping replaces whatever was mapped there (MAP_FIXED) */
+      if (hm_strategy_of_fn (e->fn) == HM_STRATEGY_KIND_MMAP)
+        unmap_range (model, e->addr, e->addr + e->size, e->ts, FALSE);
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, hm_strategy_of_fn (e->fn));
       if (thread != NULL)
         thread->last_alloc = e->addr;
       if (e->fn == HM_FN_GC_ALLOC)
@@ -1025,16 +1295,40 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       break;
     case HM_EV_FREE:
       thread = note_thread (model, e->tid);
-      if (record_free (model, e->addr, e->ts, thread))
-        t->frees++;
+      if (record_free (model, e->addr, e->ts, thread, hm_strategy_of_fn (e->fn)))
+        {
+          t->frees++;
+          model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+        }
+      break;
+    case HM_EV_UNMAP:
+      note_thread (model, e->tid);
+      /* munmap of what the program mapped; other ranges (files, memory
+       * the trace never saw mapped) are not the heap's business */
+      if (unmap_range (model, e->addr, e->addr + e->size, e->ts, TRUE) > 0)
+        model->fn_calls[HM_FN_MUNMAP]++;
       break;
     case HM_EV_REALLOC:
       thread = note_thread (model, e->tid);
-      /* A realloc is one allocation call; the old block just ends (and is
-       * not a temporary allocation: it lives on in the new one). */
-      if (e->old_addr != 0)
-        record_free (model, e->old_addr, e->ts, NULL);
-      record_alloc (model, e->addr, e->size, e->stack, e->ts, HM_STRATEGY_KIND_MALLOC);
+      if (hm_strategy_of_fn (e->fn) == HM_STRATEGY_KIND_MMAP)
+        {
+          /* mremap: only of memory the program mapped anonymously */
+          guint64 old_size = e->old_size;
+          if (old_size == 0)
+            {
+              LiveBlock *old = live_find (&model->live, e->old_addr);
+              old_size = old != NULL ? old->size : 1;
+            }
+          if (unmap_range (model, e->old_addr, e->old_addr + old_size, e->ts, FALSE) == 0)
+            break;
+          unmap_range (model, e->addr, e->addr + e->size, e->ts, FALSE);
+        }
+      else if (e->old_addr != 0)
+        /* A realloc is one allocation call; the old block just ends (and is
+         * not a temporary allocation: it lives on in the new one). */
+        record_free (model, e->old_addr, e->ts, NULL, hm_strategy_of_fn (e->fn));
+      model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+      record_alloc (model, e->addr, e->size, e->stack, e->ts, hm_strategy_of_fn (e->fn));
       if (thread != NULL)
         thread->last_alloc = e->addr;
       break;
@@ -1142,12 +1436,22 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     case HM_EV_DROPPED:
       t->dropped_events += e->count;
       break;
+    case HM_EV_RSS:
+      add_rss (model, e->ts, e->size);
+      break;
+    case HM_EV_MEMPOOL:
+      note_thread (model, e->tid);
+      mempool_event (model, e);
+      break;
     default:
       break;
     }
 
   switch (e->kind)
     {
+    case HM_EV_UNMAP:
+      timeline_note (model, e->ts, FALSE, TRUE);
+      break;
     case HM_EV_ALLOC:
     case HM_EV_REALLOC:
     case HM_EV_REGION_ALLOC:
@@ -1324,6 +1628,31 @@ hm_heap_model_get_strategy (HmHeapModel *model, HmStrategyKind kind)
 {
   g_return_val_if_fail (kind < HM_STRATEGY_KIND_N, NULL);
   return &model->strategies[kind];
+}
+
+guint64
+hm_heap_model_get_fn_calls (HmHeapModel *model, HmAllocFn fn)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return (guint) fn < HM_FN_N ? model->fn_calls[fn] : 0;
+}
+
+GArray *
+hm_heap_model_get_rss (HmHeapModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->rss;
+}
+
+gboolean
+hm_heap_model_get_peak_rss (HmHeapModel *model, guint64 *rss_bytes, guint64 *ts)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  if (rss_bytes)
+    *rss_bytes = model->peak_rss;
+  if (ts)
+    *ts = model->peak_rss_ts;
+  return model->rss->len > 0;
 }
 
 const HmTimelineBucket *

@@ -80,10 +80,18 @@ typedef enum {
   HM_STRATEGY_KIND_GC,           /* hm_gc_alloc */
   HM_STRATEGY_KIND_REGIONS,
   HM_STRATEGY_KIND_POOLS,
+  HM_STRATEGY_KIND_MMAP,         /* anonymous mmap, munmap and mremap called by the program */
+  HM_STRATEGY_KIND_CUSTOM,       /* blocks a custom allocator announced (heaptrack_report_*,
+                                  * Valgrind client requests): inside memory another strategy
+                                  * already counts */
   HM_STRATEGY_KIND_N
 } HmStrategyKind;
 
 const char *hm_strategy_kind_name (HmStrategyKind kind);
+/* The strategy an allocation function belongs to. */
+HmStrategyKind hm_strategy_of_fn (HmAllocFn fn);
+/* "malloc", "mallocx", "mi_malloc", "mmap", "heaptrack_report_alloc", … */
+const char *hm_alloc_fn_name (HmAllocFn fn);
 
 typedef struct {
   guint64 allocations;
@@ -118,6 +126,13 @@ typedef struct {
   guint64 live_objects;
   guint64 peak_live_objects;
   gboolean freed;
+  /* A Valgrind mempool (VALGRIND_CREATE_MEMPOOL): id is its anchor address,
+   * object_size 0 (its objects' sizes vary), capacity 0; its objects are
+   * also blocks of the custom strategy. */
+  gboolean annotated;
+  guint64 live_bytes;      /* annotated pools: bytes out of the pool now, */
+  guint64 bytes;           /* allocated from it in all, */
+  guint64 peak_bytes;      /* and the most out at once */
 } HmPoolStats;
 
 typedef struct {
@@ -300,6 +315,20 @@ GArray *hm_heap_model_get_site_series (HmHeapModel *model, guint64 node, guint64
 
 /* The applied profile's decisions (HmProfileDecision *), in order. */
 GPtrArray *hm_heap_model_get_profile_decisions (HmHeapModel *model);
+
+/* Successful calls by function: allocations, reallocations and frees
+ * (UNMAP counts for munmap), as the trace holds them. */
+guint64 hm_heap_model_get_fn_calls (HmHeapModel *model, HmAllocFn fn);
+
+/* The process's resident set over time (RSS events), in time order. */
+typedef struct {
+  guint64 ts;
+  guint64 rss_bytes;
+} HmRssSample;
+/* HmRssSample; at most a million (every other one is dropped beyond). */
+GArray *hm_heap_model_get_rss (HmHeapModel *model);
+/* The highest RSS sampled and when; FALSE when the trace has no samples. */
+gboolean hm_heap_model_get_peak_rss (HmHeapModel *model, guint64 *rss_bytes, guint64 *ts);
 
 /* Loaded modules (HmModule *), in load order. */
 GPtrArray *hm_heap_model_get_modules (HmHeapModel *model);

@@ -302,6 +302,14 @@ pools_to_json (HmHeapModel *model, HmSymbolizer *symbolizer)
                                                "freed", p->freed,
                                                "stack", stack_to_json (model, symbolizer,
                                                                        p->create_stack)));
+      if (p->annotated)
+        {
+          /* a Valgrind mempool: objects of any size, counted in bytes */
+          json_t *o = json_array_get (array, json_array_size (array) - 1);
+          json_object_set_new (o, "valgrind_mempool", json_true ());
+          json_object_set_new (o, "bytes", json_uint (p->bytes));
+          json_object_set_new (o, "peak_bytes", json_uint (p->peak_bytes));
+        }
     }
   return array;
 }
@@ -462,6 +470,22 @@ hm_report_to_json (HmHeapModel *model,
   json_object_set_new (report, "bytes_allocated", json_uint (totals->bytes_allocated));
   json_object_set_new (report, "peak_bytes", json_uint (totals->peak_bytes));
   json_object_set_new (report, "peak_time_ns", json_uint (totals->peak_ts));
+  {
+    /* the resident set beside the heap (RSS events; null without them) */
+    guint64 rss = 0, rss_ts = 0;
+    gboolean have_rss = hm_heap_model_get_peak_rss (model, &rss, &rss_ts);
+    json_object_set_new (report, "peak_rss_bytes", have_rss ? json_uint (rss) : json_null ());
+    json_object_set_new (report, "peak_rss_time_ns", have_rss ? json_uint (rss_ts) : json_null ());
+    json_object_set_new (report, "rss_samples",
+                         json_uint (hm_heap_model_get_rss (model)->len));
+    /* successful calls by function, for those that were called */
+    json_t *functions = json_object ();
+    for (guint fn = 0; fn < HM_FN_N; fn++)
+      if (hm_heap_model_get_fn_calls (model, fn) > 0)
+        json_object_set_new (functions, hm_alloc_fn_name (fn),
+                             json_uint (hm_heap_model_get_fn_calls (model, fn)));
+    json_object_set_new (report, "functions", functions);
+  }
   json_object_set_new (report, "leaked_bytes", json_uint (totals->live_bytes));
   json_object_set_new (report, "leaked_blocks", json_uint (totals->live_blocks));
   json_object_set_new (report, "duration_ns", json_uint (totals->last_ts));
@@ -659,6 +683,17 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   row = g_strdup_printf (_("%s at %s"), peak, peak_at);
   print_summary_row (out, _("peak heap"), row);
   g_clear_pointer (&row, g_free);
+  {
+    guint64 rss = 0, rss_ts = 0;
+    if (hm_heap_model_get_peak_rss (model, &rss, &rss_ts))
+      {
+        g_autofree char *rss_text = hm_report_format_size (rss);
+        g_autofree char *rss_at = hm_report_format_duration (rss_ts);
+        row = g_strdup_printf (_("%s at %s"), rss_text, rss_at);
+        print_summary_row (out, _("peak RSS"), row);
+        g_clear_pointer (&row, g_free);
+      }
+  }
 
   row = g_strdup_printf (g_dngettext (NULL, "%s in %" PRIu64 " block",
                                       "%s in %" PRIu64 " blocks", totals->live_blocks),

@@ -33,6 +33,68 @@ sv (Cursor *c)
   return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
 }
 
+/* An extension event: uv len, then a payload with absolute values (the
+ * delta state stays as it is).  Kinds this reader does not know are
+ * skipped, as PAD is. */
+static HmDecodeResult
+decode_extension (const uint8_t **p, Cursor *c, uint8_t kind, HmThreadEvent *e)
+{
+  uint64_t len = uv (c);
+  if (c->bad || len > (uint64_t) (c->end - c->p))
+    return HM_DECODE_BAD;
+  Cursor in = { c->p, c->p + len, 0 };
+  *p = c->p + len;
+  if (kind != HM_EV_ALLOC_X && kind != HM_EV_UNMAP && kind != HM_EV_REALLOC_X
+      && kind != HM_EV_MEMPOOL)
+    return HM_DECODE_STATE;
+  if (in.p >= in.end)
+    return HM_DECODE_BAD;
+  e->fn = *in.p++;
+  e->ticks = uv (&in);
+  switch (kind)
+    {
+    case HM_EV_ALLOC_X:
+      e->kind = HM_EV_ALLOC;
+      e->addr = uv (&in);
+      e->size = uv (&in);
+      e->stack = uv (&in);
+      if (e->fn >= HM_FN_N)
+        return HM_DECODE_BAD;
+      break;
+    case HM_EV_UNMAP:
+      e->addr = uv (&in);
+      e->size = uv (&in);
+      if (e->fn >= HM_FN_N)
+        return HM_DECODE_BAD;
+      break;
+    case HM_EV_REALLOC_X:
+      e->kind = HM_EV_REALLOC;
+      e->old_addr = uv (&in);
+      e->a = uv (&in);               /* old_size */
+      e->addr = uv (&in);
+      e->size = uv (&in);
+      e->stack = uv (&in);
+      if (e->fn >= HM_FN_N)
+        return HM_DECODE_BAD;
+      break;
+    case HM_EV_MEMPOOL:
+      e->a = e->fn;                  /* HmMempoolOp */
+      e->fn = 0;
+      e->id = uv (&in);
+      e->addr = uv (&in);
+      e->size = uv (&in);
+      e->stack = uv (&in);
+      if (e->a < HM_MEMPOOL_CREATE || e->a > HM_MEMPOOL_DESTROY)
+        return HM_DECODE_BAD;
+      break;
+    default:
+      break;
+    }
+  if (in.bad)
+    return HM_DECODE_BAD;
+  return HM_DECODE_EVENT;
+}
+
 HmDecodeResult
 hm_thread_event_decode (const uint8_t **p, const uint8_t *end, uint64_t *ticks, uint64_t *addr,
                         HmThreadEvent *e)
@@ -61,6 +123,8 @@ hm_thread_event_decode (const uint8_t **p, const uint8_t *end, uint64_t *ticks, 
 
   memset (e, 0, sizeof *e);
   e->kind = kind;
+  if (kind >= HM_EV_EXTENSION)
+    return decode_extension (p, &c, kind, e);
   *ticks += (uint64_t) sv (&c);
   e->ticks = *ticks;
 #define ADDR() (*addr += (uint64_t) sv (&c), *addr)

@@ -12,7 +12,7 @@
 
 typedef struct {
   uint8_t kind;        /* HM_EV_*, allocations folded to HM_EV_ALLOC */
-  uint8_t fn;          /* HmAllocFn of ALLOC and FREE */
+  uint8_t fn;          /* HmAllocFn of ALLOC, FREE, REALLOC (from REALLOC_X) and UNMAP */
   uint64_t ticks;
   uint64_t addr;       /* ALLOC, FREE, REALLOC (new), REGION_ALLOC, POOL_*, WARNING */
   uint64_t old_addr;   /* REALLOC */
@@ -20,7 +20,8 @@ typedef struct {
   uint64_t stack;      /* ALLOC, REALLOC, *_CREATE, WARNING (the bad call) */
   uint64_t id;         /* region or pool; WARNING: the object */
   uint64_t a, b, c, d; /* POOL_CREATE: capacity in a; GC_COLLECT: pause, freed bytes,
-                        * freed objects, live bytes; WARNING: kind, alloc stack, free stack */
+                        * freed objects, live bytes; WARNING: kind, alloc stack, free stack;
+                        * REALLOC (from REALLOC_X): old size in a; MEMPOOL: op in a, pool in id */
 } HmThreadEvent;
 
 typedef enum {

@@ -77,7 +77,29 @@ typedef enum {
    * uv ticks, uv addr, uv where, uv word_addr, uv tid, uv block_addr,
    * uv block_size, uv block_stack, str text (see trace-format.md) */
   HM_EV_WARNING_LOCATION = 0x81,
+  /* 0x82..0x85: sampling and the flight recorder. */
+  /* Extensions of minor 2 (every allocator seen).  In thread chunks an
+   * extension is `uv len` then its payload, with absolute times and
+   * addresses: it never touches the delta state, so a reader skips one it
+   * does not know.  See trace-format.md. */
+  HM_EV_ALLOC_X      = 0x86, /* thread: u8 fn, uv ticks, uv addr, uv size, uv stack
+                              * (allocations by functions >= 16, which the nibble cannot hold) */
+  HM_EV_UNMAP        = 0x87, /* thread: u8 fn, uv ticks, uv addr, uv size: an address range
+                              * given back (munmap); blocks of the mmap strategy in it end */
+  HM_EV_REALLOC_X    = 0x88, /* thread: u8 fn, uv ticks, uv old_addr, uv old_size,
+                              * uv new_addr, uv size, uv stack; old_size 0: the whole block */
+  HM_EV_MEMPOOL      = 0x89, /* thread: u8 op (HmMempoolOp), uv ticks, uv pool, uv addr,
+                              * uv size, uv stack: a Valgrind mempool request */
+  HM_EV_RSS          = 0x8a, /* metadata: bytes payload = uv ticks, uv rss_bytes */
 } HmEventKind;
+
+/* HM_EV_MEMPOOL's op. */
+typedef enum {
+  HM_MEMPOOL_CREATE = 1,       /* VALGRIND_CREATE_MEMPOOL (addr: the pool's anchor) */
+  HM_MEMPOOL_ALLOC = 2,        /* VALGRIND_MEMPOOL_ALLOC */
+  HM_MEMPOOL_FREE = 3,         /* VALGRIND_MEMPOOL_FREE */
+  HM_MEMPOOL_DESTROY = 4,      /* VALGRIND_DESTROY_MEMPOOL */
+} HmMempoolOp;
 
 /* WARNING_LOCATION: where the dangling pointer is stored. */
 typedef enum {
@@ -102,7 +124,34 @@ typedef enum {
   HM_FN_GC_ALLOC,       /* hm_gc_alloc */
   HM_FN_HM_FREE,        /* hm_free */
   HM_FN_GC_SWEEP,       /* a collection freed the object */
+  /* minor 2: memory that is not malloc's, and other allocators */
+  HM_FN_MMAP,           /* 14: mmap/mmap64 of anonymous memory */
+  HM_FN_MUNMAP,         /* 15: munmap (HM_EV_UNMAP) */
+  HM_FN_MREMAP,         /* 16: mremap (HM_EV_REALLOC_X); from here on ALLOC_X */
+  HM_FN_JE_MALLOCX,     /* jemalloc's own API */
+  HM_FN_JE_RALLOCX,
+  HM_FN_JE_XALLOCX,
+  HM_FN_JE_DALLOCX,
+  HM_FN_JE_SDALLOCX,
+  HM_FN_MI_MALLOC,      /* mimalloc's own API */
+  HM_FN_MI_CALLOC,
+  HM_FN_MI_ZALLOC,
+  HM_FN_MI_REALLOC,
+  HM_FN_MI_MALLOC_ALIGNED,
+  HM_FN_MI_ZALLOC_ALIGNED,
+  HM_FN_MI_NEW,
+  HM_FN_MI_MALLOCN,
+  HM_FN_MI_FREE,
+  HM_FN_HEAPTRACK_ALLOC,    /* heaptrack_report_alloc & co. (heaptrack_api.h) */
+  HM_FN_HEAPTRACK_REALLOC,
+  HM_FN_HEAPTRACK_FREE,
+  HM_FN_VG_MALLOCLIKE,      /* Valgrind client requests */
+  HM_FN_VG_RESIZEINPLACE,
+  HM_FN_VG_FREELIKE,
+  HM_FN_VG_MEMPOOL_ALLOC,
+  HM_FN_VG_MEMPOOL_FREE,
   HM_FN_N
+
 } HmAllocFn;
 
 /* What kind of object an OBJECT_NAME names. */

@@ -542,6 +542,17 @@ decode_meta_event (HmTraceReader *r, Cursor *c, HmEvent *e, gboolean *hidden)
           *hidden = TRUE;
       }
       break;
+    case HM_EV_RSS:
+      {
+        gsize len;
+        const guint8 *payload = get_bytes (c, &len);
+        Cursor in = { payload, payload + len, payload == NULL };
+        e->ticks = get_uv (&in);
+        e->size = get_uv (&in);       /* resident bytes */
+        if (in.bad)
+          *hidden = TRUE;
+      }
+      break;
     default:
       if (kind >= HM_EV_EXTENSION)
         {
@@ -667,6 +678,12 @@ fill_event (HmTraceReader *r, const Queued *q, HmEvent *e)
       e->warning = (HmWarningKind) t->a;
       e->alloc_stack = t->b;
       e->free_stack = t->c;
+      break;
+    case HM_EV_REALLOC:
+      e->old_size = t->a;
+      break;
+    case HM_EV_MEMPOOL:
+      e->count = t->a;              /* HmMempoolOp */
       break;
     default:
       break;

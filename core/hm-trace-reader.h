@@ -43,12 +43,15 @@ typedef struct {
  * and build_id point into the reader and stay valid until the next call. */
 typedef struct {
   HmEventKind kind;        /* allocations are all HM_EV_ALLOC; see fn */
-  HmAllocFn fn;            /* for HM_EV_ALLOC and HM_EV_FREE */
+  HmAllocFn fn;            /* for HM_EV_ALLOC, HM_EV_FREE, HM_EV_REALLOC and HM_EV_UNMAP */
   guint64 ts;              /* ns since the trace started */
   guint64 tid;             /* thread the event happened on (0: unknown) */
   guint64 addr;            /* ALLOC, FREE; REALLOC: the new address; MODULE_LOAD: lowest mapped address */
   guint64 old_addr;        /* REALLOC */
-  guint64 size;            /* ALLOC, REALLOC, REGION_ALLOC, WARNING; POOL_CREATE:
+  guint64 old_size;        /* REALLOC: the bytes given up at old_addr (mremap), 0: the whole
+                            * block; UNMAP: -; RSS: - */
+  guint64 size;            /* ALLOC, REALLOC, REGION_ALLOC, WARNING, UNMAP, MEMPOOL;
+                            * RSS: resident bytes; POOL_CREATE:
                             * object size; MODULE_LOAD: bytes mapped from addr */
   guint64 stack;           /* ALLOC, REALLOC: leaf node of the stack tree */
   guint64 id;              /* MODULE_*: module id; FRAME: node id; STACK: stack id;
@@ -60,7 +63,8 @@ typedef struct {
   guint64 base;            /* MODULE_LOAD: load bias (dlpi_addr: 0 for non-PIE executables) */
   guint64 count;           /* DROPPED; END: reason; POOL_CREATE: capacity;
                             * PROFILE_DECISION: HmProfileChoice;
-                            * GC_COLLECT: objects freed; OBJECT_NAME: HmObjectKind */
+                            * GC_COLLECT: objects freed; OBJECT_NAME: HmObjectKind;
+                            * MEMPOOL: HmMempoolOp (id: the pool's anchor address) */
   guint64 pause_ns;        /* GC_COLLECT */
   guint64 freed_bytes;     /* GC_COLLECT */
   guint64 live_bytes;      /* GC_COLLECT: GC heap live after the collection */

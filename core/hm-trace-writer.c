@@ -527,3 +527,18 @@ hm_chunk_put_warning_location (HmChunkBuilder *c, uint64_t ticks, uint64_t addr,
   p = put_bytes (p, payload, len);
   return commit (c, p);
 }
+
+bool
+hm_chunk_put_rss (HmChunkBuilder *c, uint64_t ticks, uint64_t rss_bytes)
+{
+  uint8_t payload[20];
+  uint8_t *q = payload;
+  q = hm_put_uv (q, ticks);
+  q = hm_put_uv (q, rss_bytes);
+  size_t len = (size_t) (q - payload);
+  NEED (c, 1 + 10 + len);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_RSS;
+  p = put_bytes (p, payload, len);
+  return commit (c, p);
+}

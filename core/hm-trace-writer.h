@@ -82,6 +82,8 @@ bool hm_chunk_put_warning_location (HmChunkBuilder *c, uint64_t ticks, uint64_t 
                                     uint64_t block_stack, const char *text);
 
 /* thread chunks; ticks are encoded as deltas */
+/* RSS (extension, minor 2): the process's resident bytes at ticks. */
+bool hm_chunk_put_rss (HmChunkBuilder *c, uint64_t ticks, uint64_t rss_bytes);
 bool hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
                          uint64_t size, uint64_t stack);
 bool hm_chunk_put_free (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr);

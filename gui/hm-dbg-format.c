@@ -81,6 +81,12 @@ hm_dbg_strategy_label (HmStrategyKind kind)
       return _("regions");
     case HM_STRATEGY_KIND_POOLS:
       return _("pools");
+    case HM_STRATEGY_KIND_MMAP:
+      /* Translators: memory the program mapped itself with mmap() */
+      return _("mmap");
+    case HM_STRATEGY_KIND_CUSTOM:
+      /* Translators: blocks a program's own allocator announced */
+      return _("custom");
     case HM_STRATEGY_KIND_N:
     default:
       return "?";

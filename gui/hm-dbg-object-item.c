@@ -47,6 +47,8 @@ live_bytes (HmDbgObjectItem *self)
 {
   if (self->region != NULL)
     return self->region->live_bytes;
+  if (self->pool->annotated)
+    return self->pool->live_bytes;
   return self->pool->live_objects * self->pool->object_size;
 }
 
@@ -59,6 +61,12 @@ dup_details_text (HmDbgObjectItem *self)
       return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s reset", "%s resets",
                                            self->region->resets),
                               resets);
+    }
+  else if (self->pool->annotated)
+    {
+      /* Translators: a pool the program announced with Valgrind's
+       * VALGRIND_CREATE_MEMPOOL; its objects have any size */
+      return g_strdup (_("Valgrind mempool, objects of any size"));
     }
   else
     {
@@ -288,7 +296,9 @@ hm_dbg_object_item_get_bytes (HmDbgObjectItem *self)
 {
   g_return_val_if_fail (HM_DBG_IS_OBJECT_ITEM (self), 0);
 
-  return self->region != NULL ? self->region->bytes : self->pool->gets * self->pool->object_size;
+  if (self->region != NULL)
+    return self->region->bytes;
+  return self->pool->annotated ? self->pool->bytes : self->pool->gets * self->pool->object_size;
 }
 
 guint64
@@ -296,8 +306,10 @@ hm_dbg_object_item_get_peak_bytes (HmDbgObjectItem *self)
 {
   g_return_val_if_fail (HM_DBG_IS_OBJECT_ITEM (self), 0);
 
-  return self->region != NULL ? self->region->peak_bytes
-                              : self->pool->peak_live_objects * self->pool->object_size;
+  if (self->region != NULL)
+    return self->region->peak_bytes;
+  return self->pool->annotated ? self->pool->peak_bytes
+                               : self->pool->peak_live_objects * self->pool->object_size;
 }
 
 guint64

@@ -40,6 +40,7 @@ struct _HmDbgTimelineView
 
   gint64 cursor_time;
   double hover_x;              /* -1 outside */
+  gboolean show_rss;           /* the RSS line, and the axis scaled to it */
 
   /* drags */
   double drag_x;
@@ -56,6 +57,7 @@ enum {
   PROP_SELECTION_END,
   PROP_HAS_SELECTION,
   PROP_CURSOR_TIME,
+  PROP_SHOW_RSS,
   N_PROPS
 };
 
@@ -67,7 +69,13 @@ static const char *const strategy_colors[HM_STRATEGY_KIND_N] = {
   [HM_STRATEGY_KIND_GC] = "#9141ac",
   [HM_STRATEGY_KIND_REGIONS] = "#e66100",
   [HM_STRATEGY_KIND_POOLS] = "#f5c211",
+  [HM_STRATEGY_KIND_MMAP] = "#865e3c",
+  [HM_STRATEGY_KIND_CUSTOM] = "#dc8add",
 };
+
+/* The resident set: a line over the areas, not one of them. */
+#define RSS_COLOR "#a51d2d"
+#define RSS_LINE_WIDTH 2.0
 
 static const char *const marker_colors[] = {
   [HM_MARKER_REGION_FREE] = "#c64600",
@@ -76,6 +84,13 @@ static const char *const marker_colors[] = {
   [HM_MARKER_WARNING] = "#e01b24",
   [HM_MARKER_MARK] = "#77767b",
 };
+
+void
+hm_dbg_timeline_view_get_rss_color (GdkRGBA *color)
+{
+  g_return_if_fail (color != NULL);
+  gdk_rgba_parse (color, RSS_COLOR);
+}
 
 void
 hm_dbg_timeline_view_get_strategy_color (HmStrategyKind  kind,
@@ -603,19 +618,45 @@ snapshot_legend (HmDbgTimelineView *self,
   double y = PAD;
   GdkRGBA dim = with_alpha (fg, 0.7f);
 
+  HmHeapModel *model = get_model (self);
+
   for (guint kind = 0; kind < HM_STRATEGY_KIND_N; kind++)
     {
-      g_autoptr(PangoLayout) text = gtk_widget_create_pango_layout (widget,
-                                                                    hm_dbg_strategy_label (kind));
+      g_autoptr(PangoLayout) text = NULL;
       GdkRGBA color;
       int width, height;
 
+      /* memory that is not malloc's has an entry when the trace has some */
+      if (kind >= HM_STRATEGY_KIND_MMAP
+          && (model == NULL || hm_heap_model_get_strategy (model, kind)->allocations == 0))
+        continue;
+      text = gtk_widget_create_pango_layout (widget, hm_dbg_strategy_label (kind));
       hm_dbg_timeline_view_get_strategy_color (kind, &color);
       pango_layout_get_pixel_size (text, &width, &height);
       gtk_snapshot_append_color (snapshot, &color,
                                  &GRAPHENE_RECT_INIT (x, y + (height - LEGEND_SWATCH) / 2.0,
                                                       LEGEND_SWATCH, LEGEND_SWATCH));
       x += LEGEND_SWATCH + PAD / 2;
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
+      gtk_snapshot_append_layout (snapshot, text, fg);
+      gtk_snapshot_restore (snapshot);
+      x += width + 2 * PAD;
+    }
+
+  if (self->show_rss && model != NULL && hm_heap_model_get_rss (model)->len > 0)
+    {
+      /* Translators: resident set size, the memory the process holds */
+      g_autoptr(PangoLayout) text = gtk_widget_create_pango_layout (widget, _("RSS"));
+      GdkRGBA color;
+      int width, height;
+
+      hm_dbg_timeline_view_get_rss_color (&color);
+      pango_layout_get_pixel_size (text, &width, &height);
+      gtk_snapshot_append_color (snapshot, &color,
+                                 &GRAPHENE_RECT_INIT (x, y + height / 2.0 - RSS_LINE_WIDTH / 2,
+                                                      2 * LEGEND_SWATCH, RSS_LINE_WIDTH));
+      x += 2 * LEGEND_SWATCH + PAD / 2;
       gtk_snapshot_save (snapshot);
       gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
       gtk_snapshot_append_layout (snapshot, text, fg);
@@ -778,6 +819,29 @@ snapshot_markers (HmDbgTimelineView     *self,
     }
 }
 
+/* The RSS at time ns: the last sample at or before it; FALSE before the
+ * first sample or without samples. */
+static gboolean
+rss_at (GArray  *rss,
+        double   ns,
+        guint64 *bytes)
+{
+  guint lo = 0, hi = rss != NULL ? rss->len : 0;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      if ((double) g_array_index (rss, HmRssSample, mid).ts <= ns)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  if (lo == 0)
+    return FALSE;
+  *bytes = g_array_index (rss, HmRssSample, lo - 1).rss_bytes;
+  return TRUE;
+}
+
 static void
 snapshot_plot (HmDbgTimelineView *self,
                GtkSnapshot       *snapshot,
@@ -801,6 +865,8 @@ snapshot_plot (HmDbgTimelineView *self,
   GdkRGBA colors[HM_STRATEGY_KIND_N];
   cairo_t *cr;
   double bottom = plot->origin.y + plot->size.height;
+  GArray *rss;
+  g_autofree gint64 *rss_columns = NULL;
 
   buckets = model != NULL ? hm_heap_model_get_timeline (model, &n_buckets, &bucket_ns) : NULL;
   if (buckets == NULL || n_buckets == 0 || bucket_ns == 0)
@@ -817,6 +883,21 @@ snapshot_plot (HmDbgTimelineView *self,
   for (guint c = 0; c < n_columns; c++)
     if (picked[c] >= 0)
       max_bytes = MAX (max_bytes, buckets[picked[c]].peak_total_bytes);
+  /* the RSS line shares the axis: it is usually above the heap */
+  rss = self->show_rss ? hm_heap_model_get_rss (model) : NULL;
+  rss_columns = g_new (gint64, n_columns);
+  for (guint c = 0; c < n_columns; c++)
+    {
+      guint64 v;
+      double t = x_to_time (self, plot, plot->origin.x + c + 1);
+      rss_columns[c] = -1;
+      if (t >= 0 && x_to_time (self, plot, plot->origin.x + c) <= get_duration (self)
+          && rss_at (rss, t, &v))
+        {
+          rss_columns[c] = (gint64) v;
+          max_bytes = MAX (max_bytes, v);
+        }
+    }
   baseline_model = get_baseline_model (self);
   if (baseline_model != NULL)
     {
@@ -987,6 +1068,33 @@ snapshot_plot (HmDbgTimelineView *self,
       cairo_stroke (cr);
       cairo_set_dash (cr, NULL, 0, 0);
     }
+  /* The resident set over the areas: the gap between the two is memory the
+   * process holds that no allocation accounts for. */
+  {
+    GdkRGBA rss_color;
+    gboolean pen_down = FALSE;
+
+    hm_dbg_timeline_view_get_rss_color (&rss_color);
+    gdk_cairo_set_source_rgba (cr, &rss_color);
+    cairo_set_line_width (cr, RSS_LINE_WIDTH);
+    for (guint c = 0; c < n_columns; c++)
+      {
+        double y;
+
+        if (rss_columns[c] < 0)
+          {
+            pen_down = FALSE;
+            continue;
+          }
+        y = round (bottom - rss_columns[c] / y_max * plot->size.height) + 0.5;
+        y = MAX (y, plot->origin.y + RSS_LINE_WIDTH / 2);
+        if (!pen_down)
+          cairo_move_to (cr, plot->origin.x + c, y);
+        cairo_line_to (cr, plot->origin.x + c + 1, y);
+        pen_down = TRUE;
+      }
+    cairo_stroke (cr);
+  }
   cairo_destroy (cr);
 
   /* Time labels under the marker strip, kept inside the widget. */
@@ -1148,6 +1256,16 @@ hm_dbg_timeline_view_query_tooltip (GtkWidget  *widget,
           g_string_append_printf (text, _("Baseline: %s (this run %s)"), before_text, delta_text);
         }
     }
+  {
+    guint64 rss = 0;
+    if (self->show_rss && rss_at (hm_heap_model_get_rss (model), t, &rss))
+      {
+        g_autofree char *rss_text = hm_dbg_format_size (rss, FALSE);
+        g_string_append_printf (text, "\n<span foreground=\"%s\">━</span> ", RSS_COLOR);
+        /* Translators: the process's resident set size at the pointer */
+        g_string_append_printf (text, _("RSS: %s"), rss_text);
+      }
+  }
 
   /* Markers within a few pixels of the pointer. */
   markers = hm_heap_model_get_markers (model);
@@ -1381,6 +1499,10 @@ hm_dbg_timeline_view_get_property (GObject    *object,
       g_value_set_int64 (value, self->cursor_time);
       break;
 
+    case PROP_SHOW_RSS:
+      g_value_set_boolean (value, self->show_rss);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1402,6 +1524,15 @@ hm_dbg_timeline_view_set_property (GObject      *object,
 
     case PROP_CURSOR_TIME:
       hm_dbg_timeline_view_set_cursor_time (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_SHOW_RSS:
+      if (self->show_rss != g_value_get_boolean (value))
+        {
+          self->show_rss = g_value_get_boolean (value);
+          gtk_widget_queue_draw (GTK_WIDGET (self));
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
 
     default:
@@ -1437,6 +1568,12 @@ hm_dbg_timeline_view_class_init (HmDbgTimelineViewClass *klass)
   properties[PROP_CURSOR_TIME] =
     g_param_spec_int64 ("cursor-time", NULL, NULL, -1, G_MAXINT64, -1,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* On by default: the gap between the heap and the RSS is memory the
+   * process holds that no allocation accounts for.  Off, the axis is the
+   * heap's alone (a small heap in a big process). */
+  properties[PROP_SHOW_RSS] =
+    g_param_spec_boolean ("show-rss", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "timeline.zoom-in", NULL, zoom_in_action);
@@ -1475,6 +1612,7 @@ hm_dbg_timeline_view_init (HmDbgTimelineView *self)
   self->cursor_time = -1;
   self->hover_x = -1;
   self->fit = TRUE;
+  self->show_rss = TRUE;
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);

@@ -56,6 +56,8 @@ gboolean    hm_dbg_timeline_view_save_png         (HmDbgTimelineView *self,
                                                    GError           **error);
 
 /* The colour each strategy is drawn in. */
+/* The colour of the RSS line. */
+void        hm_dbg_timeline_view_get_rss_color      (GdkRGBA          *color);
 void        hm_dbg_timeline_view_get_strategy_color (HmStrategyKind    kind,
                                                      GdkRGBA          *color);
 /* Where the stacked areas are drawn, in widget coordinates (for tests). */

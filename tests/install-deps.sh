@@ -10,6 +10,7 @@ HM_DEBIAN_PACKAGES=(
   libgtk-4-dev xvfb xauth gettext desktop-file-utils appstream-util
   heaptrack clang libclang-rt-14-dev libgc-dev
   valgrind protobuf-compiler libxml2-utils
+  libjemalloc-dev libmimalloc-dev
 )
 
 hm_install_missing_packages() {

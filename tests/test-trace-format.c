@@ -9,6 +9,7 @@
 #include "hm-heap-model.h"
 #include "hm-trace-reader.h"
 #include "hm-trace-writer.h"
+#include "hm-varint.h"
 
 #define TICKS_PER_NS 3
 
@@ -514,10 +515,72 @@ test_model_warning_location (void)
   builder_clear (&b);
 }
 
+/* A thread-chunk extension event (minor 2): kind, length, payload. */
+static void
+put_extension (TraceBuilder *b, guint8 kind, guint8 fn, const guint64 *fields, int n)
+{
+  guint8 payload[128], *q = payload;
+  *q++ = fn;
+  for (int i = 0; i < n; i++)
+    q = hm_put_uv (q, fields[i]);
+  guint8 *p = b->chunk.data + b->chunk.length;
+  *p++ = kind;
+  *p++ = (guint8) (q - payload);
+  memcpy (p, payload, (gsize) (q - payload));
+  b->chunk.length += 2 + (gsize) (q - payload);
+}
+
+/* Anonymous mappings: munmap splits one, mremap moves a piece, a wide
+ * munmap ends the rest; an unknown thread extension is skipped; a function
+ * past the ALLOC nibble comes as ALLOC_X. */
+static void
+test_model_mappings (void)
+{
+  TraceBuilder b;
+  g_autoptr(HmHeapModel) model = NULL;
+  const guint64 kib = 1024;
+
+  builder_init (&b);
+  begin (&b, HM_TRACE_META_TID, 0, 0);
+  g_assert_true (hm_chunk_put_clock (&b.chunk, 0, 0));
+  g_assert_true (hm_chunk_put_clock (&b.chunk, 3000000, 1000000));
+  finish (&b);
+  begin (&b, 7, 0, 0);
+  g_assert_true (hm_chunk_put_alloc (&b.chunk, 100, HM_FN_MMAP, 0x100000, 256 * kib, 0));
+  put_extension (&b, HM_EV_UNMAP, HM_FN_MUNMAP, (guint64[]) { 200, 0x110000, 64 * kib }, 3);
+  put_extension (&b, 0x8f, 0, (guint64[]) { 1, 2, 3 }, 3);
+  put_extension (&b, HM_EV_REALLOC_X, HM_FN_MREMAP,
+                 (guint64[]) { 300, 0x120000, 128 * kib, 0x200000, 192 * kib, 0 }, 6);
+  /* a file mapping's munmap: nothing the trace saw mapped */
+  put_extension (&b, HM_EV_UNMAP, HM_FN_MUNMAP, (guint64[]) { 350, 0x900000, 4 * kib }, 3);
+  put_extension (&b, HM_EV_UNMAP, HM_FN_MUNMAP, (guint64[]) { 400, 0, 0x1000000 }, 3);
+  put_extension (&b, HM_EV_ALLOC_X, HM_FN_MI_MALLOC, (guint64[]) { 500, 0x5000, 100, 0 }, 4);
+  finish (&b);
+  begin (&b, HM_TRACE_META_TID, 0, 0);
+  g_assert_true (hm_chunk_put_round (&b.chunk, 1000));
+  g_assert_true (hm_chunk_put_end (&b.chunk, 5000, HM_END_EXIT, 0));
+  finish (&b);
+
+  model = model_from (&b);
+  const HmStrategyStats *m = hm_heap_model_get_strategy (model, HM_STRATEGY_KIND_MMAP);
+  g_assert_cmpuint (m->allocations, ==, 2);
+  g_assert_cmpuint (m->bytes, ==, 256 * kib + 192 * kib);
+  g_assert_cmpuint (m->peak_bytes, ==, 64 * kib + 192 * kib);
+  g_assert_cmpuint (m->live_bytes, ==, 0);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_MUNMAP), ==, 2);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_MREMAP), ==, 1);
+  g_assert_cmpuint (hm_heap_model_get_fn_calls (model, HM_FN_MI_MALLOC), ==, 1);
+  /* the head piece and the moved one ended at the last munmap */
+  g_assert_cmpuint (hm_heap_model_get_totals (model)->frees, ==, 2);
+  g_assert_cmpuint (hm_heap_model_get_strategy (model, HM_STRATEGY_KIND_MALLOC)->live_bytes, ==, 100);
+  builder_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/heap-model/mappings-and-extensions", test_model_mappings);
   g_test_add_func ("/trace-format/round-trip", test_round_trip);
   g_test_add_func ("/trace-format/fed-byte-by-byte", test_byte_by_byte);
   g_test_add_func ("/trace-format/cut-at-every-byte", test_cut_at_every_byte);

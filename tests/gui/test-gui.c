@@ -25,6 +25,7 @@
 #include "hm-dbg-application.h"
 #include "hm-dbg-attach-dialog.h"
 #include "hm-dbg-process-item.h"
+#include "hm-dbg-object-item.h"
 #include "hm-dbg-objects-view.h"
 #include "hm-dbg-record-dialog.h"
 #include "hm-dbg-site.h"
@@ -593,6 +594,8 @@ test_timeline_pixels (void)
   double malloc_share, background_share;
 
   g_assert_true (window_ready (window));
+  /* the heap's own scale: demo's RSS is many times its heap */
+  g_object_set (timeline, "show-rss", FALSE, NULL);
   hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
   hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_REGIONS, &regions_color);
 
@@ -620,6 +623,70 @@ test_timeline_pixels (void)
                            (int) (plot.origin.y + plot.size.height - 2), &malloc_color));
 
   save_screenshot (GTK_WIDGET (window), "debugger-timeline.png");
+  g_object_set (timeline, "show-rss", TRUE, NULL);
+  close_window (window);
+}
+
+/* A program that maps 48 MiB anonymously and touches it (tests/allocators/
+ * mappings.c): the mmap strategy's colour fills a good part of the plot,
+ * and the RSS line is drawn over it. */
+static void
+test_timeline_mmap_and_rss (void)
+{
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "..",
+                                               "allocators", "mappings", NULL);
+  g_autofree char *trace = g_build_filename (tmp_dir, "mappings.hmt", NULL);
+  const char *argv[] = { g_getenv ("HMTRACE"), "record", "-q", "-o", trace, "--", program, "48",
+                         NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("tests/allocators/mappings was not built");
+      return;
+    }
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  HmDbgWindow *window = open_window (trace);
+  HmDbgTimelineView *timeline = HM_DBG_TIMELINE_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                      "timeline_view"));
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *data = NULL;
+  graphene_rect_t plot, legend;
+  GdkRGBA mmap_color, rss_color, malloc_color;
+  Pixels pixels;
+  double mmap_share, rss_share, legend_rss;
+
+  g_assert_true (window_ready (window));
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MMAP, &mmap_color);
+  hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  hm_dbg_timeline_view_get_rss_color (&rss_color);
+  texture = render_widget (GTK_WIDGET (timeline));
+  pixels = download (texture);
+  data = pixels.data;
+  hm_dbg_timeline_view_get_plot_area (timeline, &plot);
+  graphene_rect_init (&legend, 0, 0, pixels.width, plot.origin.y);
+
+  mmap_share = color_share (&pixels, &plot, &mmap_color);
+  rss_share = color_share (&pixels, &plot, &rss_color);
+  legend_rss = color_share (&pixels, &legend, &rss_color);
+  g_test_message ("plot %.0fx%.0f: mmap %.1f%%, RSS line %.2f%%, malloc %.2f%%; legend RSS %.3f%%",
+                  plot.size.width, plot.size.height, mmap_share * 100, rss_share * 100,
+                  color_share (&pixels, &plot, &malloc_color) * 100, legend_rss * 100);
+  /* the 48 MiB mapping lives for the last part of the run */
+  g_assert_cmpfloat (mmap_share, >, 0.05);
+  /* a line two pixels thick across much of the width */
+  g_assert_cmpfloat (rss_share * plot.size.height, >, 0.5);
+  g_assert_cmpfloat (rss_share, <, 0.2);
+  /* both have a legend entry */
+  g_assert_cmpfloat (legend_rss, >, 0.0);
+  g_assert_cmpfloat (color_share (&pixels, &legend, &mmap_color), >, 0.0);
+
+  save_screenshot (GTK_WIDGET (window), "debugger-timeline-mmap-rss.png");
   close_window (window);
 }
 
@@ -1181,6 +1248,8 @@ test_site_share_on_timeline (void)
   guint word_table = G_MAXUINT;
 
   hm_dbg_timeline_view_get_strategy_color (HM_STRATEGY_KIND_MALLOC, &malloc_color);
+  /* the heap's own scale: demo's RSS is many times its heap */
+  g_object_set (timeline, "show-rss", FALSE, NULL);
   /* nothing is highlighted until a person picks a site */
   g_assert_false (hm_dbg_timeline_view_has_highlight (timeline));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "sites"));
@@ -1245,6 +1314,8 @@ test_timeline_png (void)
   GdkRGBA malloc_color;
   graphene_rect_t plot;
 
+  /* the heap's own scale: demo's RSS is many times its heap */
+  g_object_set (timeline, "show-rss", FALSE, NULL);
   g_assert_true (hm_dbg_timeline_view_save_png (timeline, path, &error));
   g_assert_no_error (error);
   save_screenshot (GTK_WIDGET (window), "debugger-export-png-window.png");
@@ -1413,6 +1484,48 @@ test_not_a_trace (void)
   close_window (window);
 }
 
+/* A custom allocator announced with Valgrind's client requests (tests/
+ * allocators/vg-annotated.c): its mempool is a row of Regions & Pools, with
+ * the bytes that went through it. */
+static void
+test_valgrind_mempool_view (void)
+{
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "..",
+                                               "allocators", "vg-annotated", NULL);
+  g_autofree char *trace = g_build_filename (tmp_dir, "vg-annotated.hmt", NULL);
+  const char *argv[] = { g_getenv ("HMTRACE"), "record", "-q", "-o", trace, "--", program, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("tests/allocators/vg-annotated was not built (no valgrind.h)");
+      return;
+    }
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  HmDbgWindow *window = open_window (trace);
+  HmDbgObjectsView *objects_view = HM_DBG_OBJECTS_VIEW (template_child (window, HM_DBG_TYPE_WINDOW,
+                                                                        "objects_view"));
+  GtkSelectionModel *objects = hm_dbg_objects_view_get_model (objects_view);
+  g_assert_true (window_ready (window));
+  wait_for_lists (objects);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (objects)), ==, 1);
+  g_autoptr(HmDbgObjectItem) item = g_list_model_get_item (G_LIST_MODEL (objects), 0);
+  g_assert_cmpint (hm_dbg_object_item_get_kind (item), ==, HM_OBJECT_POOL);
+  g_assert_true (g_str_has_prefix (hm_dbg_object_item_get_name (item), "mempool 0x"));
+  g_assert_cmpuint (hm_dbg_object_item_get_allocations (item), ==, 12);
+  /* vg-annotated.c's pieces: 24 + 8 i bytes, i = 0..11 */
+  g_assert_cmpuint (hm_dbg_object_item_get_bytes (item), ==, 12 * 24 + 8 * 66);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "objects");
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (window), "debugger-valgrind-mempool.png");
+  close_window (window);
+}
+
 static void
 test_hybrid (void)
 {
@@ -1442,12 +1555,13 @@ test_hybrid (void)
   g_assert_cmpuint (hm_heap_model_get_pools (model)->len, ==, HYBRID_N_POOLS);
   g_assert_cmpuint (hm_heap_model_get_warnings (model)->len, ==, HYBRID_N_WARNINGS);
 
-  /* Every strategy has its colour on the plot. */
+  /* Every strategy of the manager has its colour on the plot (mmap and
+   * custom memory: test_timeline_mmap_and_rss). */
   texture = render_widget (GTK_WIDGET (timeline));
   pixels = download (texture);
   data = pixels.data;
   hm_dbg_timeline_view_get_plot_area (timeline, &plot);
-  for (guint kind = 0; kind < HM_STRATEGY_KIND_N; kind++)
+  for (guint kind = 0; kind < HM_STRATEGY_KIND_MMAP; kind++)
     {
       GdkRGBA color;
       double share;
@@ -2699,6 +2813,7 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/gui/timeline/draws-the-heap-by-strategy", test_timeline_pixels);
+  g_test_add_func ("/gui/timeline/mmap-strategy-and-rss-line", test_timeline_mmap_and_rss);
   g_test_add_func ("/gui/timeline/zooms-pans-and-selects", test_timeline_zoom_and_select);
   g_test_add_func ("/gui/timeline/drag-selects-scroll-pans", test_timeline_pointer);
   g_test_add_func ("/gui/sites/one-row-per-site-sorted-and-searchable", test_sites);
@@ -2717,6 +2832,7 @@ main (int   argc,
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);
+  g_test_add_func ("/gui/views/valgrind-mempool-with-the-pools", test_valgrind_mempool_view);
   g_test_add_func ("/gui/record/live-model-equals-the-file", test_record_live);
   g_test_add_func ("/gui/record/stop-ends-the-trace", test_record_stop);
   g_test_add_func ("/gui/record/main-thread-busy-till-the-end", test_record_main_thread_busy);

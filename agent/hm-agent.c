@@ -9,6 +9,7 @@
 #include "hm-agent-private.h"
 #include "hm-gc-private.h"
 #include "hm-profile-private.h"
+#include "hm-sampler-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -160,6 +161,7 @@ hm_fork_lock_all (void)
   if (fork_writer_held)
     hm_writer_fork_prepare ();
   hm_gc_fork_lock_agent_memory ();
+  hm_sampler_fork_lock ();
 }
 
 void
@@ -168,6 +170,7 @@ hm_fork_unlock_all (int child)
   if (!fork_locks_held)
     return;
   fork_locks_held = 0;
+  hm_sampler_fork_unlock ();
   hm_gc_fork_unlock_agent_memory ();
   if (fork_writer_held)
     {
@@ -225,6 +228,13 @@ hm_agent_decide (void)
       hm_guard--;
       return;
     }
+  fd_text = getenv ("HM_TRACE_FD");
+  path = getenv ("HM_TRACE");
+  bool want_trace = (fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0');
+  /* Sampling only means something in a trace; it turns lifetime analysis
+   * and profiles off (hm_lifetime_start, hm_profile_start say so). */
+  if (want_trace)
+    hm_sampler_init ();
   {
     /* Lifetime analysis from the very first allocation, so that every live
      * block is known and an unknown free is a bad one. */
@@ -237,9 +247,7 @@ hm_agent_decide (void)
         hm_lifetime_start (1);
       }
   }
-  fd_text = getenv ("HM_TRACE_FD");
-  path = getenv ("HM_TRACE");
-  if ((fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0'))
+  if (want_trace)
     {
       const char *depth = getenv ("HM_STACK_DEPTH");
       if (depth != NULL)

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-sampler-private.h"
 #include "hm-trace-writer.h"
 #include "hm-thread-events.h"
 #include "hm-gc-private.h"
@@ -19,6 +20,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -601,6 +603,13 @@ write_start_of_trace (int fd)
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
     PUT (hm_chunk_put_info (&meta, "when-behind",
                             hm_agent.drop_when_behind ? "drop events" : "wait"));
+    if (hm_sampler.on)
+      {
+        /* the reader weighs each sampled block by this (trace-format.md) */
+        char mean[24];
+        snprintf (mean, sizeof mean, "%llu", (unsigned long long) hm_sampler.mean_bytes);
+        PUT (hm_chunk_put_info (&meta, "sample_bytes", mean));
+      }
     if (in_session)
       PUT (hm_chunk_put_info (&meta, "attached",
                               hm_agent.injected ? "injected into the running process"

@@ -10,7 +10,7 @@
 #define HM_TRACE_MAGIC           "\x89HMT\r\n\x1a\n"
 #define HM_TRACE_MAGIC_LEN       8
 #define HM_TRACE_VERSION_MAJOR   1
-#define HM_TRACE_VERSION_MINOR   1
+#define HM_TRACE_VERSION_MINOR   2
 #define HM_TRACE_HEADER_SIZE     64
 
 #define HM_TRACE_CHUNK_MAGIC     0x4b434d48u /* "HMCK" little-endian */

@@ -57,11 +57,15 @@ draw_distance (void)
 {
   double u = (double) ((next_random () >> 11) + 1) * 0x1p-53;   /* (0, 1] */
   double x = -log (u) * (double) hm_sampler.mean_bytes;
-  if (x < 1.0)
-    return 1;
   if (x > 0x1p62)
     return INT64_C (1) << 62;
-  return (int64_t) x;
+  /* rounded up: an allocation of s bytes is then sampled exactly when
+   * x <= s, with the chance 1 - exp(-s/N) that the reader divides by
+   * (rounding down would favour small blocks by a byte each) */
+  int64_t whole = (int64_t) x;
+  if ((double) whole < x)
+    whole++;
+  return whole < 1 ? 1 : whole;
 }
 
 static void

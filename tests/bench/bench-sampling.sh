@@ -1,0 +1,141 @@
+#!/bin/bash
+# bench-sampling.sh — what sampling mode costs and how close its estimates
+# are, in one go (issue 10's targets):
+#
+#  1. speed: bench-malloc (5M malloc/free pairs) plain and under
+#     `hmtrace record --sample-bytes N` (N = 524288 unless
+#     HM_BENCH_SAMPLE_BYTES says otherwise), the runs alternated
+#     HM_BENCH_REPEAT times (9) so that the neighbours' load hits both
+#     alike; best and median wall times and their ratios (target <= 1.05x);
+#  2. accuracy: sample-sites (sites of differing sizes and counts, about 8 GB
+#     allocated) recorded in full (`--no-lifetime`) and sampled; for every
+#     site above 1% of the full trace's bytes, the sampled estimate of its
+#     bytes against the full count (target: within 5%), with the standard
+#     deviation the sampling theory expects.  The seed is printed: run again
+#     with HM_SAMPLE_SEED=that to get the same samples.
+#
+# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES]]]
+#   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites};
+#   HM_AGENT_PATH defaults to the agent beside that hmtrace's build.
+# `meson test -C build --benchmark bench-sampling` runs it with the build's paths.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${HM_BUILD_DIR:-$here/../../build}
+hmtrace=${1:-$build/core/hmtrace}
+bench=${2:-$build/tests/programs/bench-malloc}
+sites=${3:-$build/tests/programs/sample-sites}
+repeat=${HM_BENCH_REPEAT:-9}
+mean=${HM_BENCH_SAMPLE_BYTES:-524288}
+seed=${HM_SAMPLE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
+
+if [[ -z "${HM_AGENT_PATH:-}" ]]; then
+  guess=$(dirname "$hmtrace")/../agent/libhybridmem.so
+  [[ -e "$guess" ]] && export HM_AGENT_PATH=$(readlink -f "$guess")
+fi
+for f in "$hmtrace" "$bench" "$sites"; do
+  [[ -x "$f" ]] || { echo "bench-sampling: $f is not an executable (build first)" >&2; exit 1; }
+done
+unset HM_SAMPLE_BYTES HM_LIFETIME_ANALYSIS
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench-sampling.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# timed KIND COMMAND...: runs it once; appends its wall time to $work/KIND
+# and its CPU time (user + system, children included) to $work/KIND.cpu.
+timed() {
+  local kind=$1
+  shift
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+    echo "bench-sampling: '$*' failed:" >&2; cat "$work/stderr" >&2; exit 1; }
+  awk '{ print $1 }' "$work/time" >>"$work/$kind"
+  awk '{ printf "%.2f\n", $2 + $3 }' "$work/time" >>"$work/$kind.cpu"
+}
+
+best() { sort -g | head -n 1; }
+median() { sort -g | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+
+echo "bench-sampling: $(basename "$bench") plain and with --sample-bytes $mean," \
+     "$repeat alternated runs each, $(nproc) CPUs"
+timed warm "$bench"   # the page cache
+for ((i = 0; i < repeat; i++)); do
+  timed plain "$bench"
+  timed sampled "$hmtrace" record -q --sample-bytes "$mean" -o "$work/bench.hmt" -- "$bench"
+done
+plain_best=$(best <"$work/plain")
+plain_median=$(median <"$work/plain")
+sampled_best=$(best <"$work/sampled")
+sampled_median=$(median <"$work/sampled")
+plain_cpu_best=$(best <"$work/plain.cpu")
+plain_cpu_median=$(median <"$work/plain.cpu")
+sampled_cpu_best=$(best <"$work/sampled.cpu")
+sampled_cpu_median=$(median <"$work/sampled.cpu")
+samples=$("$hmtrace" report --json "$work/bench.hmt" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["allocations"])')
+trace_bytes=$(stat -c %s "$work/bench.hmt")
+
+printf '\n%-38s %10s %10s %10s %10s\n' "run" "wall best" "median" "CPU best" "median"
+printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "plain" "$plain_best" "$plain_median" \
+  "$plain_cpu_best" "$plain_cpu_median"
+printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "hmtrace record --sample-bytes $mean" \
+  "$sampled_best" "$sampled_median" "$sampled_cpu_best" "$sampled_cpu_median"
+printf '%-38s %10s %10s %10s %10s   (target <= 1.05x)\n' "ratio" \
+  "$(ratio "$sampled_best" "$plain_best")x" "$(ratio "$sampled_median" "$plain_median")x" \
+  "$(ratio "$sampled_cpu_best" "$plain_cpu_best")x" "$(ratio "$sampled_cpu_median" "$plain_cpu_median")x"
+printf 'wall times (s): plain %s; sampled %s\n' "$(tr '\n' ' ' <"$work/plain")" \
+  "$(tr '\n' ' ' <"$work/sampled")"
+printf 'sampled trace: %s bytes, estimated allocations %s (the program makes 5000000)\n' \
+  "$trace_bytes" "$samples"
+
+echo
+echo "accuracy: $(basename "$sites"), full trace against --sample-bytes $mean (HM_SAMPLE_SEED=$seed)"
+"$hmtrace" record -q --no-lifetime -o "$work/full.hmt" -- "$sites" 2>"$work/stderr" || {
+  cat "$work/stderr" >&2; exit 1; }
+HM_SAMPLE_SEED=$seed "$hmtrace" record -q --sample-bytes "$mean" -o "$work/sampled.hmt" -- "$sites" \
+  2>"$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
+"$hmtrace" report --json "$work/full.hmt" >"$work/full.json"
+"$hmtrace" report --json "$work/sampled.hmt" >"$work/sampled.json"
+python3 - "$work/full.json" "$work/sampled.json" "$mean" "$(basename "$sites")" <<'EOF'
+import json, math, sys
+
+full, sampled = (json.load(open(p)) for p in sys.argv[1:3])
+mean = float(sys.argv[3])
+program = sys.argv[4]
+
+def by_site(report):
+    """bytes and allocations per site, a site named by its innermost frame in
+    the program itself (function:line), or else its innermost frame"""
+    out = {}
+    for s in report["sites"]:
+        frames = s.get("stack") or []
+        own = [f for f in frames if (f.get("module") or "").endswith("/" + program)]
+        f = own[0] if own else (frames[0] if frames else {})
+        name = "%s:%s" % (f.get("function") or f.get("address") or "?", f.get("line") or "?")
+        b, n = out.get(name, (0, 0))
+        out[name] = (b + s["bytes"], n + s["allocations"])
+    return out
+
+f_sites, s_sites = by_site(full), by_site(sampled)
+total = sum(b for b, _ in f_sites.values())
+print("%-24s %14s %14s %9s %9s %8s" % ("site", "full bytes", "estimate", "error", "expected", "share"))
+worst = 0.0
+checked = 0
+for name, (b, n) in sorted(f_sites.items(), key=lambda kv: -kv[1][0]):
+    if b <= total / 100:
+        continue
+    est = s_sites.get(name, (0, 0))[0]
+    err = 100.0 * (est - b) / b
+    # the estimate's standard deviation for blocks of the site's mean size s:
+    # var = n * s * (w - s), w = s / (1 - exp(-s/N))
+    s = b / n
+    w = s / -math.expm1(-s / mean)
+    sd = 100.0 * math.sqrt(n * s * (w - s)) / b
+    worst = max(worst, abs(err))
+    checked += 1
+    print("%-24s %14d %14d %+8.2f%% %8.2f%% %7.1f%%" % (name, b, est, err, sd, 100.0 * b / total))
+print("sites above 1%% of %d bytes: %d; largest error %.2f%% (target: within 5%%) -> %s"
+      % (total, checked, worst, "met" if worst <= 5.0 and checked > 0 else "NOT met"))
+print("sampled report: %s" % json.dumps(sampled.get("sampled")))
+EOF

@@ -14,9 +14,14 @@
  *   huge             alloc_huge       256 KiB–1 MiB         2 500
  *   growing buffers  grow_buffer      realloc 512 B → 128 KiB     45 000 (9 a chain)
  *   tiny (< 1%)      alloc_tiny       16 B                500 000
+ *   aligned (< 1%)   alloc_aligned    posix_memalign 64 B–4 KiB aligned, 100 B–8 KiB   2 500
  *
- * Calls scale linearly with the argument (scale 1: a hundredth).
+ * Calls scale linearly with the argument (scale 1: a hundredth).  It checks
+ * what a sampled block must still do, and exits with 3 when realloc lost
+ * the contents, 4 when malloc_usable_size is less than asked, 5 when a
+ * block is not aligned as asked.
  */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,8 @@ touch (char *p, size_t size)
 {
   if (p == NULL)
     exit (1);
+  if (malloc_usable_size (p) < size)
+    exit (4);
   p[0] = 1;
   p[size - 1] = 2;
   return p;
@@ -98,16 +105,31 @@ grow_buffer (void)
   while (size < 128 * 1024)
     {
       size *= 2;
-      buffer = touch (realloc (buffer, size), size);
+      buffer = realloc (buffer, size);
+      if (buffer == NULL || buffer[0] != 1 || buffer[size / 2 - 1] != 2)
+        exit (3);
+      touch (buffer, size);
     }
   return buffer;
+}
+
+__attribute__ ((noinline)) static void *
+alloc_aligned (size_t alignment, size_t size)
+{
+  void *p = NULL;
+  if (posix_memalign (&p, alignment, size) != 0)
+    exit (1);
+  if ((uintptr_t) p % alignment != 0)
+    exit (5);
+  return touch (p, size);
 }
 
 int
 main (int argc, char **argv)
 {
   long scale = argc > 1 ? atol (argv[1]) : 100;
-  static void *small[RING], *medium[RING], *large[RING], *huge[RING], *tiny[RING], *grown[RING];
+  static void *small[RING], *medium[RING], *large[RING], *huge[RING], *tiny[RING], *grown[RING],
+    *aligned[RING];
 
   if (scale <= 0)
     return 2;
@@ -124,6 +146,7 @@ main (int argc, char **argv)
       cycle (huge, round, alloc_huge (262144 + next () % 786432));
       for (int k = 0; k < 200; k++)
         cycle (tiny, round * 200 + k, alloc_tiny ());
+      cycle (aligned, round, alloc_aligned ((size_t) 64 << next () % 7, 100 + next () % 8092));
       cycle (grown, 2 * round, grow_buffer ());
       cycle (grown, 2 * round + 1, grow_buffer ());
     }
@@ -133,5 +156,6 @@ main (int argc, char **argv)
   drain (huge);
   drain (tiny);
   drain (grown);
+  drain (aligned);
   return 0;
 }

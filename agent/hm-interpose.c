@@ -239,13 +239,9 @@ HM_EXPORT void *
 malloc (size_t size)
 {
   /* hm_sample_left is positive only while sampling, and only until this
-   * thread's next sample */
-  int64_t left = hm_sample_left - (int64_t) size;
-  if (HM_LIKELY (left > 0))
-    {
-      hm_sample_left = left;
-      return __libc_malloc (size);
-    }
+   * thread's next sample (hm-sampler-private.h) */
+  if (hm_sample_skip (size))
+    return __libc_malloc (size);
   return malloc_slow (size, (uintptr_t) __builtin_return_address (0));
 }
 
@@ -304,12 +300,8 @@ calloc (size_t n, size_t size)
   size_t bytes;
   if (HM_LIKELY (!__builtin_mul_overflow (n, size, &bytes)))
     {
-      int64_t left = hm_sample_left - (int64_t) bytes;
-      if (HM_LIKELY (left > 0))
-        {
-          hm_sample_left = left;
-          return __libc_calloc (n, size);
-        }
+      if (hm_sample_skip (bytes))
+        return __libc_calloc (n, size);
     }
   return calloc_slow (n, size, (uintptr_t) __builtin_return_address (0));
 }
@@ -494,12 +486,8 @@ realloc (void *old, size_t size)
 {
   if (HM_LIKELY (!hm_sampled_block (old)))
     {
-      int64_t left = hm_sample_left - (int64_t) size;
-      if (HM_LIKELY (left > 0))
-        {
-          hm_sample_left = left;
-          return __libc_realloc (old, size);
-        }
+      if (hm_sample_skip (size))
+        return __libc_realloc (old, size);
     }
   return realloc_slow (HM_FN_REALLOC, old, size);
 }
@@ -515,12 +503,8 @@ reallocarray (void *old, size_t n, size_t size)
     }
   if (HM_LIKELY (!hm_sampled_block (old)))
     {
-      int64_t left = hm_sample_left - (int64_t) bytes;
-      if (HM_LIKELY (left > 0))
-        {
-          hm_sample_left = left;
-          return __libc_realloc (old, bytes);
-        }
+      if (hm_sample_skip (bytes))
+        return __libc_realloc (old, bytes);
     }
   return realloc_slow (HM_FN_REALLOCARRAY, old, bytes);
 }
@@ -530,12 +514,8 @@ reallocarray (void *old, size_t n, size_t size)
 static void *
 sample_aligned (HmAllocFn fn, size_t alignment, size_t size)
 {
-  int64_t left = hm_sample_left - (int64_t) size;
-  if (HM_LIKELY (left > 0))
-    {
-      hm_sample_left = left;
-      return NULL;
-    }
+  if (hm_sample_skip (size))
+    return NULL;
   return hm_sample_alloc (fn, size, alignment, 0);
 }
 

@@ -38,6 +38,22 @@ extern HmSampler hm_sampler HM_HIDDEN;
  * call of an unsampled run, and a new thread's first, to the slow path. */
 extern __thread int64_t hm_sample_left HM_TLS HM_HIDDEN;
 
+/* The hooks' fast path: true, and the bytes counted, when this allocation
+ * does not reach the thread's next sample.  Compared unsigned, so that a
+ * size no allocator can serve (malloc (SIZE_MAX)) is never taken for a
+ * negative one. */
+static inline bool
+hm_sample_skip (size_t size)
+{
+  int64_t left = hm_sample_left;
+  if (HM_LIKELY ((uint64_t) size < (uint64_t) left))
+    {
+      hm_sample_left = left - (int64_t) size;
+      return true;
+    }
+  return false;
+}
+
 static inline bool
 hm_sampled_block (const void *p)
 {

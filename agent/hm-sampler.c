@@ -88,12 +88,8 @@ crossed (size_t size)
 {
   if (HM_UNLIKELY (rng_state == 0))
     arm_thread ();
-  int64_t left = hm_sample_left - (int64_t) size;
-  if (left > 0)
-    {
-      hm_sample_left = left;
-      return false;
-    }
+  if (hm_sample_skip (size))
+    return false;
   /* the exponential has no memory: a fresh draw is as good as the rest */
   hm_sample_left = draw_distance ();
   return true;

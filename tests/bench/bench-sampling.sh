@@ -6,7 +6,9 @@
 #     `hmtrace record --sample-bytes N` (N = 524288 unless
 #     HM_BENCH_SAMPLE_BYTES says otherwise), the runs alternated
 #     HM_BENCH_REPEAT times (9) so that the neighbours' load hits both
-#     alike; best and median wall times and their ratios (target <= 1.05x);
+#     alike; best and median wall and CPU times and their ratios (target
+#     <= 1.05x); and the agent preloaded alone (HM_TRACE, no hmtrace
+#     process around it), to show what hmtrace's own start adds;
 #  2. accuracy: sample-sites (sites of differing sizes and counts, about 8 GB
 #     allocated) recorded in full (`--no-lifetime`) and sampled; for every
 #     site above 1% of the full trace's bytes, the sampled estimate of its
@@ -62,6 +64,9 @@ timed warm "$bench"   # the page cache
 for ((i = 0; i < repeat; i++)); do
   timed plain "$bench"
   timed sampled "$hmtrace" record -q --sample-bytes "$mean" -o "$work/bench.hmt" -- "$bench"
+  # the agent without hmtrace around it: what hmtrace's own start costs
+  timed agent env LD_PRELOAD="$HM_AGENT_PATH" HM_TRACE="$work/agent.hmt" \
+    HM_SAMPLE_BYTES="$mean" HM_LIFETIME_ANALYSIS=0 "$bench"
 done
 plain_best=$(best <"$work/plain")
 plain_median=$(median <"$work/plain")
@@ -71,6 +76,10 @@ plain_cpu_best=$(best <"$work/plain.cpu")
 plain_cpu_median=$(median <"$work/plain.cpu")
 sampled_cpu_best=$(best <"$work/sampled.cpu")
 sampled_cpu_median=$(median <"$work/sampled.cpu")
+agent_best=$(best <"$work/agent")
+agent_median=$(median <"$work/agent")
+agent_cpu_best=$(best <"$work/agent.cpu")
+agent_cpu_median=$(median <"$work/agent.cpu")
 samples=$("$hmtrace" report --json "$work/bench.hmt" | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["allocations"])')
@@ -81,11 +90,16 @@ printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "plain" "$plain_best" "$plain_media
   "$plain_cpu_best" "$plain_cpu_median"
 printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "hmtrace record --sample-bytes $mean" \
   "$sampled_best" "$sampled_median" "$sampled_cpu_best" "$sampled_cpu_median"
-printf '%-38s %10s %10s %10s %10s   (target <= 1.05x)\n' "ratio" \
+printf '%-38s %10s %10s %10s %10s   (target <= 1.05x)\n' "  ratio to plain" \
   "$(ratio "$sampled_best" "$plain_best")x" "$(ratio "$sampled_median" "$plain_median")x" \
   "$(ratio "$sampled_cpu_best" "$plain_cpu_best")x" "$(ratio "$sampled_cpu_median" "$plain_cpu_median")x"
-printf 'wall times (s): plain %s; sampled %s\n' "$(tr '\n' ' ' <"$work/plain")" \
-  "$(tr '\n' ' ' <"$work/sampled")"
+printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "agent alone (LD_PRELOAD, HM_TRACE)" \
+  "$agent_best" "$agent_median" "$agent_cpu_best" "$agent_cpu_median"
+printf '%-38s %10s %10s %10s %10s\n' "  ratio to plain" \
+  "$(ratio "$agent_best" "$plain_best")x" "$(ratio "$agent_median" "$plain_median")x" \
+  "$(ratio "$agent_cpu_best" "$plain_cpu_best")x" "$(ratio "$agent_cpu_median" "$plain_cpu_median")x"
+printf 'wall times (s): plain %s; sampled %s; agent alone %s\n' "$(tr '\n' ' ' <"$work/plain")" \
+  "$(tr '\n' ' ' <"$work/sampled")" "$(tr '\n' ' ' <"$work/agent")"
 printf 'sampled trace: %s bytes, estimated allocations %s (the program makes 5000000)\n' \
   "$trace_bytes" "$samples"
 

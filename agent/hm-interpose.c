@@ -248,8 +248,16 @@ malloc (size_t size)
 static __attribute__ ((noinline)) void
 free_slow (void *p)
 {
-  if (p == NULL)
-    return;
+  if (hm_sampled_block (p))
+    {
+      hm_sample_free (HM_FN_FREE, p);
+      return;
+    }
+  if (p == NULL || hm_sampler.on)
+    {
+      __libc_free (p);
+      return;
+    }
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
     {
       profiled_free (p);
@@ -263,17 +271,14 @@ free_slow (void *p)
 HM_EXPORT void
 free (void *p)
 {
-  if (HM_UNLIKELY (hm_sampled_block (p)))
+  /* while sampling, a block outside the arena was not sampled: nothing to
+   * write (hm-sampler-private.h) */
+  if (HM_UNLIKELY (hm_free_watched (p)))
     {
-      hm_sample_free (HM_FN_FREE, p);
+      free_slow (p);
       return;
     }
-  if (HM_LIKELY (hm_sampler.on))
-    {
-      __libc_free (p);     /* not sampled: nothing to write */
-      return;
-    }
-  free_slow (p);
+  __libc_free (p);
 }
 
 static __attribute__ ((noinline)) void *

@@ -24,7 +24,10 @@
 
 typedef struct {
   /* read by every free and by the hooks' slow paths: one cache line */
-  uintptr_t arena_start __attribute__ ((aligned (64)));
+  uintptr_t free_watch_start __attribute__ ((aligned (64)));
+  uintptr_t free_watch_size;   /* free() sends [start, start + size) to its slow path:
+                                * every address unless sampling, the arena while */
+  uintptr_t arena_start;
   uintptr_t arena_size;        /* 0: no arena (sampling is off) */
   int on;                      /* sampling mode: only sampled blocks are recorded */
   uint64_t mean_bytes;         /* N */
@@ -58,6 +61,14 @@ static inline bool
 hm_sampled_block (const void *p)
 {
   return (uintptr_t) p - hm_sampler.arena_start < hm_sampler.arena_size;
+}
+
+/* free()'s one test: false only for a block that is surely the C
+ * library's and has nothing to record (sampling, not in the arena). */
+static inline bool
+hm_free_watched (const void *p)
+{
+  return (uintptr_t) p - hm_sampler.free_watch_start < hm_sampler.free_watch_size;
 }
 
 /* hm-options.c: HM_SAMPLE_BYTES, or 0 (with one line on stderr for a bad value). */

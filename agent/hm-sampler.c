@@ -20,7 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-HmSampler hm_sampler;
+HmSampler hm_sampler = { .free_watch_start = 0, .free_watch_size = UINTPTR_MAX };
 __thread int64_t hm_sample_left HM_TLS;
 static __thread uint64_t rng_state HM_TLS;   /* 0: the thread has no countdown yet */
 
@@ -347,6 +347,10 @@ hm_sampler_init (void)
       hm_sampler.arena_start = (uintptr_t) p;
       __atomic_store_n (&hm_sampler.arena_size, bytes, __ATOMIC_RELEASE);
       __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
+      /* from now on free() looks at the arena alone (no arena block exists
+       * yet, so a free that sees one store and not the other is safe) */
+      __atomic_store_n (&hm_sampler.free_watch_start, hm_sampler.arena_start, __ATOMIC_RELEASE);
+      __atomic_store_n (&hm_sampler.free_watch_size, bytes, __ATOMIC_RELEASE);
       return true;
     }
   hm_notice ("no address space for the sampled blocks' arena; recording every allocation "

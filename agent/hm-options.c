@@ -116,7 +116,7 @@ hm_sample_bytes_option (void)
     return 0;
   if (!hm_parse_byte_size (v, &n) || n > (UINT64_C (1) << 40))
     {
-      bad_value ("HM_SAMPLE_BYTES", v, "a byte count such as 524288, 512K or 1M (at most 1T)",
+      bad_value ("HM_SAMPLE_BYTES", v, "a byte count such as 524288, 512K or 1M (at most 1024G)",
                  "0: every allocation is recorded");
       return 0;
     }

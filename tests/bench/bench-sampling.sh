@@ -8,7 +8,10 @@
 #     HM_BENCH_REPEAT times (9) so that the neighbours' load hits both
 #     alike; best and median wall and CPU times and their ratios (target
 #     <= 1.05x); and the agent preloaded alone (HM_TRACE, no hmtrace
-#     process around it), to show what hmtrace's own start adds;
+#     process around it), to show what hmtrace's own start adds; and
+#     malloc-loop's nanoseconds per pair, plain, sampled and with hooks
+#     that never sample (the best of 200 rounds in one process, which a
+#     busy machine disturbs far less than whole runs);
 #  2. accuracy: sample-sites (sites of differing sizes and counts, about 8 GB
 #     allocated) recorded in full (`--no-lifetime`) and sampled; for every
 #     site above 1% of the full trace's bytes, the sampled estimate of its
@@ -16,8 +19,8 @@
 #     deviation the sampling theory expects.  The seed is printed: run again
 #     with HM_SAMPLE_SEED=that to get the same samples.
 #
-# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES]]]
-#   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites};
+# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES [MALLOC-LOOP]]]]
+#   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites,malloc-loop};
 #   HM_AGENT_PATH defaults to the agent beside that hmtrace's build.
 # `meson test -C build --benchmark bench-sampling` runs it with the build's paths.
 set -euo pipefail
@@ -27,6 +30,7 @@ build=${HM_BUILD_DIR:-$here/../../build}
 hmtrace=${1:-$build/core/hmtrace}
 bench=${2:-$build/tests/programs/bench-malloc}
 sites=${3:-$build/tests/programs/sample-sites}
+loop=${4:-$(dirname "$sites")/malloc-loop}
 repeat=${HM_BENCH_REPEAT:-9}
 mean=${HM_BENCH_SAMPLE_BYTES:-524288}
 seed=${HM_SAMPLE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
@@ -35,7 +39,7 @@ if [[ -z "${HM_AGENT_PATH:-}" ]]; then
   guess=$(dirname "$hmtrace")/../agent/libhybridmem.so
   [[ -e "$guess" ]] && export HM_AGENT_PATH=$(readlink -f "$guess")
 fi
-for f in "$hmtrace" "$bench" "$sites"; do
+for f in "$hmtrace" "$bench" "$sites" "$loop"; do
   [[ -x "$f" ]] || { echo "bench-sampling: $f is not an executable (build first)" >&2; exit 1; }
 done
 unset HM_SAMPLE_BYTES HM_LIFETIME_ANALYSIS
@@ -102,6 +106,28 @@ printf 'wall times (s): plain %s; sampled %s; agent alone %s\n' "$(tr '\n' ' ' <
   "$(tr '\n' ' ' <"$work/sampled")" "$(tr '\n' ' ' <"$work/agent")"
 printf 'sampled trace: %s bytes, estimated allocations %s (the program makes 5000000)\n' \
   "$trace_bytes" "$samples"
+
+# The hooks' own cost, per malloc/free pair, from the fastest of 200 rounds
+# in one process (robust to the neighbours); three runs each, best kept.
+loop_best() {
+  local best=""
+  for ((i = 0; i < 3; i++)); do
+    local t
+    t=$("$@" 2>/dev/null)
+    best=$(printf '%s\n%s\n' "$best" "$t" | grep . | sort -g | head -n 1)
+  done
+  echo "$best"
+}
+loop_plain=$(loop_best "$loop")
+loop_sampled=$(loop_best env LD_PRELOAD="$HM_AGENT_PATH" HM_TRACE="$work/loop.hmt" \
+  HM_SAMPLE_BYTES="$mean" HM_LIFETIME_ANALYSIS=0 "$loop")
+loop_hooks=$(loop_best env LD_PRELOAD="$HM_AGENT_PATH" HM_TRACE="$work/loop.hmt" \
+  HM_SAMPLE_BYTES=1024G HM_LIFETIME_ANALYSIS=0 "$loop")
+printf '\nper malloc/free pair (malloc-loop, best round): plain %s ns; sampled at %s %s ns (+%s);' \
+  "$loop_plain" "$mean" "$loop_sampled" \
+  "$(awk -v a="$loop_sampled" -v b="$loop_plain" 'BEGIN { printf "%.2f", a - b }')"
+printf ' hooks alone (HM_SAMPLE_BYTES=1024G) %s ns (+%s)\n' "$loop_hooks" \
+  "$(awk -v a="$loop_hooks" -v b="$loop_plain" 'BEGIN { printf "%.2f", a - b }')"
 
 echo
 echo "accuracy: $(basename "$sites"), full trace against --sample-bytes $mean (HM_SAMPLE_SEED=$seed)"

@@ -448,6 +448,7 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size)
               hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
               hm_guard--;
               hm_sample_arena_free (old);
+              hm_writer_round_inline (false);
               return p;
             }
         }
@@ -470,6 +471,7 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size)
               __libc_free (old);
             }
           hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
+          hm_writer_round_inline (false);
           return p;
         }
     }

@@ -104,5 +104,10 @@ void hm_sample_free (HmAllocFn fn, void *p) HM_HIDDEN;
 void hm_sampler_fork_lock (void) HM_HIDDEN;
 void hm_sampler_fork_unlock (void) HM_HIDDEN;
 
+/* hm-writer.c: while sampling there is no writer thread (see there); the
+ * threads that record write a round themselves, when the last is ROUND_NS
+ * old, or (must) when their ring is full.  Returns whether it wrote. */
+bool hm_writer_round_inline (bool must) HM_HIDDEN;
+
 /* Lifetime analysis and profiles are off while sampling: says so once. */
 void hm_sampler_refuse (const char *what) HM_HIDDEN;

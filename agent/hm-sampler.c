@@ -112,6 +112,7 @@ hm_sample_alloc (HmAllocFn fn, size_t size, size_t alignment, int zero)
   if (zero)
     memset (p, 0, size);
   hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
+  hm_writer_round_inline (false);
   return p;
 }
 
@@ -126,6 +127,7 @@ hm_sample_free (HmAllocFn fn, void *p)
       hm_guard--;
     }
   hm_sample_arena_free (p);
+  hm_writer_round_inline (false);
 }
 
 /* --- the arena ----------------------------------------------------------------- */

@@ -47,63 +47,65 @@ unset HM_SAMPLE_BYTES HM_LIFETIME_ANALYSIS
 work=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench-sampling.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# timed KIND COMMAND...: runs it once; appends its wall time to $work/KIND
-# and its CPU time (user + system, children included) to $work/KIND.cpu.
-timed() {
-  local kind=$1
-  shift
-  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
-    echo "bench-sampling: '$*' failed:" >&2; cat "$work/stderr" >&2; exit 1; }
-  awk '{ print $1 }' "$work/time" >>"$work/$kind"
-  awk '{ printf "%.2f\n", $2 + $3 }' "$work/time" >>"$work/$kind.cpu"
-}
-
-best() { sort -g | head -n 1; }
-median() { sort -g | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-
 echo "bench-sampling: $(basename "$bench") plain and with --sample-bytes $mean," \
      "$repeat alternated runs each, $(nproc) CPUs"
-timed warm "$bench"   # the page cache
-for ((i = 0; i < repeat; i++)); do
-  timed plain "$bench"
-  timed sampled "$hmtrace" record -q --sample-bytes "$mean" -o "$work/bench.hmt" -- "$bench"
-  # the agent without hmtrace around it: what hmtrace's own start costs
-  timed agent env LD_PRELOAD="$HM_AGENT_PATH" HM_TRACE="$work/agent.hmt" \
-    HM_SAMPLE_BYTES="$mean" HM_LIFETIME_ANALYSIS=0 "$bench"
-done
-plain_best=$(best <"$work/plain")
-plain_median=$(median <"$work/plain")
-sampled_best=$(best <"$work/sampled")
-sampled_median=$(median <"$work/sampled")
-plain_cpu_best=$(best <"$work/plain.cpu")
-plain_cpu_median=$(median <"$work/plain.cpu")
-sampled_cpu_best=$(best <"$work/sampled.cpu")
-sampled_cpu_median=$(median <"$work/sampled.cpu")
-agent_best=$(best <"$work/agent")
-agent_median=$(median <"$work/agent")
-agent_cpu_best=$(best <"$work/agent.cpu")
-agent_cpu_median=$(median <"$work/agent.cpu")
+# The runs, alternated, timed by Python: wall time around each, CPU time
+# (user + system of the process and its children) from wait4, both to the
+# microsecond.
+python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" <<'PYEOF'
+import os, statistics, subprocess, sys, time
+
+repeat, work, bench, hmtrace, mean, agent = sys.argv[1:7]
+kinds = {
+    "plain": ([bench], {}),
+    "hmtrace record --sample-bytes " + mean:
+        ([hmtrace, "record", "-q", "--sample-bytes", mean, "-o", work + "/bench.hmt", "--", bench], {}),
+    "agent alone (LD_PRELOAD, HM_TRACE)":
+        ([bench], {"LD_PRELOAD": agent, "HM_TRACE": work + "/agent.hmt", "HM_SAMPLE_BYTES": mean,
+                   "HM_LIFETIME_ANALYSIS": "0"}),
+}
+walls = {k: [] for k in kinds}
+cpus = {k: [] for k in kinds}
+
+def run(argv, env):
+    e = dict(os.environ)
+    e.update(env)
+    start = time.perf_counter()
+    p = subprocess.Popen(argv, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    err = p.stderr.read()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit("bench-sampling: %s failed: %s" % (" ".join(argv), err.decode()))
+    return wall, usage.ru_utime + usage.ru_stime
+
+run([bench], {})  # the page cache
+for _ in range(int(repeat)):
+    for k, (argv, env) in kinds.items():
+        w, c = run(argv, env)
+        walls[k].append(w)
+        cpus[k].append(c)
+
+plain = "plain"
+print("\n%-38s %10s %10s %10s %10s" % ("run", "wall best", "median", "CPU best", "median"))
+for k in kinds:
+    print("%-38s %10.3f %10.3f %10.3f %10.3f" % (k, min(walls[k]), statistics.median(walls[k]),
+                                                  min(cpus[k]), statistics.median(cpus[k])))
+    if k != plain:
+        print("%-38s %9.3fx %9.3fx %9.3fx %9.3fx%s" % (
+            "  ratio to plain", min(walls[k]) / min(walls[plain]),
+            statistics.median(walls[k]) / statistics.median(walls[plain]),
+            min(cpus[k]) / min(cpus[plain]), statistics.median(cpus[k]) / statistics.median(cpus[plain]),
+            "   (target <= 1.05x)" if k.startswith("hmtrace") else ""))
+for k in kinds:
+    print("wall times (s), %s: %s" % (k, " ".join("%.3f" % w for w in walls[k])))
+PYEOF
 samples=$("$hmtrace" report --json "$work/bench.hmt" | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["allocations"])')
 trace_bytes=$(stat -c %s "$work/bench.hmt")
 
-printf '\n%-38s %10s %10s %10s %10s\n' "run" "wall best" "median" "CPU best" "median"
-printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "plain" "$plain_best" "$plain_median" \
-  "$plain_cpu_best" "$plain_cpu_median"
-printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "hmtrace record --sample-bytes $mean" \
-  "$sampled_best" "$sampled_median" "$sampled_cpu_best" "$sampled_cpu_median"
-printf '%-38s %10s %10s %10s %10s   (target <= 1.05x)\n' "  ratio to plain" \
-  "$(ratio "$sampled_best" "$plain_best")x" "$(ratio "$sampled_median" "$plain_median")x" \
-  "$(ratio "$sampled_cpu_best" "$plain_cpu_best")x" "$(ratio "$sampled_cpu_median" "$plain_cpu_median")x"
-printf '%-38s %10.3f %10.3f %10.2f %10.2f\n' "agent alone (LD_PRELOAD, HM_TRACE)" \
-  "$agent_best" "$agent_median" "$agent_cpu_best" "$agent_cpu_median"
-printf '%-38s %10s %10s %10s %10s\n' "  ratio to plain" \
-  "$(ratio "$agent_best" "$plain_best")x" "$(ratio "$agent_median" "$plain_median")x" \
-  "$(ratio "$agent_cpu_best" "$plain_cpu_best")x" "$(ratio "$agent_cpu_median" "$plain_cpu_median")x"
-printf 'wall times (s): plain %s; sampled %s; agent alone %s\n' "$(tr '\n' ' ' <"$work/plain")" \
-  "$(tr '\n' ' ' <"$work/sampled")" "$(tr '\n' ' ' <"$work/agent")"
 printf 'sampled trace: %s bytes, estimated allocations %s (the program makes 5000000)\n' \
   "$trace_bytes" "$samples"
 

@@ -484,6 +484,8 @@ typedef enum {
   HM_NEXT_FOREIGN,
 } HmNextKind;
 extern int hm_next_kind HM_HIDDEN;
+/* Whether the program's malloc is another allocator's (decides on first use). */
+bool hm_next_is_foreign (void) HM_HIDDEN;
 /* Frees a block the program's malloc gave (the foreign allocator's free,
  * or glibc's). */
 void hm_program_free (void *p) HM_HIDDEN;

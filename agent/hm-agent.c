@@ -10,6 +10,7 @@
 #include "hm-gc-private.h"
 #include "hm-profile-private.h"
 #include "hm-flight-private.h"
+#include "hm-sampler-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -164,6 +165,7 @@ hm_fork_lock_all (void)
   if (fork_writer_held)
     hm_writer_fork_prepare ();
   hm_gc_fork_lock_agent_memory ();
+  hm_sampler_fork_lock ();
 }
 
 void
@@ -172,6 +174,7 @@ hm_fork_unlock_all (int child)
   if (!fork_locks_held)
     return;
   fork_locks_held = 0;
+  hm_sampler_fork_unlock ();
   hm_gc_fork_unlock_agent_memory ();
   if (fork_writer_held)
     {
@@ -234,6 +237,26 @@ hm_agent_decide (void)
       hm_guard--;
       return;
     }
+  fd_text = getenv ("HM_TRACE_FD");
+  path = getenv ("HM_TRACE");
+  bool want_trace = (fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0');
+  HmFlightConfig flight;
+  hm_agent.flight = hm_flight_options (&flight);
+  if (hm_agent.flight)
+    flight_config = flight;
+  /* Sampling only means something in a trace; it turns lifetime analysis
+   * and profiles off (hm_lifetime_start, hm_profile_start say so).  The
+   * flight recorder keeps every event of its window: no sampling there. */
+  if (want_trace && !hm_agent.flight)
+    {
+      /* its arena would stand in for the other allocator: a full trace */
+      const char *sample = getenv ("HM_SAMPLE_BYTES");
+      if (!hm_next_is_foreign ())
+        hm_sampler_init ();
+      else if (sample != NULL && *sample != '\0')
+        hm_notice ("HM_SAMPLE_BYTES: the program uses %s, not glibc's malloc: recording "
+                   "every allocation instead", hm_next_allocator_path ());
+    }
   {
     /* Lifetime analysis from the very first allocation, so that every live
      * block is known and an unknown free is a bad one. */
@@ -246,13 +269,7 @@ hm_agent_decide (void)
         hm_lifetime_start (1);
       }
   }
-  fd_text = getenv ("HM_TRACE_FD");
-  path = getenv ("HM_TRACE");
-  HmFlightConfig flight;
-  hm_agent.flight = hm_flight_options (&flight);
-  if (hm_agent.flight)
-    flight_config = flight;
-  if (hm_agent.flight || (fd_text != NULL && *fd_text != '\0') || (path != NULL && *path != '\0'))
+  if (hm_agent.flight || want_trace)
     {
       const char *depth = getenv ("HM_STACK_DEPTH");
       if (depth != NULL)

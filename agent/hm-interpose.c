@@ -3,11 +3,18 @@
  * Each hook forwards to glibc and, when tracing, records one event.  A free is
  * recorded before the real free and an allocation after the real malloc
  * returns, so another thread reusing the address always logs after us.
+ *
+ * The exported functions open with sampling mode's fast path (see
+ * hm-sampler-private.h): while the thread's byte countdown stays above zero
+ * an allocation is the C library's with no event, and a free is one range
+ * compare.  Everything else — a sample, tracing every call, lifetime
+ * analysis, profiles, another allocator — is in the *_slow functions.
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
 #include "hm-pool-private.h"
 #include "hm-profile-private.h"
+#include "hm-sampler-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -328,6 +335,12 @@ next_is_foreign (void)
 
 #define FOREIGN() (HM_UNLIKELY (hm_next_kind != HM_NEXT_LIBC) && next_is_foreign ())
 
+bool
+hm_next_is_foreign (void)
+{
+  return next_is_foreign ();
+}
+
 const char *
 hm_next_allocator_path (void)
 {
@@ -455,24 +468,59 @@ foreign_realloc (HmAllocFn fn, void *old, size_t size)
   return p;
 }
 
-HM_EXPORT void *
-malloc (size_t size)
+/* The first call of all decides whether to trace and sample (never with
+ * another allocator: hm_agent_decide asks first). */
+static inline bool
+sampling_now (void)
+{
+  if (HM_UNLIKELY (!hm_agent.decided))
+    hm_agent_decide ();
+  return hm_sampler.on;
+}
+
+static __attribute__ ((noinline)) void *
+malloc_slow (size_t size, uintptr_t ret)
 {
   if (FOREIGN ())
     return foreign_alloc (HM_FN_MALLOC, 0, 1, size);
+  if (sampling_now ())
+    {
+      void *p = hm_sample_alloc (HM_FN_MALLOC, size, 0, 0);
+      return p != NULL ? p : __libc_malloc (size);
+    }
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
-    return profiled_alloc (HM_FN_MALLOC, size, 0, (uintptr_t) __builtin_return_address (0));
+    return profiled_alloc (HM_FN_MALLOC, size, 0, ret);
   void *p = __libc_malloc (size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_MALLOC, p, size);
   return p;
 }
 
-HM_EXPORT void
-free (void *p)
+HM_EXPORT void *
+malloc (size_t size)
 {
+  /* hm_sample_left is positive only while sampling, and only until this
+   * thread's next sample (hm-sampler-private.h) */
+  if (hm_sample_skip (size))
+    return __libc_malloc (size);
+  return malloc_slow (size, (uintptr_t) __builtin_return_address (0));
+}
+
+static __attribute__ ((noinline)) void
+free_slow (void *p)
+{
+  if (hm_sampled_block (p))
+    {
+      hm_sample_free (HM_FN_FREE, p);
+      return;
+    }
   if (p == NULL)
     return;
+  if (hm_sampler.on)
+    {
+      __libc_free (p);
+      return;
+    }
   if (FOREIGN ())
     {
       foreign_free (p);
@@ -488,19 +536,49 @@ free (void *p)
   __libc_free (p);
 }
 
-HM_EXPORT void *
-calloc (size_t n, size_t size)
+HM_EXPORT void
+free (void *p)
+{
+  /* while sampling, a block outside the arena was not sampled: nothing to
+   * write (hm-sampler-private.h) */
+  if (HM_UNLIKELY (hm_free_watched (p)))
+    {
+      free_slow (p);
+      return;
+    }
+  __libc_free (p);
+}
+
+static __attribute__ ((noinline)) void *
+calloc_slow (size_t n, size_t size, uintptr_t ret)
 {
   size_t bytes;
+  bool overflow = __builtin_mul_overflow (n, size, &bytes);
   if (FOREIGN ())
     return foreign_alloc (HM_FN_CALLOC, 0, n, size);
-  if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0
-      && !__builtin_mul_overflow (n, size, &bytes))
-    return profiled_alloc (HM_FN_CALLOC, bytes, 1, (uintptr_t) __builtin_return_address (0));
+  if (sampling_now ())
+    {
+      void *p = overflow ? NULL : hm_sample_alloc (HM_FN_CALLOC, bytes, 0, 1);
+      return p != NULL ? p : __libc_calloc (n, size);
+    }
+  if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && !overflow)
+    return profiled_alloc (HM_FN_CALLOC, bytes, 1, ret);
   void *p = __libc_calloc (n, size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_CALLOC, p, n * size);
   return p;
+}
+
+HM_EXPORT void *
+calloc (size_t n, size_t size)
+{
+  size_t bytes;
+  if (HM_LIKELY (!__builtin_mul_overflow (n, size, &bytes)))
+    {
+      if (hm_sample_skip (bytes))
+        return __libc_calloc (n, size);
+    }
+  return calloc_slow (n, size, (uintptr_t) __builtin_return_address (0));
 }
 
 /* With lifetime analysis, realloc is malloc, copy and a quarantined free,
@@ -593,16 +671,104 @@ traced_realloc (HmAllocFn fn, void *old, size_t size)
   return p;
 }
 
+/* glibc exports no __libc_ name for it: found once at start. */
+static size_t (*real_malloc_usable_size) (void *);
+
+static size_t
+libc_usable_size (void *p)
+{
+  if (real_malloc_usable_size == NULL)
+    {
+      hm_guard++;
+      /* injected, we are not in the global scope: libc's is the first there */
+      real_malloc_usable_size = dlsym (hm_agent.injected ? RTLD_DEFAULT : RTLD_NEXT,
+                                       "malloc_usable_size");
+      hm_guard--;
+      if (real_malloc_usable_size == NULL)
+        return 0;
+    }
+  return real_malloc_usable_size (p);
+}
+
+/* realloc while sampling.  Whether the new block is sampled is decided as
+ * for any allocation of size bytes; a sampled block moves to or from the
+ * arena by copy.  Events: a REALLOC when both blocks are sampled, the new
+ * block's ALLOC (fn realloc) when only it is, the old one's FREE (fn
+ * realloc) when only that one is, none when neither. */
+static void *
+sampled_realloc (HmAllocFn fn, void *old, size_t size)
+{
+  if (hm_sampled_block (old))
+    {
+      if (size == 0)
+        {
+          hm_sample_free (HM_FN_REALLOC, old);   /* glibc's realloc(p, 0) frees too */
+          return NULL;
+        }
+      size_t old_size = hm_sample_block_size (old);
+      size_t n = old_size < size ? old_size : size;
+      uint64_t tsc = hm_tsc ();
+      if (hm_sample_decide (size))
+        {
+          void *p = hm_sample_arena_alloc (size, 0);
+          if (p != NULL)
+            {
+              memcpy (p, old, n);
+              hm_guard++;
+              hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
+              hm_guard--;
+              hm_sample_arena_free (old);
+              hm_writer_round_inline (false);
+              return p;
+            }
+        }
+      void *p = __libc_malloc (size);
+      if (p == NULL)
+        return NULL;       /* the old block is left as it was, as realloc does */
+      memcpy (p, old, n);
+      hm_sample_free (HM_FN_REALLOC, old);
+      return p;
+    }
+  if (size != 0 && hm_sample_decide (size))
+    {
+      void *p = hm_sample_arena_alloc (size, 0);
+      if (p != NULL)
+        {
+          if (old != NULL)
+            {
+              size_t n = libc_usable_size (old);
+              memcpy (p, old, n < size ? n : size);
+              __libc_free (old);
+            }
+          hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
+          hm_writer_round_inline (false);
+          return p;
+        }
+    }
+  return __libc_realloc (old, size);
+}
+
+static __attribute__ ((noinline)) void *
+realloc_slow (HmAllocFn fn, void *old, size_t size)
+{
+  if (FOREIGN ())
+    return foreign_realloc (fn, old, size);
+  if (sampling_now ())
+    return sampled_realloc (fn, old, size);
+  if (!tracing_here () && !hm_profile_active)
+    return __libc_realloc (old, size);
+  return traced_realloc (fn, old, size);
+}
+
 HM_EXPORT void *
 realloc (void *old, size_t size)
 {
-  if (FOREIGN ())
-    return foreign_realloc (HM_FN_REALLOC, old, size);
-  if (HM_UNLIKELY (hm_profile_active))
-    return traced_realloc (HM_FN_REALLOC, old, size);
-  if (!tracing_here ())
-    return __libc_realloc (old, size);
-  return traced_realloc (HM_FN_REALLOC, old, size);
+  if (HM_LIKELY (!hm_sampled_block (old)))
+    {
+      if (hm_sample_skip (size))
+        return __libc_realloc (old, size);
+    }
+  return realloc_slow (HM_FN_REALLOC, old, size);
 }
 
 HM_EXPORT void *
@@ -614,11 +780,22 @@ reallocarray (void *old, size_t n, size_t size)
       errno = ENOMEM;
       return NULL;
     }
-  if (FOREIGN ())
-    return foreign_realloc (HM_FN_REALLOCARRAY, old, bytes);
-  if (!tracing_here () && !hm_profile_active)
-    return __libc_realloc (old, bytes);
-  return traced_realloc (HM_FN_REALLOCARRAY, old, bytes);
+  if (HM_LIKELY (!hm_sampled_block (old)))
+    {
+      if (hm_sample_skip (bytes))
+        return __libc_realloc (old, bytes);
+    }
+  return realloc_slow (HM_FN_REALLOCARRAY, old, bytes);
+}
+
+/* The aligned allocators while sampling: a sampled block, or NULL for the
+ * C library's.  alignment is a power of two. */
+static void *
+sample_aligned (HmAllocFn fn, size_t alignment, size_t size)
+{
+  if (hm_sample_skip (size))
+    return NULL;
+  return hm_sample_alloc (fn, size, alignment, 0);
 }
 
 HM_EXPORT void *
@@ -626,6 +803,15 @@ memalign (size_t alignment, size_t size)
 {
   if (FOREIGN ())
     return foreign_alloc (HM_FN_MEMALIGN, alignment, 1, size);
+  if (sampling_now ())
+    {
+      /* glibc rounds an alignment that is not a power of two up to one */
+      size_t a = 16;
+      while (a < alignment && a < ((size_t) 1 << 40))
+        a <<= 1;
+      void *p = sample_aligned (HM_FN_MEMALIGN, a, size);
+      return p != NULL ? p : __libc_memalign (alignment, size);
+    }
   void *p = __libc_memalign (alignment, size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_MEMALIGN, p, size);
@@ -650,11 +836,17 @@ posix_memalign (void **out, size_t alignment, size_t size)
         record_alloc (HM_FN_POSIX_MEMALIGN, q, size);
       return 0;
     }
-  void *p = __libc_memalign (alignment, size);
+  void *p = sampling_now () ? sample_aligned (HM_FN_POSIX_MEMALIGN, alignment, size) : NULL;
+  if (p != NULL)
+    {
+      *out = p;
+      return 0;
+    }
+  p = __libc_memalign (alignment, size);
   if (p == NULL)
     return ENOMEM;
   *out = p;
-  if (tracing_here ())
+  if (!hm_sampler.on && tracing_here ())
     record_alloc (HM_FN_POSIX_MEMALIGN, p, size);
   return 0;
 }
@@ -670,6 +862,11 @@ aligned_alloc (size_t alignment, size_t size)
     }
   if (FOREIGN ())
     return foreign_alloc (HM_FN_ALIGNED_ALLOC, alignment, 1, size);
+  if (sampling_now ())
+    {
+      void *p = sample_aligned (HM_FN_ALIGNED_ALLOC, alignment, size);
+      return p != NULL ? p : __libc_memalign (alignment, size);
+    }
   void *p = __libc_memalign (alignment, size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_ALIGNED_ALLOC, p, size);
@@ -681,6 +878,11 @@ valloc (size_t size)
 {
   if (FOREIGN ())
     return foreign_alloc (HM_FN_VALLOC, 0, 1, size);
+  if (sampling_now ())
+    {
+      void *p = sample_aligned (HM_FN_VALLOC, (size_t) sysconf (_SC_PAGESIZE), size);
+      return p != NULL ? p : __libc_valloc (size);
+    }
   void *p = __libc_valloc (size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_VALLOC, p, size);
@@ -692,37 +894,34 @@ pvalloc (size_t size)
 {
   if (FOREIGN ())
     return foreign_alloc (HM_FN_VALLOC, 0, 1, size);
+  if (sampling_now ())
+    {
+      /* whole pages, at least one, as glibc's */
+      size_t page = (size_t) sysconf (_SC_PAGESIZE);
+      size_t rounded = size == 0 ? page : (size + page - 1) & ~(page - 1);
+      void *p = rounded >= size ? sample_aligned (HM_FN_PVALLOC, page, rounded) : NULL;
+      return p != NULL ? p : __libc_pvalloc (size);
+    }
   void *p = __libc_pvalloc (size);
   if (tracing_here () && p != NULL)
     record_alloc (HM_FN_PVALLOC, p, size);
   return p;
 }
 
-/* glibc exports no __libc_ name for it: found once at start. */
-static size_t (*real_malloc_usable_size) (void *);
-
 HM_EXPORT size_t
 malloc_usable_size (void *p)
 {
   if (p == NULL)
     return 0;
+  if (HM_UNLIKELY (hm_sampled_block (p)))
+    return hm_sample_usable_size (p);
   if (HM_UNLIKELY (hm_profile_pools_active))
     {
       HmPool *pool = hm_pool_serving_malloc (p);
       if (pool != NULL)
         return hm_pool_object_size (pool);
     }
-  if (real_malloc_usable_size == NULL)
-    {
-      hm_guard++;
-      /* injected, we are not in the global scope: libc's is the first there */
-      real_malloc_usable_size = dlsym (hm_agent.injected ? RTLD_DEFAULT : RTLD_NEXT,
-                                       "malloc_usable_size");
-      hm_guard--;
-      if (real_malloc_usable_size == NULL)
-        return 0;
-    }
-  return real_malloc_usable_size (p);
+  return libc_usable_size (p);
 }
 
 /* For hm-got.c: the functions an injected agent points GOT entries at, by

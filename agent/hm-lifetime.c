@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-sampler-private.h"
 #include "hm-gc-private.h"
 
 #include <pthread.h>
@@ -176,6 +177,11 @@ void
 hm_lifetime_start (int from_the_first_allocation)
 {
   static int started;
+  if (hm_sampler.on)
+    {
+      hm_sampler_refuse ("lifetime");
+      return;
+    }
   if (__atomic_exchange_n (&started, 1, __ATOMIC_ACQ_REL))
     return;
   for (int i = 0; i < N_STRIPES; i++)

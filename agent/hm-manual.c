@@ -4,6 +4,7 @@
  * strategy; the profile issue routes hot sizes to pools from here.
  */
 #include "hm-agent-private.h"
+#include "hm-sampler-private.h"
 
 void *
 hm_alloc (size_t size)
@@ -19,6 +20,13 @@ hm_free (void *ptr)
 {
   if (ptr == NULL)
     return;
+  if (hm_sampled_block (ptr))
+    {
+      /* malloc'd and sampled (a mismatched free, which only lifetime
+       * analysis reports): it is the arena's, never the C library's */
+      hm_sample_free (HM_FN_HM_FREE, ptr);
+      return;
+    }
   if (hm_watching_here ()
       && !hm_watch_free (HM_FN_HM_FREE, HM_LIFETIME_HM_ALLOC, ptr, "hm_free"))
     return;

@@ -9,6 +9,8 @@
 #include "hm-agent-private.h"
 #include "hm-profile-private.h"
 #include "hm-flight-private.h"
+#include "hm-sampler-private.h"
+#include "hm-byte-size.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -100,6 +102,26 @@ env_size (const char *name, size_t *field, size_t max)
       return;
     }
   *field = (size_t) n;
+}
+
+/* HM_SAMPLE_BYTES: the mean distance in bytes between two samples (see
+ * hm-sampler-private.h); 0, the default, records every allocation.  Read at
+ * the first allocation, before any hm_init(), so it has no HmOptions field. */
+uint64_t
+hm_sample_bytes_option (void)
+{
+  const char *v = getenv ("HM_SAMPLE_BYTES");
+  uint64_t n = 0;
+
+  if (v == NULL || *v == '\0' || strcmp (v, "0") == 0)
+    return 0;
+  if (!hm_parse_byte_size (v, &n) || n > (UINT64_C (1) << 40))
+    {
+      bad_value ("HM_SAMPLE_BYTES", v, "a byte count such as 524288, 512K or 1M (at most 1024G)",
+                 "0: every allocation is recorded");
+      return 0;
+    }
+  return n;
 }
 
 void

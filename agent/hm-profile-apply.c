@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-profile-private.h"
+#include "hm-sampler-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -960,6 +961,14 @@ hm_profile_start (const HmOptions *options)
 
   if (__atomic_load_n (&started, __ATOMIC_ACQUIRE))
     return;
+  if (hm_sampler.on)
+    {
+      /* the sampled path bypasses the profile's pools: neither is both */
+      if (options->enable_profiling
+          || (options->profile_path != NULL && access (options->profile_path, R_OK) == 0))
+        hm_sampler_refuse ("profile");
+      return;
+    }
   hm_guard++;
   pthread_mutex_lock (&start_lock);
   if (started)

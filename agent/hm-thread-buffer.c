@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-sampler-private.h"
 #include "hm-thread-events.h"
 
 #include <errno.h>
@@ -160,6 +161,15 @@ hm_thread_wait_for_room (HmThread *t, uint64_t need)
           /* A megabyte of events before the agent's constructor ran: no
            * writer yet to wait for.  Drop them, and say so in the trace. */
           __atomic_add_fetch (&hm_agent.dropped, discard_unwritten (t), __ATOMIC_RELAXED);
+          break;
+        }
+      if (hm_sampler.on && hm_writer_tid () == 0)
+        {
+          /* Sampling: no writer thread to wait for; write a round now, and
+           * drop what still does not fit (the write failed). */
+          hm_writer_round_inline (true);
+          if (t->head + need - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES)
+            __atomic_add_fetch (&hm_agent.dropped, discard_unwritten (t), __ATOMIC_RELAXED);
           break;
         }
       if (!hm_agent.tracing)

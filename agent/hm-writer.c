@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-sampler-private.h"
 #include "hm-trace-writer.h"
 #include "hm-thread-events.h"
 #include "hm-gc-private.h"
@@ -20,6 +21,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -925,6 +927,13 @@ write_start_of_trace (int fd)
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
     PUT (hm_chunk_put_info (&meta, "when-behind",
                             hm_agent.drop_when_behind ? "drop events" : "wait"));
+    if (hm_sampler.on)
+      {
+        /* the reader weighs each sampled block by this (trace-format.md) */
+        char mean[24];
+        snprintf (mean, sizeof mean, "%llu", (unsigned long long) hm_sampler.mean_bytes);
+        PUT (hm_chunk_put_info (&meta, "sample_bytes", mean));
+      }
     if (in_session)
       PUT (hm_chunk_put_info (&meta, "attached",
                               hm_agent.injected ? "injected into the running process"
@@ -966,13 +975,60 @@ hm_writer_start_flight (void)
   flight = 1;
   return start_thread ();
 }
+/* Sampling mode has no writer thread: glibc's malloc takes its arena lock
+ * on every call once a process has a second thread (it checks
+ * SINGLE_THREAD_P), which cost a single-threaded program far more than the
+ * sampling itself (bench-malloc: 1.4x).  Its few events are written by the
+ * threads that record them instead, a round at most every ROUND_NS
+ * (hm_writer_round_inline), or when a ring is full, and at the end. */
+static int writer_inline;
+static uint64_t last_inline_round_ns;
 
 int
 hm_writer_start (int fd)
 {
   if (write_start_of_trace (fd) != 0)
     return -1;
+  if (hm_sampler.on)
+    {
+      writer_inline = 1;
+      last_inline_round_ns = hm_now_ns ();
+      return 0;
+    }
   return start_thread ();
+}
+
+bool
+hm_writer_round_inline (bool must)
+{
+  if (!writer_inline || !hm_agent.writer_started || hm_agent.trace_fd < 0 || !hm_agent.tracing)
+    return false;
+  uint64_t now = hm_now_ns ();
+  if (!must && now - __atomic_load_n (&last_inline_round_ns, __ATOMIC_RELAXED) < ROUND_NS)
+    return false;
+  hm_guard++;
+  /* Never a blocking lock: this thread may hold it already (the collector
+   * keeps it while the world is stopped, and records then).  Without
+   * must, a thread already writing a round writes ours too; with it, wait
+   * for that one a while, then give up (the caller drops the events). */
+  int locked = pthread_mutex_trylock (&writer_lock) == 0;
+  for (int i = 0; must && !locked && i < 200; i++)
+    {
+      struct timespec pause = { 0, 1000000 };
+      nanosleep (&pause, NULL);
+      locked = pthread_mutex_trylock (&writer_lock) == 0;
+    }
+  if (!locked)
+    {
+      hm_guard--;
+      return false;
+    }
+  __atomic_store_n (&last_inline_round_ns, now, __ATOMIC_RELAXED);
+  if (hm_agent.tracing && hm_agent.trace_fd >= 0)
+    round_locked ();
+  pthread_mutex_unlock (&writer_lock);
+  hm_guard--;
+  return true;
 }
 
 /* An attach (hm-listener.c): a new, complete trace on fd from now on.  The

@@ -6,6 +6,8 @@
  */
 #include "hm-heap-model.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -64,6 +66,7 @@ struct _HmHeapModel {
   guint64 bucket_ns;
   GArray *markers;         /* HmMarker */
   guint64 n_bad_events;    /* events that referred to things never defined */
+  guint64 sample_bytes;    /* INFO sample_bytes: a sampled trace's mean; 0: every allocation */
 
   /* snapshots (see hm_heap_model_get_breakdown) */
   GArray *snaps[HM_TIMELINE_MAX_BUCKETS];  /* SnapEntry, sorted by key; NULL: none */
@@ -289,11 +292,10 @@ hm_strategy_of_fn (HmAllocFn fn)
 }
 
 static void
-strategy_add (HmHeapModel *model, HmStrategyKind kind, guint64 bytes, gboolean count)
+strategy_add (HmHeapModel *model, HmStrategyKind kind, guint64 bytes, guint64 count)
 {
   HmStrategyStats *s = &model->strategies[kind];
-  if (count)
-    s->allocations++;
+  s->allocations += count;
   s->bytes += bytes;
   s->live_bytes += bytes;
   if (s->live_bytes > s->peak_bytes)
@@ -666,32 +668,72 @@ snap_advance (HmHeapModel *model, guint64 ts)
     }
 }
 
+/* --- sampled traces --------------------------------------------------------
+ *
+ * In a trace with INFO sample_bytes N, a malloc-family block of s bytes was
+ * recorded with probability p = 1 - exp(-s/N) (core/trace-format.md), so it
+ * stands for s/p bytes and 1/p allocations: unbiased estimates of every
+ * sum.  The weights are worked out again from the block's own size when it
+ * goes, so that what a free takes away is exactly what its allocation
+ * added.  Counts are rounded up or down at random (by a hash of the block,
+ * so again the same both times), which keeps their sums unbiased too. */
+
+typedef struct {
+  guint64 bytes;
+  guint64 count;
+} Weight;
+
+static Weight
+block_weight (HmHeapModel *model, guint64 addr, guint64 size, guint64 ts, HmStrategyKind strategy)
+{
+  Weight w = { size, 1 };
+  if (model->sample_bytes == 0 || strategy != HM_STRATEGY_KIND_MALLOC)
+    return w;
+  double p = -expm1 (-(double) MAX (size, 1) / (double) model->sample_bytes);
+  if (!(p > 0))
+    return w;
+  double count = 1.0 / p;
+  double whole = floor (count);
+  guint64 h = hash_addr (addr ^ (ts * 0x9e3779b97f4a7c15ull) ^ (size << 17));
+  w.count = (guint64) whole + ((double) (h >> 11) * 0x1p-53 < count - whole ? 1 : 0);
+  w.bytes = (guint64) llround ((double) size / p);
+  return w;
+}
+
+guint64
+hm_heap_model_get_sample_bytes (HmHeapModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->sample_bytes;
+}
+
 static void
 live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gboolean freed,
                      gboolean temporary)
 {
   HmHeapTotals *t = &model->totals;
   HmSiteStats *site = site_for (model, block->stack);
+  Weight w = block_weight (model, block->addr, block->size, block->ts, block->strategy);
 
   mark_site (model, site->stack);
-  site->live_bytes -= block->size;
-  site->live_blocks--;
+  site->live_bytes -= w.bytes;
+  site->live_blocks -= w.count;
   if (freed)
     {
       guint64 lifetime = ts >= block->ts ? ts - block->ts : 0;
-      site->frees++;
-      site->lifetime_ns_sum += lifetime;
-      t->lifetime_histogram[hm_histogram_bucket (lifetime)]++;
-      site->lifetime_histogram[hm_profile_bucket (lifetime, HM_PROFILE_LIFETIME_BUCKETS)]++;
+      site->frees += w.count;
+      site->lifetime_ns_sum += lifetime * w.count;
+      t->lifetime_histogram[hm_histogram_bucket (lifetime)] += w.count;
+      site->lifetime_histogram[hm_profile_bucket (lifetime, HM_PROFILE_LIFETIME_BUCKETS)] += w.count;
     }
   if (temporary)
     {
-      site->temporary++;
-      t->temporary++;
+      site->temporary += w.count;
+      t->temporary += w.count;
     }
-  t->live_bytes -= block->size;
-  t->live_blocks--;
-  strategy_sub (model, block->strategy, block->size);
+  t->live_bytes -= w.bytes;
+  t->live_blocks -= w.count;
+  strategy_sub (model, block->strategy, w.bytes);
 }
 
 static LiveTable *
@@ -708,6 +750,7 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
   HmSiteStats *site = site_for (model, node_of_stack (model, stack));
   LiveBlock block = { addr, size, ts, (guint32) site->stack, strategy };
   LiveBlock *old;
+  Weight w = block_weight (model, addr, size, ts, strategy);
 
   LiveTable *table = live_table (model, strategy);
   old = live_find (table, addr);
@@ -726,11 +769,11 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
   else
     live_put (table, &block);
 
-  t->allocations++;
-  t->bytes_allocated += size;
-  t->size_histogram[hm_histogram_bucket (size)]++;
-  t->live_bytes += size;
-  t->live_blocks++;
+  t->allocations += w.count;
+  t->bytes_allocated += w.bytes;
+  t->size_histogram[hm_histogram_bucket (size)] += w.count;
+  t->live_bytes += w.bytes;
+  t->live_blocks += w.count;
   if (t->live_bytes > t->peak_bytes)
     {
       t->peak_bytes = t->live_bytes;
@@ -741,11 +784,11 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
     site->min_size = size;
   if (size > site->max_size)
     site->max_size = size;
-  site->allocations++;
-  site->bytes += size;
-  site->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)]++;
-  site->live_bytes += size;
-  site->live_blocks++;
+  site->allocations += w.count;
+  site->bytes += w.bytes;
+  site->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)] += w.count;
+  site->live_bytes += w.bytes;
+  site->live_blocks += w.count;
   if (site->live_bytes > site->peak_live_bytes)
     site->peak_live_bytes = site->live_bytes;
   if (site->live_blocks > site->peak_live_blocks)
@@ -760,14 +803,15 @@ record_alloc (HmHeapModel *model, guint64 addr, guint64 size, guint64 stack, gui
           site->n_threads++;
         }
     }
-  strategy_add (model, strategy, size, TRUE);
+  strategy_add (model, strategy, w.bytes, w.count);
   if (strategy == HM_STRATEGY_KIND_MMAP)
     g_tree_insert (model->mappings, GSIZE_TO_POINTER (addr), GINT_TO_POINTER (1));
 }
 
-/* Returns FALSE when the address was not live.  thread: the freeing
- * thread's state, to tell a temporary allocation (may be NULL). */
-static gboolean
+/* Returns how many frees it was (1, or a sampled block's weight), 0 when
+ * the address was not live.  thread: the freeing thread's state, to tell a
+ * temporary allocation (may be NULL). */
+static guint64
 record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread,
              HmStrategyKind strategy)
 {
@@ -795,19 +839,20 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread,
           LiveBlock d = g_array_index (model->displaced, LiveBlock, best);
           g_array_remove_index_fast (model->displaced, best);
           live_account_remove (model, &d, ts, TRUE, FALSE);
-          return TRUE;
+          return block_weight (model, d.addr, d.size, d.ts, d.strategy).count;
         }
       if (block == NULL)
         {
           model->totals.unknown_frees++;
-          return FALSE;
+          return 0;
         }
     }
+  guint64 n = block_weight (model, block->addr, block->size, block->ts, block->strategy).count;
   if (block->strategy == HM_STRATEGY_KIND_MMAP)
     g_tree_remove (model->mappings, GSIZE_TO_POINTER (addr));
   live_account_remove (model, block, ts, TRUE, temporary);
   live_remove (table, block);
-  return TRUE;
+  return n;
 }
 
 typedef struct {
@@ -985,7 +1030,7 @@ region_event (HmHeapModel *model, const HmEvent *e)
       r->bytes += e->size;
       r->live_bytes += e->size;
       r->peak_bytes = MAX (r->peak_bytes, r->live_bytes);
-      strategy_add (model, HM_STRATEGY_KIND_REGIONS, e->size, TRUE);
+      strategy_add (model, HM_STRATEGY_KIND_REGIONS, e->size, 1);
       break;
     case HM_EV_REGION_RESET:
       r->resets++;
@@ -1115,7 +1160,7 @@ pool_event (HmHeapModel *model, const HmEvent *e)
       p->live_objects++;
       p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
       g_hash_table_insert (model->pool_objects, key, GSIZE_TO_POINTER (e->id));
-      strategy_add (model, HM_STRATEGY_KIND_POOLS, p->object_size, TRUE);
+      strategy_add (model, HM_STRATEGY_KIND_POOLS, p->object_size, 1);
       break;
     case HM_EV_POOL_RETURN:
       /* only objects that were out of this pool: misuse is a warning event */
@@ -1295,11 +1340,14 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       break;
     case HM_EV_FREE:
       thread = note_thread (model, e->tid);
-      if (record_free (model, e->addr, e->ts, thread, hm_strategy_of_fn (e->fn)))
-        {
-          t->frees++;
-          model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
-        }
+      {
+        guint64 n = record_free (model, e->addr, e->ts, thread, hm_strategy_of_fn (e->fn));
+        if (n > 0)
+          {
+            t->frees += n;
+            model->fn_calls[e->fn < HM_FN_N ? e->fn : 0]++;
+          }
+      }
       break;
     case HM_EV_UNMAP:
       note_thread (model, e->tid);
@@ -1424,6 +1472,14 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     case HM_EV_INFO:
       if (g_hash_table_size (model->info) < 1024)
         g_hash_table_replace (model->info, g_strdup (e->key), g_strdup (e->text));
+      /* before any allocation (the first chunk); a value out of range is
+       * ignored like an unknown key */
+      if (g_strcmp0 (e->key, "sample_bytes") == 0 && e->text != NULL)
+        {
+          guint64 n = 0;
+          if (g_ascii_string_to_unsigned (e->text, 10, 1, G_GUINT64_CONSTANT (1) << 40, &n, NULL))
+            model->sample_bytes = n;
+        }
       break;
     case HM_EV_THREAD_END:
       note_thread (model, e->tid);

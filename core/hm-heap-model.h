@@ -235,6 +235,12 @@ guint64 hm_heap_model_get_truncated_offset (HmHeapModel *model);
 gboolean hm_heap_model_get_end (HmHeapModel *model, HmEndReason *reason, gint64 *status);
 /* A value of an INFO event ("exe", "cmdline", …) or NULL. */
 const char *hm_heap_model_get_info (HmHeapModel *model, const char *key);
+/* A sampled trace's mean distance between samples in bytes (INFO
+ * sample_bytes), or 0 when every allocation was recorded.  When it is not 0,
+ * the malloc-family bytes and counts of the totals, sites, strategies and
+ * snapshots are unbiased estimates: each sampled block is weighed by the
+ * inverse of the chance it had to be sampled. */
+guint64 hm_heap_model_get_sample_bytes (HmHeapModel *model);
 
 /* One site by its stack (leaf node id), or NULL when nothing was allocated
  * there.  Valid until the model is fed again. */

@@ -493,6 +493,13 @@ hm_report_to_json (HmHeapModel *model,
   json_object_set_new (report, "unknown_frees", json_uint (totals->unknown_frees));
   json_object_set_new (report, "dropped_events", json_uint (totals->dropped_events));
   json_object_set_new (report, "temporary_allocations", json_uint (totals->temporary));
+  if (hm_heap_model_get_sample_bytes (model) != 0)
+    /* the counts and bytes of malloc & co. (totals, sites, leaks) are
+     * estimates from samples, one per sample_bytes allocated on average */
+    json_object_set_new (report, "sampled",
+                         json_pack ("{s:o, s:b}", "sample_bytes",
+                                    json_uint (hm_heap_model_get_sample_bytes (model)),
+                                    "estimates", 1));
   json_object_set_new (report, "histograms",
                        json_pack ("{s:o, s:o}",
                                   "size_bytes", histogram_to_json (totals->size_histogram,
@@ -672,6 +679,14 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   print_summary_row (out, _("duration"), row);
   g_clear_pointer (&row, g_free);
 
+  if (hm_heap_model_get_sample_bytes (model) != 0)
+    {
+      row = g_strdup_printf (_("one per %" PRIu64 " bytes; numbers are estimates"),
+                             hm_heap_model_get_sample_bytes (model));
+      print_summary_row (out, _("sampled"), row);
+      g_clear_pointer (&row, g_free);
+    }
+
   row = g_strdup_printf ("%" PRIu64, totals->allocations);
   print_summary_row (out, _("allocations"), row);
   g_clear_pointer (&row, g_free);
@@ -698,6 +713,13 @@ print_summary (FILE *out, HmHeapModel *model, const HmReportOptions *options)
   row = g_strdup_printf (g_dngettext (NULL, "%s in %" PRIu64 " block",
                                       "%s in %" PRIu64 " blocks", totals->live_blocks),
                          leaked, totals->live_blocks);
+  if (hm_heap_model_get_sample_bytes (model) != 0)
+    {
+      /* live at exit, weighed from the samples: no scan looked at them */
+      char *estimated = g_strdup_printf (_("%s (estimated: live at exit)"), row);
+      g_free (row);
+      row = estimated;
+    }
   print_summary_row (out, _("leaked"), row);
   g_clear_pointer (&row, g_free);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hmtrace-commands.h"
+#include "hm-byte-size.h"
 
 char *
 hmtrace_find_agent (void)
@@ -129,6 +130,8 @@ hmtrace_record_main (int argc, char **argv)
   gboolean no_lifetime = FALSE;
   int flight_seconds = 0;
   g_autofree char *flight_bytes = NULL;
+  g_autofree char *sample_text = NULL;
+  guint64 sample_bytes = 0;
   g_auto(GStrv) program_argv = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -148,6 +151,10 @@ hmtrace_record_main (int argc, char **argv)
     { "flight-recorder-bytes", 0, 0, G_OPTION_ARG_STRING, &flight_bytes,
       N_("Bound the flight recorder's window of events to SIZE (bytes, or with K, M, G; "
          "default 32M)"), N_("SIZE") },
+    { "sample-bytes", 0, 0, G_OPTION_ARG_STRING, &sample_text,
+      N_("Record a sample of the allocations, one per N bytes allocated on average (512K, "
+         "1M…), for estimates at a fraction of the cost; turns lifetime analysis off"),
+      N_("N") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &program_argv, NULL,
       N_("-- PROGRAM [ARGS…]") },
     { NULL }
@@ -175,6 +182,12 @@ hmtrace_record_main (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       fprintf (stderr, "hmtrace record: %s\n", error->message);
+      return 2;
+    }
+  if (sample_text != NULL && !hm_parse_byte_size (sample_text, &sample_bytes))
+    {
+      fprintf (stderr, _("hmtrace record: --sample-bytes %s is not a byte count such as "
+                         "524288, 512K or 1M\n"), sample_text);
       return 2;
     }
   if (program_argv == NULL || program_argv[0] == NULL)
@@ -282,6 +295,17 @@ hmtrace_record_main (int argc, char **argv)
       if (drop_when_behind)
         g_setenv ("HM_DROP_WHEN_BEHIND", "1", TRUE);
       g_unsetenv ("HM_TRACE");
+      if (sample_bytes != 0)
+        {
+          g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, sample_bytes);
+          g_setenv ("HM_SAMPLE_BYTES", text, TRUE);
+        }
+      if (sample_bytes != 0
+          || (g_getenv ("HM_SAMPLE_BYTES") && *g_getenv ("HM_SAMPLE_BYTES")
+              && g_strcmp0 (g_getenv ("HM_SAMPLE_BYTES"), "0") != 0))
+        /* lifetime analysis is off while sampling; a caller's
+         * HM_LIFETIME_ANALYSIS=1 gets the agent's one line saying so */
+        g_setenv ("HM_LIFETIME_ANALYSIS", "0", FALSE);
       if (no_lifetime)
         g_setenv ("HM_LIFETIME_ANALYSIS", "0", TRUE);
       else

@@ -202,6 +202,14 @@ update_count (HmDbgSitesView *self)
   else
     text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u site", "%u of %u sites", n_all),
                             n_shown, n_all);
+  if (self->trace != NULL && hm_dbg_trace_get_model (self->trace) != NULL
+      && hm_heap_model_get_sample_bytes (hm_dbg_trace_get_model (self->trace)) != 0)
+    {
+      /* Translators: after "%u sites" when the trace is sampled */
+      char *estimated = g_strdup_printf (_("%s · bytes and calls estimated from samples"), text);
+      g_free (text);
+      text = estimated;
+    }
   gtk_label_set_text (self->count_label, text);
 }
 

@@ -247,6 +247,17 @@ update_summary (HmDbgWindow *self)
   summary = g_strdup_printf (_("%s allocations · %s allocated · heap peak %s at %s · "
                                "%s in %s blocks not freed · %s, %s"),
                              allocations, allocated, peak, peak_at, leaked, blocks, duration, end);
+  if (hm_heap_model_get_sample_bytes (model) != 0)
+    {
+      g_autofree char *mean = hm_dbg_format_size (hm_heap_model_get_sample_bytes (model), FALSE);
+      char *sampled;
+      /* Translators: after the summary line of a sampled trace (hmtrace
+       * record --sample-bytes); %s is a size such as "512 KiB" */
+      sampled = g_strdup_printf (_("%s · sampled, one per %s: numbers are estimates"), summary,
+                                 mean);
+      g_free (summary);
+      summary = sampled;
+    }
   if (hm_dbg_trace_get_baseline (self->trace) != NULL)
     {
       HmDbgTrace *baseline = hm_dbg_trace_get_baseline (self->trace);

@@ -2519,6 +2519,42 @@ has_some_allocations (gpointer data)
   return trace != NULL && hm_heap_model_get_totals (hm_dbg_trace_get_model (trace))->allocations > 500;
 }
 
+/* A sampled recording: the summary line and the sites' count say the
+ * numbers are estimates; a full recording's do not. */
+static void
+test_sampled_trace (void)
+{
+  const char *hmtrace = g_getenv ("HMTRACE");
+  g_autofree char *demo = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "demo", NULL);
+  g_autofree char *output = g_build_filename (tmp_dir, "sampled.hmt", NULL);
+  const char *argv[] = { hmtrace, "record", "-q", "--sample-bytes", "4K", "-o", output, "--",
+                         demo, "20000", NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  for (int sampled = 1; sampled >= 0; sampled--)
+    {
+      HmDbgWindow *window = open_window (sampled ? output : demo_trace);
+      GtkLabel *summary = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "summary_label"));
+      GtkWidget *sites_view = template_child (window, HM_DBG_TYPE_WINDOW, "sites_view");
+      GtkLabel *count = GTK_LABEL (template_child (sites_view, HM_DBG_TYPE_SITES_VIEW,
+                                                   "count_label"));
+
+      g_test_message ("summary: %s; sites: %s", gtk_label_get_text (summary),
+                      gtk_label_get_text (count));
+      g_assert_true ((strstr (gtk_label_get_text (summary), "numbers are estimates") != NULL)
+                     == sampled);
+      g_assert_true ((strstr (gtk_label_get_text (count), "estimated from samples") != NULL)
+                     == sampled);
+      close_window (window);
+    }
+}
+
 /* Injected into a process started without the agent, shown live, detached:
  * the program finishes as it would have, and the trace ends with a detach. */
 static void
@@ -2831,6 +2867,7 @@ main (int   argc,
   g_test_add_func ("/gui/profile/edit-save-and-the-agent-applies-it", test_profile_editor);
   g_test_add_func ("/gui/open/cut-trace-says-where-it-stops", test_cut_trace);
   g_test_add_func ("/gui/open/not-a-trace-says-so", test_not_a_trace);
+  g_test_add_func ("/gui/open/sampled-trace-says-estimates", test_sampled_trace);
   g_test_add_func ("/gui/views/regions-pools-warnings-of-every-strategy", test_hybrid);
   g_test_add_func ("/gui/views/valgrind-mempool-with-the-pools", test_valgrind_mempool_view);
   g_test_add_func ("/gui/record/live-model-equals-the-file", test_record_live);

@@ -1,0 +1,113 @@
+/* hm-sampler-private.h — sampling mode (HM_SAMPLE_BYTES=N): which
+ * allocations are recorded, and where sampled blocks live.
+ *
+ * Byte-weighted Poisson sampling, as tcmalloc's and jemalloc's heap
+ * profilers do it: each thread counts down a number of bytes drawn from an
+ * exponential distribution with mean N; the allocation that takes the count
+ * to zero or below is sampled (its event and stack go into the trace) and a
+ * new count is drawn.  A block of s bytes is so sampled with probability
+ * 1 - exp(-s/N), and the reader weighs it by the inverse (core/trace-format.md).
+ *
+ * Why sampled blocks live in an arena of our own: the free of an unsampled
+ * block must cost next to nothing, and must write nothing.  A table of
+ * sampled addresses would cost every free a hash and a likely cache miss;
+ * a header or tag in glibc's blocks cannot be told from program data.  So,
+ * as GWP-ASan does, sampled blocks come from one range of address space the
+ * agent reserved, and free() knows a sampled block by one unsigned compare
+ * of the pointer against that range (hm_sampled_block).  Sampled blocks are
+ * rare (one per N bytes on average), so the arena's allocator may be simple
+ * and take a lock.
+ */
+#pragma once
+
+#include "hm-agent-private.h"
+
+typedef struct {
+  /* read by every free and by the hooks' slow paths: one cache line */
+  uintptr_t free_watch_start __attribute__ ((aligned (64)));
+  uintptr_t free_watch_size;   /* free() sends [start, start + size) to its slow path:
+                                * every address unless sampling, the arena while */
+  uintptr_t arena_start;
+  uintptr_t arena_size;        /* 0: no arena (sampling is off) */
+  int on;                      /* sampling mode: only sampled blocks are recorded */
+  uint64_t mean_bytes;         /* N */
+} HmSampler;
+
+extern HmSampler hm_sampler HM_HIDDEN;
+
+/* Bytes the calling thread may still allocate before its next sample; 0 in
+ * a thread that has not drawn one yet, and always 0 without sampling, so
+ * that the hooks' one test (bytes left after this call > 0) sends every
+ * call of an unsampled run, and a new thread's first, to the slow path. */
+extern __thread int64_t hm_sample_left HM_TLS HM_HIDDEN;
+
+/* The hooks' fast path: true, and the bytes counted, when this allocation
+ * does not reach the thread's next sample.  Compared unsigned, so that a
+ * size no allocator can serve (malloc (SIZE_MAX)) is never taken for a
+ * negative one. */
+static inline bool
+hm_sample_skip (size_t size)
+{
+  int64_t left = hm_sample_left;
+  if (HM_LIKELY ((uint64_t) size < (uint64_t) left))
+    {
+      hm_sample_left = left - (int64_t) size;
+      return true;
+    }
+  return false;
+}
+
+static inline bool
+hm_sampled_block (const void *p)
+{
+  return (uintptr_t) p - hm_sampler.arena_start < hm_sampler.arena_size;
+}
+
+/* free()'s one test: false only for a block that is surely the C
+ * library's and has nothing to record (sampling, not in the arena). */
+static inline bool
+hm_free_watched (const void *p)
+{
+  return (uintptr_t) p - hm_sampler.free_watch_start < hm_sampler.free_watch_size;
+}
+
+/* hm-options.c: HM_SAMPLE_BYTES, or 0 (with one line on stderr for a bad value). */
+uint64_t hm_sample_bytes_option (void) HM_HIDDEN;
+
+/* At the first hook (hm_agent_decide), when tracing starts: reads
+ * HM_SAMPLE_BYTES and HM_SAMPLE_SEED and reserves the arena.  Returns
+ * whether sampling is on. */
+bool hm_sampler_init (void) HM_HIDDEN;
+
+/* The countdown crossed zero (or the thread had none yet): returns a block
+ * from the arena, already recorded with its stack, when this allocation is
+ * sampled; NULL when the caller should allocate from the C library as usual
+ * (not sampled, the agent's own allocation, tracing off, or no room).
+ * alignment is 0 for malloc's. */
+void *hm_sample_alloc (HmAllocFn fn, size_t size, size_t alignment, int zero) HM_HIDDEN;
+
+/* Whether an allocation of size bytes through realloc is to be sampled:
+ * counts down like hm_sample_alloc but allocates nothing. */
+bool hm_sample_decide (size_t size) HM_HIDDEN;
+
+/* The arena's allocator.  hm_sample_arena_alloc returns NULL when the
+ * arena is full; the block is not recorded. */
+void *hm_sample_arena_alloc (size_t size, size_t alignment) HM_HIDDEN;
+void hm_sample_arena_free (void *p) HM_HIDDEN;
+/* The size asked for, and what may be used (malloc_usable_size). */
+size_t hm_sample_block_size (const void *p) HM_HIDDEN;
+size_t hm_sample_usable_size (const void *p) HM_HIDDEN;
+
+/* free, realloc(p, 0) of a sampled block: its FREE event, then the arena. */
+void hm_sample_free (HmAllocFn fn, void *p) HM_HIDDEN;
+/* fork: the arena's lock (hm_fork_lock_all takes it last). */
+void hm_sampler_fork_lock (void) HM_HIDDEN;
+void hm_sampler_fork_unlock (void) HM_HIDDEN;
+
+/* hm-writer.c: while sampling there is no writer thread (see there); the
+ * threads that record write a round themselves, when the last is ROUND_NS
+ * old, or (must) when their ring is full.  Returns whether it wrote. */
+bool hm_writer_round_inline (bool must) HM_HIDDEN;
+
+/* Lifetime analysis and profiles are off while sampling: says so once. */
+void hm_sampler_refuse (const char *what) HM_HIDDEN;

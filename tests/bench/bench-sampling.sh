@@ -1,0 +1,183 @@
+#!/bin/bash
+# bench-sampling.sh — what sampling mode costs and how close its estimates
+# are, in one go (issue 10's targets):
+#
+#  1. speed: bench-malloc (5M malloc/free pairs) plain and under
+#     `hmtrace record --sample-bytes N` (N = 524288 unless
+#     HM_BENCH_SAMPLE_BYTES says otherwise), the runs alternated
+#     HM_BENCH_REPEAT times (9) so that the neighbours' load hits both
+#     alike; best and median wall and CPU times and their ratios (target
+#     <= 1.05x); and the agent preloaded alone (HM_TRACE, no hmtrace
+#     process around it), to show what hmtrace's own start adds; and
+#     malloc-loop's nanoseconds per pair, plain, sampled and with hooks
+#     that never sample (the best of 200 rounds in one process, which a
+#     busy machine disturbs far less than whole runs);
+#  2. accuracy: sample-sites (sites of differing sizes and counts, about 8 GB
+#     allocated) recorded in full (`--no-lifetime`) and sampled; for every
+#     site above 1% of the full trace's bytes, the sampled estimate of its
+#     bytes against the full count (target: within 5%), with the standard
+#     deviation the sampling theory expects.  The seed is printed: run again
+#     with HM_SAMPLE_SEED=that to get the same samples.
+#
+# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES [MALLOC-LOOP]]]]
+#   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites,malloc-loop};
+#   HM_AGENT_PATH defaults to the agent beside that hmtrace's build.
+# `meson test -C build --benchmark bench-sampling` runs it with the build's paths.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${HM_BUILD_DIR:-$here/../../build}
+hmtrace=${1:-$build/core/hmtrace}
+bench=${2:-$build/tests/programs/bench-malloc}
+sites=${3:-$build/tests/programs/sample-sites}
+loop=${4:-$(dirname "$sites")/malloc-loop}
+repeat=${HM_BENCH_REPEAT:-9}
+mean=${HM_BENCH_SAMPLE_BYTES:-524288}
+seed=${HM_SAMPLE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
+
+if [[ -z "${HM_AGENT_PATH:-}" ]]; then
+  guess=$(dirname "$hmtrace")/../agent/libhybridmem.so
+  [[ -e "$guess" ]] && export HM_AGENT_PATH=$(readlink -f "$guess")
+fi
+for f in "$hmtrace" "$bench" "$sites" "$loop"; do
+  [[ -x "$f" ]] || { echo "bench-sampling: $f is not an executable (build first)" >&2; exit 1; }
+done
+unset HM_SAMPLE_BYTES HM_LIFETIME_ANALYSIS
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench-sampling.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "bench-sampling: $(basename "$bench") plain and with --sample-bytes $mean," \
+     "$repeat alternated runs each, $(nproc) CPUs"
+# The runs, alternated, timed by Python: wall time around each, CPU time
+# (user + system of the process and its children) from wait4, both to the
+# microsecond.
+python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" <<'PYEOF'
+import os, statistics, subprocess, sys, time
+
+repeat, work, bench, hmtrace, mean, agent = sys.argv[1:7]
+kinds = {
+    "plain": ([bench], {}),
+    "hmtrace record --sample-bytes " + mean:
+        ([hmtrace, "record", "-q", "--sample-bytes", mean, "-o", work + "/bench.hmt", "--", bench], {}),
+    "agent alone (LD_PRELOAD, HM_TRACE)":
+        ([bench], {"LD_PRELOAD": agent, "HM_TRACE": work + "/agent.hmt", "HM_SAMPLE_BYTES": mean,
+                   "HM_LIFETIME_ANALYSIS": "0"}),
+}
+walls = {k: [] for k in kinds}
+cpus = {k: [] for k in kinds}
+
+def run(argv, env):
+    e = dict(os.environ)
+    e.update(env)
+    start = time.perf_counter()
+    p = subprocess.Popen(argv, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    err = p.stderr.read()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit("bench-sampling: %s failed: %s" % (" ".join(argv), err.decode()))
+    return wall, usage.ru_utime + usage.ru_stime
+
+run([bench], {})  # the page cache
+for _ in range(int(repeat)):
+    for k, (argv, env) in kinds.items():
+        w, c = run(argv, env)
+        walls[k].append(w)
+        cpus[k].append(c)
+
+plain = "plain"
+print("\n%-38s %10s %10s %10s %10s" % ("run", "wall best", "median", "CPU best", "median"))
+for k in kinds:
+    print("%-38s %10.3f %10.3f %10.3f %10.3f" % (k, min(walls[k]), statistics.median(walls[k]),
+                                                  min(cpus[k]), statistics.median(cpus[k])))
+    if k != plain:
+        print("%-38s %9.3fx %9.3fx %9.3fx %9.3fx%s" % (
+            "  ratio to plain", min(walls[k]) / min(walls[plain]),
+            statistics.median(walls[k]) / statistics.median(walls[plain]),
+            min(cpus[k]) / min(cpus[plain]), statistics.median(cpus[k]) / statistics.median(cpus[plain]),
+            "   (target <= 1.05x)" if k.startswith("hmtrace") else ""))
+for k in kinds:
+    print("wall times (s), %s: %s" % (k, " ".join("%.3f" % w for w in walls[k])))
+PYEOF
+samples=$("$hmtrace" report --json "$work/bench.hmt" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["allocations"])')
+trace_bytes=$(stat -c %s "$work/bench.hmt")
+
+printf 'sampled trace: %s bytes, estimated allocations %s (the program makes 5000000)\n' \
+  "$trace_bytes" "$samples"
+
+# The hooks' own cost, per malloc/free pair, from the fastest of 200 rounds
+# in one process (robust to the neighbours); three runs each, best kept.
+loop_best() {
+  local best=""
+  for ((i = 0; i < 3; i++)); do
+    local t
+    t=$("$@" 2>/dev/null)
+    best=$(printf '%s\n%s\n' "$best" "$t" | grep . | sort -g | head -n 1)
+  done
+  echo "$best"
+}
+loop_plain=$(loop_best "$loop")
+loop_sampled=$(loop_best env LD_PRELOAD="$HM_AGENT_PATH" HM_TRACE="$work/loop.hmt" \
+  HM_SAMPLE_BYTES="$mean" HM_LIFETIME_ANALYSIS=0 "$loop")
+loop_hooks=$(loop_best env LD_PRELOAD="$HM_AGENT_PATH" HM_TRACE="$work/loop.hmt" \
+  HM_SAMPLE_BYTES=1024G HM_LIFETIME_ANALYSIS=0 "$loop")
+printf '\nper malloc/free pair (malloc-loop, best round): plain %s ns; sampled at %s %s ns (+%s);' \
+  "$loop_plain" "$mean" "$loop_sampled" \
+  "$(awk -v a="$loop_sampled" -v b="$loop_plain" 'BEGIN { printf "%.2f", a - b }')"
+printf ' hooks alone (HM_SAMPLE_BYTES=1024G) %s ns (+%s)\n' "$loop_hooks" \
+  "$(awk -v a="$loop_hooks" -v b="$loop_plain" 'BEGIN { printf "%.2f", a - b }')"
+
+echo
+echo "accuracy: $(basename "$sites"), full trace against --sample-bytes $mean (HM_SAMPLE_SEED=$seed)"
+"$hmtrace" record -q --no-lifetime -o "$work/full.hmt" -- "$sites" 2>"$work/stderr" || {
+  cat "$work/stderr" >&2; exit 1; }
+HM_SAMPLE_SEED=$seed "$hmtrace" record -q --sample-bytes "$mean" -o "$work/sampled.hmt" -- "$sites" \
+  2>"$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
+"$hmtrace" report --json "$work/full.hmt" >"$work/full.json"
+"$hmtrace" report --json "$work/sampled.hmt" >"$work/sampled.json"
+python3 - "$work/full.json" "$work/sampled.json" "$mean" "$(basename "$sites")" <<'EOF'
+import json, math, sys
+
+full, sampled = (json.load(open(p)) for p in sys.argv[1:3])
+mean = float(sys.argv[3])
+program = sys.argv[4]
+
+def by_site(report):
+    """bytes and allocations per site, a site named by its innermost frame in
+    the program itself (function:line), or else its innermost frame"""
+    out = {}
+    for s in report["sites"]:
+        frames = s.get("stack") or []
+        own = [f for f in frames if (f.get("module") or "").endswith("/" + program)]
+        f = own[0] if own else (frames[0] if frames else {})
+        name = "%s:%s" % (f.get("function") or f.get("address") or "?", f.get("line") or "?")
+        b, n = out.get(name, (0, 0))
+        out[name] = (b + s["bytes"], n + s["allocations"])
+    return out
+
+f_sites, s_sites = by_site(full), by_site(sampled)
+total = sum(b for b, _ in f_sites.values())
+print("%-24s %14s %14s %9s %9s %8s" % ("site", "full bytes", "estimate", "error", "expected", "share"))
+worst = 0.0
+checked = 0
+for name, (b, n) in sorted(f_sites.items(), key=lambda kv: -kv[1][0]):
+    if b <= total / 100:
+        continue
+    est = s_sites.get(name, (0, 0))[0]
+    err = 100.0 * (est - b) / b
+    # the estimate's standard deviation for blocks of the site's mean size s:
+    # var = n * s * (w - s), w = s / (1 - exp(-s/N))
+    s = b / n
+    w = s / -math.expm1(-s / mean)
+    sd = 100.0 * math.sqrt(n * s * (w - s)) / b
+    worst = max(worst, abs(err))
+    checked += 1
+    print("%-24s %14d %14d %+8.2f%% %8.2f%% %7.1f%%" % (name, b, est, err, sd, 100.0 * b / total))
+print("sites above 1%% of %d bytes: %d; largest error %.2f%% (target: within 5%%) -> %s"
+      % (total, checked, worst, "met" if worst <= 5.0 and checked > 0 else "NOT met"))
+print("sampled report: %s" % json.dumps(sampled.get("sampled")))
+EOF

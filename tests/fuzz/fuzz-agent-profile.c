@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-profile-private.h"
+#include "hm-sampler-private.h"
 
 #include <assert.h>
 #include <string.h>
@@ -28,6 +29,8 @@ void hm_profile_out_str (void *out, const char *s) { (void) out; (void) s; }
 void hm_profile_out_uint (void *out, uint64_t v) { (void) out; (void) v; }
 void hm_profile_out_json_string (void *out, const char *s) { (void) out; (void) s; }
 void hm_profile_out_raw (void *out, const char *s, size_t n) { (void) out; (void) s; (void) n; }
+HmSampler hm_sampler;
+void hm_sampler_refuse (const char *what) { (void) what; }
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -17,6 +17,7 @@ struct _HmDbgAttachDialog
   GtkListView *list_view;
   GtkLabel *count_label;
   GtkButton *attach_button;
+  GtkLabel *note_label;
 
   GListStore *processes;
   GtkStringFilter *filter;
@@ -239,6 +240,7 @@ hm_dbg_attach_dialog_class_init (HmDbgAttachDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, list_view);
   gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, count_label);
   gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, attach_button);
+  gtk_widget_class_bind_template_child (widget_class, HmDbgAttachDialog, note_label);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, activate_cb);
 
@@ -286,6 +288,11 @@ hm_dbg_attach_dialog_set_for_dump (HmDbgAttachDialog *self)
 
   gtk_window_set_title (GTK_WINDOW (self), _("Dump a Flight Recorder"));
   gtk_button_set_label (self->attach_button, _("_Dump"));
+  gtk_label_set_text (self->note_label,
+                      _("A process started in flight-recorder mode (hmtrace record "
+                        "--flight-recorder, or HM_FLIGHT_RECORDER) writes its last seconds and "
+                        "what was live before them as a trace, which opens here.  It goes on "
+                        "running."));
 }
 
 HmDbgAttachDialog *

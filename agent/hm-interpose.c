@@ -496,12 +496,29 @@ malloc_slow (size_t size, uintptr_t ret)
   return p;
 }
 
+/* Nothing watches the program's blocks: the agent has decided, the malloc
+ * is glibc's, and no trace, sample, profile or lifetime analysis is on (a
+ * linked program that only uses the manager, or a process after a
+ * debugger detached).  Then the hooks are a handful of loads before glibc,
+ * as the slow paths would do the same in fifty instructions. */
+static inline bool
+hooks_idle (void)
+{
+  return HM_LIKELY (hm_next_kind == HM_NEXT_LIBC) && HM_LIKELY (hm_agent.decided)
+         && !(hm_agent.tracing | hm_lifetime_active | hm_profile_active | hm_sampler.on);
+}
+
 HM_EXPORT void *
 malloc (size_t size)
 {
   /* hm_sample_left is positive only while sampling, and only until this
    * thread's next sample (hm-sampler-private.h) */
   if (hm_sample_skip (size))
+    return __libc_malloc (size);
+  /* profiling (never while sampling, nor with another allocator) */
+  if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && hm_next_kind == HM_NEXT_LIBC)
+    return profiled_alloc (HM_FN_MALLOC, size, 0, (uintptr_t) __builtin_return_address (0));
+  if (hooks_idle ())
     return __libc_malloc (size);
   return malloc_slow (size, (uintptr_t) __builtin_return_address (0));
 }
@@ -543,8 +560,17 @@ free (void *p)
    * write (hm-sampler-private.h) */
   if (HM_UNLIKELY (hm_free_watched (p)))
     {
-      free_slow (p);
-      return;
+      if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && hm_next_kind == HM_NEXT_LIBC
+          && p != NULL)
+        {
+          profiled_free (p);
+          return;
+        }
+      if (!hooks_idle ())
+        {
+          free_slow (p);
+          return;
+        }
     }
   __libc_free (p);
 }
@@ -575,7 +601,7 @@ calloc (size_t n, size_t size)
   size_t bytes;
   if (HM_LIKELY (!__builtin_mul_overflow (n, size, &bytes)))
     {
-      if (hm_sample_skip (bytes))
+      if (hm_sample_skip (bytes) || hooks_idle ())
         return __libc_calloc (n, size);
     }
   return calloc_slow (n, size, (uintptr_t) __builtin_return_address (0));
@@ -765,7 +791,7 @@ realloc (void *old, size_t size)
 {
   if (HM_LIKELY (!hm_sampled_block (old)))
     {
-      if (hm_sample_skip (size))
+      if (hm_sample_skip (size) || hooks_idle ())
         return __libc_realloc (old, size);
     }
   return realloc_slow (HM_FN_REALLOC, old, size);

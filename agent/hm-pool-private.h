@@ -112,6 +112,8 @@ hm_pool_slab_lookup (uintptr_t address)
 }
 
 void *hm_pool_malloc_get (HmPool *pool) HM_HIDDEN;
+/* What the inline get does when the thread's cache is empty or not this pool's. */
+void *hm_pool_malloc_get_slow (HmPool *pool) HM_HIDDEN;
 void hm_pool_malloc_return (HmPool *pool, void *object) HM_HIDDEN;
 
 /* The fast paths of the two above: the thread's cache, nothing else. */
@@ -129,7 +131,7 @@ hm_pool_malloc_get_inline (HmPool *pool)
           return c->objects[count - 1];
         }
     }
-  return hm_pool_malloc_get (pool);
+  return hm_pool_malloc_get_slow (pool);
 }
 
 /* free() while a profile's pools serve malloc: true when p was one of their

@@ -501,6 +501,34 @@ cache_for (HmPoolThread *t, HmPool *pool)
   return c;
 }
 
+/* An object back into the calling thread's cache (into the pool when the
+ * thread has no caches); a full cache first gives its older half to the
+ * pool, the recently returned stay warm here. */
+static void
+cache_push (HmPool *pool, void *object)
+{
+  HmPoolThread *t = thread_caches ();
+  if (t == NULL)
+    {
+      pthread_mutex_lock (&pool->lock);
+      put_free (pool, &object, 1);
+      pthread_mutex_unlock (&pool->lock);
+      return;
+    }
+  HmPoolCache *c = cache_for (t, pool);
+  if (c->count >= pool->cache_max)
+    {
+      uint32_t half = c->count / 2;
+      pthread_mutex_lock (&pool->lock);
+      put_free (pool, c->objects, half);
+      pthread_mutex_unlock (&pool->lock);
+      memmove (c->objects, c->objects + half, (c->count - half) * sizeof (void *));
+      c->count -= half;
+    }
+  c->objects[c->count] = object;
+  __atomic_store_n (&c->count, c->count + 1, __ATOMIC_RELAXED);
+}
+
 /* --- events and misuse ------------------------------------------------------------ */
 
 /* Returns object, so that a fast path can end in a tail call. */
@@ -891,27 +919,7 @@ return_slow (HmPool *pool, void *object)
   if (HM_UNLIKELY (hm_agent.tracing))
     record_object (HM_EV_POOL_RETURN, pool, object);
 
-  HmPoolThread *t = thread_caches ();
-  if (t == NULL)
-    {
-      pthread_mutex_lock (&pool->lock);
-      put_free (pool, &object, 1);
-      pthread_mutex_unlock (&pool->lock);
-      return;
-    }
-  HmPoolCache *c = cache_for (t, pool);
-  if (c->count >= pool->cache_max)
-    {
-      /* the older half goes to the pool; the recently returned stay warm here */
-      uint32_t half = c->count / 2;
-      pthread_mutex_lock (&pool->lock);
-      put_free (pool, c->objects, half);
-      pthread_mutex_unlock (&pool->lock);
-      memmove (c->objects, c->objects + half, (c->count - half) * sizeof (void *));
-      c->count -= half;
-    }
-  c->objects[c->count] = object;
-  __atomic_store_n (&c->count, c->count + 1, __ATOMIC_RELAXED);
+  cache_push (pool, object);
 }
 
 /* The end of the fast path when tracing: the event goes first, as once the
@@ -1062,8 +1070,8 @@ hm_pool_new_for_malloc (const char *name, size_t object_size, size_t capacity)
  * go back and forth between the two at every object.  free() has already
  * found the object in the slab map; a double free of such a block is the C
  * library's business no more (see hm-profile-apply.c). */
-static __attribute__ ((noinline)) void *
-malloc_get_slow (HmPool *pool)
+__attribute__ ((noinline)) void *
+hm_pool_malloc_get_slow (HmPool *pool)
 {
   HmPoolThread *t = thread_caches ();
   void *object = NULL;
@@ -1090,43 +1098,13 @@ malloc_get_slow (HmPool *pool)
 void *
 hm_pool_malloc_get (HmPool *pool)
 {
-  HmPoolThread *t = hm_pool_thread;
-  if (HM_LIKELY (t != NULL))
-    {
-      HmPoolCache *c = &t->caches[pool->cache_id & (HM_POOL_CACHE_SLOTS - 1)];
-      uint32_t count = c->count;
-      if (HM_LIKELY (c->id == pool->cache_id && count != 0))
-        {
-          __atomic_store_n (&c->count, count - 1, __ATOMIC_RELAXED);
-          return c->objects[count - 1];
-        }
-    }
-  return malloc_get_slow (pool);
+  return hm_pool_malloc_get_inline (pool);
 }
 
 static __attribute__ ((noinline)) void
 malloc_return_slow (HmPool *pool, void *object)
 {
-  HmPoolThread *t = thread_caches ();
-  if (t == NULL)
-    {
-      pthread_mutex_lock (&pool->lock);
-      put_free (pool, &object, 1);
-      pthread_mutex_unlock (&pool->lock);
-      return;
-    }
-  HmPoolCache *c = cache_for (t, pool);
-  if (c->count >= pool->cache_max)
-    {
-      uint32_t half = c->count / 2;
-      pthread_mutex_lock (&pool->lock);
-      put_free (pool, c->objects, half);
-      pthread_mutex_unlock (&pool->lock);
-      memmove (c->objects, c->objects + half, (c->count - half) * sizeof (void *));
-      c->count -= half;
-    }
-  c->objects[c->count] = object;
-  __atomic_store_n (&c->count, c->count + 1, __ATOMIC_RELAXED);
+  cache_push (pool, object);
 }
 
 void

@@ -696,6 +696,26 @@ text_number (char *out, size_t len, size_t size, uint64_t v)
   return len;
 }
 
+/* The INFO of a trace's first chunk: the executable's path and the command
+ * line with its arguments joined by spaces.  System calls only, no
+ * allocation: a crash dump calls it from a signal handler. */
+static void
+read_exe_and_cmdline (char *exe, size_t exe_size, char *cmdline, size_t cmdline_size)
+{
+  ssize_t n = readlink ("/proc/self/exe", exe, exe_size - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  n = cfd >= 0 ? read (cfd, cmdline, cmdline_size - 1) : 0;
+  if (cfd >= 0)
+    close (cfd);
+  if (n < 0)
+    n = 0;
+  for (ssize_t i = 0; i + 1 < n; i++)
+    if (cmdline[i] == '\0')
+      cmdline[i] = ' ';
+  cmdline[n > 0 ? n - 1 : 0] = '\0';
+}
+
 static size_t
 text_append (char *out, size_t len, size_t size, const char *s)
 {
@@ -750,18 +770,7 @@ write_dump (int fd, HmDumpTrigger trigger, int signal_number)
   }
   {
     char exe[512], cmdline[2048], text[512];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    n = cfd >= 0 ? read (cfd, cmdline, sizeof cmdline - 1) : 0;
-    if (cfd >= 0)
-      close (cfd);
-    if (n < 0)
-      n = 0;
-    for (ssize_t i = 0; i + 1 < n; i++)
-      if (cmdline[i] == '\0')
-        cmdline[i] = ' ';
-    cmdline[n > 0 ? n - 1 : 0] = '\0';
+    read_exe_and_cmdline (exe, sizeof exe, cmdline, sizeof cmdline);
     PUT (hm_chunk_put_info (&meta, "exe", exe));
     PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
@@ -910,18 +919,7 @@ write_start_of_trace (int fd)
   /* A first chunk that says what is being traced, and how to read its clock. */
   {
     char exe[512], cmdline[2048];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    n = cfd >= 0 ? read (cfd, cmdline, sizeof cmdline - 1) : 0;
-    if (cfd >= 0)
-      close (cfd);
-    if (n < 0)
-      n = 0;
-    for (ssize_t i = 0; i + 1 < n; i++)
-      if (cmdline[i] == '\0')
-        cmdline[i] = ' ';
-    cmdline[n > 0 ? n - 1 : 0] = '\0';
+    read_exe_and_cmdline (exe, sizeof exe, cmdline, sizeof cmdline);
     PUT (hm_chunk_put_info (&meta, "exe", exe));
     PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));

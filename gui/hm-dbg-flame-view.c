@@ -105,22 +105,14 @@ deepest (HmDbgFlameView *self, const HmCallNode *node)
 static void
 rebuild (HmDbgFlameView *self)
 {
-  HmHeapModel *model = self->trace ? hm_dbg_trace_get_model (self->trace) : NULL;
-  HmSymbolizer *symbolizer = self->trace ? hm_dbg_trace_get_symbolizer (self->trace) : NULL;
   HmCallTreeOptions options = { HM_CALL_TREE_TOP_DOWN, self->merge_recursion, NULL };
-
-  HmDbgTrace *baseline = self->trace ? hm_dbg_trace_get_baseline (self->trace) : NULL;
 
   hm_dbg_rebuild_started (&self->rebuilder);
   g_clear_pointer (&self->root, hm_call_node_free);
-  self->diff = baseline != NULL && model != NULL && symbolizer != NULL;
-  if (self->diff)
-    self->root = hm_call_tree_build_diff (hm_dbg_trace_get_model (baseline),
-                                          hm_dbg_trace_get_symbolizer (baseline), model,
-                                          symbolizer, &options);
-  else if (model != NULL && symbolizer != NULL)
-    self->root = hm_call_tree_build (model, symbolizer, &options);
-  else
+  self->diff = FALSE;
+  if (self->trace != NULL)
+    self->root = hm_dbg_trace_build_call_tree (self->trace, &options, &self->diff);
+  if (self->root == NULL)
     self->root = g_new0 (HmCallNode, 1);
   self->root->function = _("all");
   self->zoom = self->root;

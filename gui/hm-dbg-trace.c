@@ -676,3 +676,32 @@ hm_dbg_trace_get_baseline (HmDbgTrace *self)
 
   return self->baseline;
 }
+
+/**
+ * hm_dbg_trace_build_call_tree:
+ * @diff: (out) (optional): whether the tree is a diff against the baseline
+ *
+ * The trace's call tree (hm_call_tree_build), or in diff mode the tree of
+ * both runs (hm_call_tree_build_diff, the baseline's sums in base_*).
+ * Returns %NULL while the trace has no model.
+ */
+HmCallNode *
+hm_dbg_trace_build_call_tree (HmDbgTrace              *self,
+                              const HmCallTreeOptions *options,
+                              gboolean                *diff)
+{
+  g_return_val_if_fail (HM_DBG_IS_TRACE (self), NULL);
+
+  if (diff != NULL)
+    *diff = FALSE;
+  if (self->model == NULL || self->symbolizer == NULL)
+    return NULL;
+  if (self->baseline != NULL && self->baseline->model != NULL)
+    {
+      if (diff != NULL)
+        *diff = TRUE;
+      return hm_call_tree_build_diff (self->baseline->model, self->baseline->symbolizer,
+                                      self->model, self->symbolizer, options);
+    }
+  return hm_call_tree_build (self->model, self->symbolizer, options);
+}

@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "hm-call-tree.h"
 #include "hm-heap-model.h"
 #include "hm-symbolizer.h"
 
@@ -69,5 +70,8 @@ gboolean       hm_dbg_trace_get_range_stats   (HmDbgTrace           *self,
 void           hm_dbg_trace_set_baseline      (HmDbgTrace           *self,
                                                HmDbgTrace           *baseline);
 HmDbgTrace    *hm_dbg_trace_get_baseline      (HmDbgTrace           *self);
+HmCallNode    *hm_dbg_trace_build_call_tree   (HmDbgTrace           *self,
+                                               const HmCallTreeOptions *options,
+                                               gboolean             *diff);
 
 G_END_DECLS

@@ -187,22 +187,19 @@ update_titles (HmDbgTreeView *self,
 static void
 rebuild (HmDbgTreeView *self)
 {
-  HmHeapModel *model = self->trace ? hm_dbg_trace_get_model (self->trace) : NULL;
-  HmSymbolizer *symbolizer = self->trace ? hm_dbg_trace_get_symbolizer (self->trace) : NULL;
-  HmDbgTrace *baseline = self->trace ? hm_dbg_trace_get_baseline (self->trace) : NULL;
   HmCallTreeOptions options = { self->direction, self->merge_recursion, self->filter };
   GListStore *roots = g_list_store_new (HM_DBG_TYPE_CALL_ITEM);
+  gboolean diff = FALSE;
+  HmCallNode *root = self->trace ? hm_dbg_trace_build_call_tree (self->trace, &options, &diff)
+                                 : NULL;
 
   hm_dbg_rebuild_started (&self->rebuilder);
-  update_titles (self, baseline != NULL);
-  if (model != NULL && symbolizer != NULL)
+  update_titles (self, diff);
+  if (root != NULL)
     {
       Tree *tree = g_rc_box_new0 (Tree);
-      tree->diff = baseline != NULL;
-      tree->root = tree->diff
-        ? hm_call_tree_build_diff (hm_dbg_trace_get_model (baseline),
-                                   hm_dbg_trace_get_symbolizer (baseline), model, symbolizer, &options)
-        : hm_call_tree_build (model, symbolizer, &options);
+      tree->diff = diff;
+      tree->root = root;
       /* the root's children are the rows: "all" says nothing */
       for (guint i = 0; tree->root->children != NULL && i < tree->root->children->len; i++)
         {

@@ -3,7 +3,7 @@
  * varint and length-delimited fields do not need a protobuf library. */
 #include "hm-export.h"
 
-#include <gio/gio.h>
+#include <zlib.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -152,17 +152,36 @@ put_value_type (GByteArray *profile, GByteArray *scratch, guint field, StringTab
   put_message (profile, field, scratch);
 }
 
+/* zlib directly: GIO's converter streams would make every hmtrace run load
+ * GIO, GObject and their libraries (a millisecond at each start) for this
+ * one export. */
 static GBytes *
 gzip_bytes (GByteArray *raw, GError **error)
 {
-  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, -1);
-  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
-  g_autoptr(GOutputStream) gz = g_converter_output_stream_new (memory, G_CONVERTER (compressor));
-
-  if (!g_output_stream_write_all (gz, raw->data, raw->len, NULL, NULL, error)
-      || !g_output_stream_close (gz, NULL, error))
-    return NULL;
-  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+  z_stream z = { 0 };
+  /* windowBits 15 + 16: a gzip header and trailer, not zlib's */
+  if (deflateInit2 (&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "gzip: %s",
+                   z.msg != NULL ? z.msg : "cannot start the compressor");
+      return NULL;
+    }
+  uLong bound = deflateBound (&z, raw->len);
+  guint8 *out = g_malloc (bound);
+  z.next_in = raw->data;
+  z.avail_in = raw->len;
+  z.next_out = out;
+  z.avail_out = bound;
+  int status = deflate (&z, Z_FINISH);
+  gsize len = z.total_out;
+  deflateEnd (&z);
+  if (status != Z_STREAM_END)
+    {
+      g_free (out);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "gzip: compression failed (%d)", status);
+      return NULL;
+    }
+  return g_bytes_new_take (out, len);
 }
 
 GBytes *

@@ -7,7 +7,6 @@
  */
 #include <glib.h>
 #include <glib/gi18n.h>
-#include <gio/gio.h>
 #include <stdio.h>
 #include <unistd.h>
 

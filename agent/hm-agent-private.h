@@ -389,6 +389,10 @@ typedef enum {
   HM_FREE_DROP,                /* a bad free, reported: do nothing */
 } HmFreeVerdict;
 
+/* hm-interpose.c: recomputes whether the hooks may go straight to glibc;
+ * called wherever the agent's state that decides it changes (the next
+ * allocator, decided, tracing, lifetime analysis, profiling, sampling). */
+void hm_hooks_refresh (void) HM_HIDDEN;
 extern int hm_lifetime_active HM_HIDDEN;
 void hm_lifetime_start (int from_the_first_allocation) HM_HIDDEN;
 void hm_lifetime_note_alloc (void *p, size_t size, HmLifetimeStrategy strategy,

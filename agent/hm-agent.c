@@ -234,6 +234,7 @@ hm_agent_decide (void)
        * starts when a debugger connects (hm-listener.c). */
       __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
       __atomic_store_n (&hm_agent.decided, 1, __ATOMIC_RELEASE);
+      hm_hooks_refresh ();
       hm_guard--;
       return;
     }
@@ -286,10 +287,12 @@ hm_agent_decide (void)
       hm_stack_table_init ();
       hm_thread_buffers_init ();
       __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
+      hm_hooks_refresh ();
     }
   /* the header's inline paths skip the events: only without tracing */
   __atomic_store_n (&hm__fast_v1, !hm_agent.tracing, __ATOMIC_RELEASE);
   __atomic_store_n (&hm_agent.decided, 1, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
   hm_guard--;
 }
 
@@ -318,6 +321,7 @@ static void
 discard_events (void)
 {
   hm_agent.tracing = 0;
+  hm_hooks_refresh ();
   for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
     __atomic_store_n (&t->tail, t->head, __ATOMIC_RELEASE);
 }
@@ -340,6 +344,7 @@ final_flush (void *data)
     return;
   hm_writer_flush (HM_END_EXIT, hm_agent.exit_status);
   hm_agent.tracing = 0;
+  hm_hooks_refresh ();
   hm_writer_stop ();
 }
 
@@ -362,6 +367,7 @@ on_fatal_signal (int signal_number, siginfo_t *info, void *context)
     {
       hm_writer_flush_from_signal (signal_number);
       hm_agent.tracing = 0;
+      hm_hooks_refresh ();
     }
   for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
     if (fatal_signals[i] == signal_number)
@@ -462,6 +468,7 @@ hm_agent_end_session (void)
   if (hm_agent.injected)
     hm_got_restore ();
   __atomic_store_n (&hm_agent.tracing, 0, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
   hm_writer_end_session (HM_END_DETACH);
   __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
   hm_guard--;

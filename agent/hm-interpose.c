@@ -24,6 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
+
+/* The return address into the program, in an exported hook. */
+#define CALLER ((uintptr_t) __builtin_return_address (0))
 /* The first allocation may come before our constructor (another library's
  * constructor, the loader): hm_tracing_here decides there, so none is missed. */
 #define tracing_here hm_watching_here
@@ -316,6 +319,7 @@ decide_next (void)
     }
   deciding_next = 0;
   __atomic_store_n (&hm_next_kind, kind, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
 }
 
 /* Whether the hooks forward to another allocator; decides on first use. */
@@ -485,7 +489,7 @@ malloc_slow (size_t size, uintptr_t ret)
     return foreign_alloc (HM_FN_MALLOC, 0, 1, size);
   if (sampling_now ())
     {
-      void *p = hm_sample_alloc (HM_FN_MALLOC, size, 0, 0);
+      void *p = hm_sample_alloc (HM_FN_MALLOC, size, 0, 0, ret);
       return p != NULL ? p : __libc_malloc (size);
     }
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0)
@@ -500,12 +504,29 @@ malloc_slow (size_t size, uintptr_t ret)
  * is glibc's, and no trace, sample, profile or lifetime analysis is on (a
  * linked program that only uses the manager, or a process after a
  * debugger detached).  Then the hooks are a handful of loads before glibc,
- * as the slow paths would do the same in fifty instructions. */
+ * as the slow paths would do the same in fifty instructions.  One flag,
+ * kept by hm_hooks_refresh wherever one of its inputs changes: the six
+ * loads it stands for made a linked program's every malloc 14% slower. */
+int hm_hooks_idle_now HM_HIDDEN;
+
+void
+hm_hooks_refresh (void)
+{
+  int idle = __atomic_load_n (&hm_next_kind, __ATOMIC_ACQUIRE) == HM_NEXT_LIBC
+             && __atomic_load_n (&hm_agent.decided, __ATOMIC_ACQUIRE)
+             && !(__atomic_load_n (&hm_agent.tracing, __ATOMIC_ACQUIRE)
+                  | __atomic_load_n (&hm_lifetime_active, __ATOMIC_ACQUIRE)
+                  | __atomic_load_n (&hm_profile_active, __ATOMIC_ACQUIRE)
+                  | __atomic_load_n (&hm_sampler.on, __ATOMIC_ACQUIRE))
+             /* sampled blocks, even after sampling, are freed by free_slow */
+             && __atomic_load_n (&hm_sampler.arena_size, __ATOMIC_ACQUIRE) == 0;
+  __atomic_store_n (&hm_hooks_idle_now, idle, __ATOMIC_RELEASE);
+}
+
 static inline bool
 hooks_idle (void)
 {
-  return HM_LIKELY (hm_next_kind == HM_NEXT_LIBC) && HM_LIKELY (hm_agent.decided)
-         && !(hm_agent.tracing | hm_lifetime_active | hm_profile_active | hm_sampler.on);
+  return HM_LIKELY (__atomic_load_n (&hm_hooks_idle_now, __ATOMIC_RELAXED));
 }
 
 HM_EXPORT void *
@@ -513,14 +534,12 @@ malloc (size_t size)
 {
   /* hm_sample_left is positive only while sampling, and only until this
    * thread's next sample (hm-sampler-private.h) */
-  if (hm_sample_skip (size))
+  if (hm_sample_skip (size) || hooks_idle ())
     return __libc_malloc (size);
   /* profiling (never while sampling, nor with another allocator) */
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && hm_next_kind == HM_NEXT_LIBC)
-    return profiled_alloc (HM_FN_MALLOC, size, 0, (uintptr_t) __builtin_return_address (0));
-  if (hooks_idle ())
-    return __libc_malloc (size);
-  return malloc_slow (size, (uintptr_t) __builtin_return_address (0));
+    return profiled_alloc (HM_FN_MALLOC, size, 0, CALLER);
+  return malloc_slow (size, CALLER);
 }
 
 static __attribute__ ((noinline)) void
@@ -558,19 +577,14 @@ free (void *p)
 {
   /* while sampling, a block outside the arena was not sampled: nothing to
    * write (hm-sampler-private.h) */
-  if (HM_UNLIKELY (hm_free_watched (p)))
+  if (HM_UNLIKELY (hm_free_watched (p)) && !hooks_idle ())
     {
       if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && hm_next_kind == HM_NEXT_LIBC
           && p != NULL)
-        {
-          profiled_free (p);
-          return;
-        }
-      if (!hooks_idle ())
-        {
-          free_slow (p);
-          return;
-        }
+        profiled_free (p);
+      else
+        free_slow (p);
+      return;
     }
   __libc_free (p);
 }
@@ -584,7 +598,7 @@ calloc_slow (size_t n, size_t size, uintptr_t ret)
     return foreign_alloc (HM_FN_CALLOC, 0, n, size);
   if (sampling_now ())
     {
-      void *p = overflow ? NULL : hm_sample_alloc (HM_FN_CALLOC, bytes, 0, 1);
+      void *p = overflow ? NULL : hm_sample_alloc (HM_FN_CALLOC, bytes, 0, 1, ret);
       return p != NULL ? p : __libc_calloc (n, size);
     }
   if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && !overflow)
@@ -604,7 +618,7 @@ calloc (size_t n, size_t size)
       if (hm_sample_skip (bytes) || hooks_idle ())
         return __libc_calloc (n, size);
     }
-  return calloc_slow (n, size, (uintptr_t) __builtin_return_address (0));
+  return calloc_slow (n, size, CALLER);
 }
 
 /* With lifetime analysis, realloc is malloc, copy and a quarantined free,
@@ -722,7 +736,7 @@ libc_usable_size (void *p)
  * block's ALLOC (fn realloc) when only it is, the old one's FREE (fn
  * realloc) when only that one is, none when neither. */
 static void *
-sampled_realloc (HmAllocFn fn, void *old, size_t size)
+sampled_realloc (HmAllocFn fn, void *old, size_t size, uintptr_t ret)
 {
   if (hm_sampled_block (old))
     {
@@ -740,11 +754,20 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size)
           if (p != NULL)
             {
               memcpy (p, old, n);
-              hm_guard++;
-              hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
-              hm_guard--;
+              if (hm_sampler.to_profile)
+                {
+                  hm_profile_sampled_free (old);
+                  hm_profile_note_sampled (ret, p, size, hm_sampler.mean_bytes);
+                }
+              if (hm_agent.tracing)
+                {
+                  hm_guard++;
+                  hm_emit_realloc (tsc, (uintptr_t) old, (uintptr_t) p, size, hm_stack_capture ());
+                  hm_guard--;
+                }
               hm_sample_arena_free (old);
-              hm_writer_round_inline (false);
+              if (hm_agent.tracing)
+                hm_writer_round_inline (false);
               return p;
             }
         }
@@ -766,8 +789,7 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size)
               memcpy (p, old, n < size ? n : size);
               __libc_free (old);
             }
-          hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
-          hm_writer_round_inline (false);
+          hm_sample_note_alloc (fn, p, size, ret);
           return p;
         }
     }
@@ -775,12 +797,12 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size)
 }
 
 static __attribute__ ((noinline)) void *
-realloc_slow (HmAllocFn fn, void *old, size_t size)
+realloc_slow (HmAllocFn fn, void *old, size_t size, uintptr_t ret)
 {
   if (FOREIGN ())
     return foreign_realloc (fn, old, size);
   if (sampling_now ())
-    return sampled_realloc (fn, old, size);
+    return sampled_realloc (fn, old, size, ret);
   if (!tracing_here () && !hm_profile_active)
     return __libc_realloc (old, size);
   return traced_realloc (fn, old, size);
@@ -794,7 +816,7 @@ realloc (void *old, size_t size)
       if (hm_sample_skip (size) || hooks_idle ())
         return __libc_realloc (old, size);
     }
-  return realloc_slow (HM_FN_REALLOC, old, size);
+  return realloc_slow (HM_FN_REALLOC, old, size, CALLER);
 }
 
 HM_EXPORT void *
@@ -811,17 +833,17 @@ reallocarray (void *old, size_t n, size_t size)
       if (hm_sample_skip (bytes))
         return __libc_realloc (old, bytes);
     }
-  return realloc_slow (HM_FN_REALLOCARRAY, old, bytes);
+  return realloc_slow (HM_FN_REALLOCARRAY, old, bytes, CALLER);
 }
 
 /* The aligned allocators while sampling: a sampled block, or NULL for the
  * C library's.  alignment is a power of two. */
 static void *
-sample_aligned (HmAllocFn fn, size_t alignment, size_t size)
+sample_aligned (HmAllocFn fn, size_t alignment, size_t size, uintptr_t ret)
 {
   if (hm_sample_skip (size))
     return NULL;
-  return hm_sample_alloc (fn, size, alignment, 0);
+  return hm_sample_alloc (fn, size, alignment, 0, ret);
 }
 
 HM_EXPORT void *
@@ -835,7 +857,7 @@ memalign (size_t alignment, size_t size)
       size_t a = 16;
       while (a < alignment && a < ((size_t) 1 << 40))
         a <<= 1;
-      void *p = sample_aligned (HM_FN_MEMALIGN, a, size);
+      void *p = sample_aligned (HM_FN_MEMALIGN, a, size, CALLER);
       return p != NULL ? p : __libc_memalign (alignment, size);
     }
   void *p = __libc_memalign (alignment, size);
@@ -862,7 +884,7 @@ posix_memalign (void **out, size_t alignment, size_t size)
         record_alloc (HM_FN_POSIX_MEMALIGN, q, size);
       return 0;
     }
-  void *p = sampling_now () ? sample_aligned (HM_FN_POSIX_MEMALIGN, alignment, size) : NULL;
+  void *p = sampling_now () ? sample_aligned (HM_FN_POSIX_MEMALIGN, alignment, size, CALLER) : NULL;
   if (p != NULL)
     {
       *out = p;
@@ -890,7 +912,7 @@ aligned_alloc (size_t alignment, size_t size)
     return foreign_alloc (HM_FN_ALIGNED_ALLOC, alignment, 1, size);
   if (sampling_now ())
     {
-      void *p = sample_aligned (HM_FN_ALIGNED_ALLOC, alignment, size);
+      void *p = sample_aligned (HM_FN_ALIGNED_ALLOC, alignment, size, CALLER);
       return p != NULL ? p : __libc_memalign (alignment, size);
     }
   void *p = __libc_memalign (alignment, size);
@@ -906,7 +928,7 @@ valloc (size_t size)
     return foreign_alloc (HM_FN_VALLOC, 0, 1, size);
   if (sampling_now ())
     {
-      void *p = sample_aligned (HM_FN_VALLOC, (size_t) sysconf (_SC_PAGESIZE), size);
+      void *p = sample_aligned (HM_FN_VALLOC, (size_t) sysconf (_SC_PAGESIZE), size, CALLER);
       return p != NULL ? p : __libc_valloc (size);
     }
   void *p = __libc_valloc (size);
@@ -925,7 +947,7 @@ pvalloc (size_t size)
       /* whole pages, at least one, as glibc's */
       size_t page = (size_t) sysconf (_SC_PAGESIZE);
       size_t rounded = size == 0 ? page : (size + page - 1) & ~(page - 1);
-      void *p = rounded >= size ? sample_aligned (HM_FN_PVALLOC, page, rounded) : NULL;
+      void *p = rounded >= size ? sample_aligned (HM_FN_PVALLOC, page, rounded, CALLER) : NULL;
       return p != NULL ? p : __libc_pvalloc (size);
     }
   void *p = __libc_pvalloc (size);
@@ -1034,6 +1056,7 @@ _exit (int status)
     {
       hm_writer_flush (HM_END_EXIT, status);
       hm_agent.tracing = 0;
+      hm_hooks_refresh ();
     }
   _Exit (status);
 }

@@ -195,6 +195,7 @@ hm_lifetime_start (int from_the_first_allocation)
   hm_stack_table_init ();
   pthread_atfork (fork_prepare, fork_parent, fork_child);
   __atomic_store_n (&hm_lifetime_active, 1, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
 }
 
 void

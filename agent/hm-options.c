@@ -124,6 +124,30 @@ hm_sample_bytes_option (void)
   return n;
 }
 
+/* HM_PROFILE_SAMPLE_BYTES: how a profile counts its sites when nothing
+ * else needs every allocation seen (hm-profile-apply.c): by byte-weighted
+ * samples, one per this many bytes on average (the default, 64K), or, 0,
+ * every allocation exactly. */
+uint64_t
+hm_profile_sample_bytes_option (void)
+{
+  const char *v = getenv ("HM_PROFILE_SAMPLE_BYTES");
+  uint64_t n = HM_PROFILE_SAMPLE_BYTES_DEFAULT;
+
+  if (v == NULL || *v == '\0')
+    return n;
+  if (strcmp (v, "0") == 0)
+    return 0;
+  if (!hm_parse_byte_size (v, &n) || n > (UINT64_C (1) << 40))
+    {
+      bad_value ("HM_PROFILE_SAMPLE_BYTES", v,
+                 "a byte count such as 65536 or 64K (at most 1024G), or 0 to count every allocation",
+                 "64K");
+      return HM_PROFILE_SAMPLE_BYTES_DEFAULT;
+    }
+  return n;
+}
+
 void
 hm_options_init (HmOptions *o)
 {

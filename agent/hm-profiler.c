@@ -19,11 +19,13 @@
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
 #include "hm-profile-private.h"
+#include "hm-sampler-private.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -420,6 +422,63 @@ hm_profile_sample_free (HmProfileThread *t, void *p)
   sample_remove (t, (uintptr_t) p);
 }
 
+/* --- sampled counting (hm-sampler.c) ---------------------------------------------- */
+
+/* A block of size bytes was sampled with the chance 1 - exp(-size/mean)
+ * (hm-sampler.c's countdown): it stands for the inverse of that many
+ * allocations.  The weight is made a whole number by rounding up or down
+ * at random (by its address), which keeps every sum unbiased, as the trace
+ * reader does for sampled traces. */
+static uint32_t
+sample_weight (uintptr_t p, size_t size, uint64_t mean)
+{
+  double chance = -expm1 (-(double) size / (double) mean);
+  double w = chance > 0 ? 1.0 / chance : (double) UINT32_MAX;
+  if (w >= (double) UINT32_MAX)
+    return UINT32_MAX;
+  uint32_t whole = (uint32_t) w;
+  double u = (double) (hash_addr (p) >> 11) * 0x1p-53;
+  return whole + (u < w - (double) whole);
+}
+
+void
+hm_profile_note_sampled (uintptr_t ret, void *p, size_t size, uint64_t mean)
+{
+  HmProfileThread *t = hm_profile_self;
+  if (!hm_profile_recording || ret == 0)
+    return;
+  hm_guard++;
+  if (t == NULL)
+    t = hm_profile_thread_register ();
+  uint32_t site = t != NULL ? hm_profile_site (t, ret) : HM_PROFILE_NO_SITE;
+  HmProfileThreadSite *ts = site != HM_PROFILE_NO_SITE ? thread_site (t, site) : NULL;
+  if (ts != NULL)
+    {
+      uint32_t w = sample_weight ((uintptr_t) p, size, mean);
+      if (ts->count == 0 || size < ts->min_size)
+        ts->min_size = size;
+      if (size > ts->max_size)
+        ts->max_size = size;
+      ts->count += w;
+      ts->bytes += (uint64_t) w * size;
+      ts->size_histogram[hm_profile_bucket (size, HM_PROFILE_SIZE_BUCKETS)] += w;
+      /* followed to its free (the arena tells free() it was sampled) for
+       * the lifetimes and the live and peak estimates */
+      sample_add ((uintptr_t) p, site, w, size);
+    }
+  hm_guard--;
+}
+
+void
+hm_profile_sampled_free (void *p)
+{
+  if (!hm_profile_recording)
+    return;
+  hm_guard++;
+  hm_profile_sample_free (hm_profile_self, p);
+  hm_guard--;
+}
+
 /* --- naming sites ------------------------------------------------------------------ */
 
 typedef struct {
@@ -735,6 +794,10 @@ hm_profile_save (const char *path)
   out_json_string (&o, hm_profile_exe_name ());
   out_str (&o, ",\n  \"sample_every\": ");
   out_uint (&o, HM_PROFILE_SAMPLE_EVERY);
+  out_str (&o, ",\n  \"sample_bytes\": ");
+  /* 0: every allocation counted; else the counts are estimates from
+   * byte samples with this mean (HM_PROFILE_SAMPLE_BYTES) */
+  out_uint (&o, hm_sampler.to_profile ? hm_sampler.mean_bytes : 0);
   hm_profile_write_loaded_top (&o);
   out_str (&o, ",\n  \"sites\": [");
   uint32_t n = __atomic_load_n (&n_sites, __ATOMIC_ACQUIRE);

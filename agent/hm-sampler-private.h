@@ -31,6 +31,7 @@ typedef struct {
   uintptr_t arena_size;        /* 0: no arena (sampling is off) */
   int on;                      /* sampling mode: only sampled blocks are recorded */
   uint64_t mean_bytes;         /* N */
+  int to_profile;              /* the samples feed a profile's estimates (hm-profiler.c) */
 } HmSampler;
 
 extern HmSampler hm_sampler HM_HIDDEN;
@@ -73,18 +74,30 @@ hm_free_watched (const void *p)
 
 /* hm-options.c: HM_SAMPLE_BYTES, or 0 (with one line on stderr for a bad value). */
 uint64_t hm_sample_bytes_option (void) HM_HIDDEN;
+/* HM_PROFILE_SAMPLE_BYTES, or the default; 0: a profile counts every allocation. */
+#define HM_PROFILE_SAMPLE_BYTES_DEFAULT (UINT64_C (64) * 1024u)
+uint64_t hm_profile_sample_bytes_option (void) HM_HIDDEN;
 
 /* At the first hook (hm_agent_decide), when tracing starts: reads
  * HM_SAMPLE_BYTES and HM_SAMPLE_SEED and reserves the arena.  Returns
  * whether sampling is on. */
 bool hm_sampler_init (void) HM_HIDDEN;
 
+/* A profile's samples (hm-profile-apply.c): the same countdown and arena,
+ * with N = HM_PROFILE_SAMPLE_BYTES, feeding the profile instead of (or, once
+ * a debugger attaches, besides) a trace.  Returns whether it started. */
+bool hm_sampler_start_profile (uint64_t mean_bytes) HM_HIDDEN;
+
 /* The countdown crossed zero (or the thread had none yet): returns a block
- * from the arena, already recorded with its stack, when this allocation is
- * sampled; NULL when the caller should allocate from the C library as usual
- * (not sampled, the agent's own allocation, tracing off, or no room).
- * alignment is 0 for malloc's. */
-void *hm_sample_alloc (HmAllocFn fn, size_t size, size_t alignment, int zero) HM_HIDDEN;
+ * from the arena, already recorded (with its stack in a trace, its site ret
+ * in a profile), when this allocation is sampled; NULL when the caller
+ * should allocate from the C library as usual (not sampled, the agent's own
+ * allocation, nothing recording, or no room).  alignment is 0 for malloc's;
+ * ret is the return address into the program. */
+void *hm_sample_alloc (HmAllocFn fn, size_t size, size_t alignment, int zero,
+                       uintptr_t ret) HM_HIDDEN;
+/* A sampled block p of size bytes was made (realloc's own paths): records it. */
+void hm_sample_note_alloc (HmAllocFn fn, void *p, size_t size, uintptr_t ret) HM_HIDDEN;
 
 /* Whether an allocation of size bytes through realloc is to be sampled:
  * counts down like hm_sample_alloc but allocates nothing. */
@@ -97,6 +110,11 @@ void hm_sample_arena_free (void *p) HM_HIDDEN;
 /* The size asked for, and what may be used (malloc_usable_size). */
 size_t hm_sample_block_size (const void *p) HM_HIDDEN;
 size_t hm_sample_usable_size (const void *p) HM_HIDDEN;
+
+/* hm-profiler.c: a sampled block for the profile, at the site ret, drawn
+ * with mean mean_bytes; and its free. */
+void hm_profile_note_sampled (uintptr_t ret, void *p, size_t size, uint64_t mean_bytes) HM_HIDDEN;
+void hm_profile_sampled_free (void *p) HM_HIDDEN;
 
 /* free, realloc(p, 0) of a sampled block: its FREE event, then the arena. */
 void hm_sample_free (HmAllocFn fn, void *p) HM_HIDDEN;

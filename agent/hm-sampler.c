@@ -95,24 +95,42 @@ crossed (size_t size)
   return true;
 }
 
+/* Whether a sample has somewhere to go. */
+static inline bool
+recording (void)
+{
+  return hm_agent.tracing | hm_sampler.to_profile;
+}
+
 bool
 hm_sample_decide (size_t size)
 {
-  return crossed (size) && hm_guard == 0 && hm_agent.tracing;
+  return crossed (size) && hm_guard == 0 && recording ();
+}
+
+void
+hm_sample_note_alloc (HmAllocFn fn, void *p, size_t size, uintptr_t ret)
+{
+  if (hm_sampler.to_profile)
+    hm_profile_note_sampled (ret, p, size, hm_sampler.mean_bytes);
+  if (hm_agent.tracing)
+    {
+      hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
+      hm_writer_round_inline (false);
+    }
 }
 
 void *
-hm_sample_alloc (HmAllocFn fn, size_t size, size_t alignment, int zero)
+hm_sample_alloc (HmAllocFn fn, size_t size, size_t alignment, int zero, uintptr_t ret)
 {
-  if (!crossed (size) || hm_guard != 0 || !hm_agent.tracing)
+  if (!crossed (size) || hm_guard != 0 || !recording ())
     return NULL;
   void *p = hm_sample_arena_alloc (size, alignment);
   if (HM_UNLIKELY (p == NULL))
     return NULL;
   if (zero)
     memset (p, 0, size);
-  hm_watch_alloc (fn, HM_LIFETIME_MALLOC, p, size);
-  hm_writer_round_inline (false);
+  hm_sample_note_alloc (fn, p, size, ret);
   return p;
 }
 
@@ -120,6 +138,8 @@ void
 hm_sample_free (HmAllocFn fn, void *p)
 {
   /* before the block goes back: the address may be handed out at once */
+  if (hm_sampler.to_profile)
+    hm_profile_sampled_free (p);
   if (hm_agent.tracing)
     {
       hm_guard++;
@@ -127,7 +147,8 @@ hm_sample_free (HmAllocFn fn, void *p)
       hm_guard--;
     }
   hm_sample_arena_free (p);
-  hm_writer_round_inline (false);
+  if (hm_agent.tracing)
+    hm_writer_round_inline (false);
 }
 
 /* --- the arena ----------------------------------------------------------------- */
@@ -315,13 +336,10 @@ hm_sampler_fork_unlock (void)
 
 /* --- start ---------------------------------------------------------------------- */
 
-bool
-hm_sampler_init (void)
+/* HM_SAMPLE_SEED, for runs that must sample the same blocks again. */
+static void
+read_seed (void)
 {
-  uint64_t n = hm_sample_bytes_option ();
-  if (n == 0)
-    return false;
-
   const char *seed = getenv ("HM_SAMPLE_SEED");
   if (seed != NULL && *seed != '\0')
     {
@@ -335,7 +353,12 @@ hm_sampler_init (void)
       else
         hm_notice ("HM_SAMPLE_SEED=%s is not a whole number; using a random seed", seed);
     }
+}
 
+/* Reserves the arena and sends free() there; false when there is no room. */
+static bool
+reserve_arena (uint64_t n)
+{
   page_size = (size_t) sysconf (_SC_PAGESIZE);
   for (size_t bytes = (size_t) 64 << 30; bytes >= (size_t) 1 << 30; bytes /= 4)
     {
@@ -348,16 +371,45 @@ hm_sampler_init (void)
       hm_sampler.mean_bytes = n;
       hm_sampler.arena_start = (uintptr_t) p;
       __atomic_store_n (&hm_sampler.arena_size, bytes, __ATOMIC_RELEASE);
-      __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
       /* from now on free() looks at the arena alone (no arena block exists
        * yet, so a free that sees one store and not the other is safe) */
       __atomic_store_n (&hm_sampler.free_watch_start, hm_sampler.arena_start, __ATOMIC_RELEASE);
       __atomic_store_n (&hm_sampler.free_watch_size, bytes, __ATOMIC_RELEASE);
       return true;
     }
+  return false;
+}
+
+bool
+hm_sampler_init (void)
+{
+  uint64_t n = hm_sample_bytes_option ();
+  if (n == 0)
+    return false;
+  read_seed ();
+  if (reserve_arena (n))
+    {
+      __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
+      return true;
+    }
   hm_notice ("no address space for the sampled blocks' arena; recording every allocation "
              "(HM_SAMPLE_BYTES is ignored)");
   return false;
+}
+
+bool
+hm_sampler_start_profile (uint64_t n)
+{
+  if (hm_sampler.arena_size != 0 || hm_next_is_foreign ())
+    return false;
+  read_seed ();
+  if (!reserve_arena (n))
+    return false;
+  hm_sampler.to_profile = 1;
+  /* the hooks' slow paths now sample (hm-interpose.c sampling_now) */
+  __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
+  return true;
 }
 
 void

@@ -117,6 +117,7 @@ give_up_writing (int error)
 {
   write_failed = 1;
   __atomic_store_n (&hm_agent.tracing, 0, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
   __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
   /* A debugger that detached or died is no news for the program's stderr:
    * the listener ends the session (hm-listener.c). */
@@ -1061,6 +1062,7 @@ hm_writer_begin_session (int fd)
       hm_agent.writer_started = 1;
       __atomic_store_n (&hm__fast_v1, 0, __ATOMIC_RELEASE);
       __atomic_store_n (&hm_agent.tracing, 1, __ATOMIC_RELEASE);
+      hm_hooks_refresh ();
     }
   else
     hm_agent.trace_fd = -1;
@@ -1227,6 +1229,7 @@ hm_writer_fork_child (void)
   /* The child is not traced: its events would interleave with the parent's
    * in one file.  (If it execs, the new image may start its own trace.) */
   hm_agent.tracing = 0;
+  hm_hooks_refresh ();
   __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
   if (in_session && hm_agent.trace_fd >= 0)
     close (hm_agent.trace_fd);       /* the debugger's socket is the parent's */

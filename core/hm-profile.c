@@ -887,6 +887,10 @@ hm_profile_print_table (FILE *out, HmProfile *profile)
   fprintf (out, _("Profile version %" JSON_INTEGER_FORMAT ", strategy %s, %u sites\n\n"),
            json_integer_value (json_object_get (profile->root, "version")),
            hm_profile_get_strategy (profile), n);
+  json_int_t sample_bytes = json_integer_value (json_object_get (profile->root, "sample_bytes"));
+  if (sample_bytes > 0)
+    fprintf (out, _("Counts, bytes and sizes are estimates from byte samples (one per %"
+                    JSON_INTEGER_FORMAT " bytes allocated, on average).\n\n"), sample_bytes);
   if (n == 0)
     return;
   fprintf (out, "%4s  %-28s %10s %12s %13s %10s %7s %10s %-20s  %s\n", "#", _("site"), _("count"),

@@ -9,7 +9,8 @@
 #      plain and with its profile under minimize-memory.  Target: >= 20% less.
 #   3. bench-malloc with HM_ENABLE_PROFILING=1, tracing off, against plain
 #      (and against the agent preloaded with nothing to do, which is what
-#      the hooks alone cost).  Target: <= 1.15x plain.
+#      the hooks alone cost).  Target: <= 1.15x plain.  The profile counts
+#      from byte samples (64 KiB); exact counts are shown beside.
 #
 # Wall times are the median of HM_BENCH_REPEAT runs (5).
 # Usage: bench-profile.sh [BUILD_DIR]   (meson test --benchmark passes it)
@@ -77,6 +78,8 @@ bm_plain=$(median_ms "$programs/bench-malloc")
 bm_hooks=$(median_ms env HM_PROFILE_PATH="$work/none.json" LD_PRELOAD="$agent" "$programs/bench-malloc")
 bm_prof=$(median_ms env HM_ENABLE_PROFILING=1 HM_PROFILE_PATH="$work/bm.json" LD_PRELOAD="$agent" \
           "$programs/bench-malloc")
+bm_exact=$(median_ms env HM_ENABLE_PROFILING=1 HM_PROFILE_SAMPLE_BYTES=0 HM_PROFILE_PATH="$work/bm-exact.json" \
+           LD_PRELOAD="$agent" "$programs/bench-malloc")
 
 printf '\n%-48s %12s %12s %8s %8s\n' "benchmark" "glibc" "hybridmem" "ratio" "target"
 printf '%-48s %10s ms %10s ms %8s %8s  %s\n' "bench-mq, adaptive profile ($pooled sites pooled)" \
@@ -91,3 +94,5 @@ printf '%-48s %10s ms %10s ms %8s\n' "  of which the hooks alone (agent, no prof
   "$bm_plain" "$bm_hooks" "$(ratio "$bm_hooks" "$bm_plain")x"
 printf '%-48s %10s ms %10s ms %8s\n' "  profiling over the hooks alone" \
   "$bm_hooks" "$bm_prof" "$(ratio "$bm_prof" "$bm_hooks")x"
+printf '%-48s %10s ms %10s ms %8s\n' "  exact counts (HM_PROFILE_SAMPLE_BYTES=0)" \
+  "$bm_plain" "$bm_exact" "$(ratio "$bm_exact" "$bm_plain")x"

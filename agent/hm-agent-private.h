@@ -196,24 +196,8 @@ hm_clock_publish (uint64_t tsc)
 }
 
 /* Every HM_CLOCK_REAL_EVERY-th cheap stamp, and every one while the clock
- * does not tick: the TSC, and what it says about the clock. */
-static __attribute__ ((noinline, cold)) uint64_t
-hm_cheap_tsc_real (HmThread *t)
-{
-  uint64_t now = hm_tsc ();
-  t->cheap_left = HM_CLOCK_REAL_EVERY - 1;
-  if (__atomic_load_n (&hm_clock.ticking, __ATOMIC_RELAXED))
-    {
-      if (HM_UNLIKELY ((int64_t) (now - __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED))
-                       > (int64_t) hm_clock.late_ticks))
-        __atomic_store_n (&hm_clock.ticking, 0, __ATOMIC_RELAXED);   /* the writer is late */
-      else if (!__atomic_load_n (&hm_clock.used, __ATOMIC_RELAXED))
-        __atomic_store_n (&hm_clock.used, 1, __ATOMIC_RELAXED);
-    }
-  else if (!__atomic_load_n (&hm_clock.requested, __ATOMIC_RELAXED))
-    __atomic_store_n (&hm_clock.requested, 1, __ATOMIC_RELAXED);
-  return now;
-}
+ * does not tick: the TSC, and what it says about the clock (hm-writer.c). */
+uint64_t hm_cheap_tsc_real (HmThread *t) __attribute__ ((cold)) HM_HIDDEN;
 
 /* A cheap event's time (see above). */
 static inline uint64_t

@@ -602,6 +602,24 @@ clock_tick (void)
   return 1;
 }
 
+uint64_t
+hm_cheap_tsc_real (HmThread *t)
+{
+  uint64_t now = hm_tsc ();
+  t->cheap_left = HM_CLOCK_REAL_EVERY - 1;
+  if (__atomic_load_n (&hm_clock.ticking, __ATOMIC_RELAXED))
+    {
+      if (HM_UNLIKELY ((int64_t) (now - __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED))
+                       > (int64_t) hm_clock.late_ticks))
+        __atomic_store_n (&hm_clock.ticking, 0, __ATOMIC_RELAXED);   /* the writer is late */
+      else if (!__atomic_load_n (&hm_clock.used, __ATOMIC_RELAXED))
+        __atomic_store_n (&hm_clock.used, 1, __ATOMIC_RELAXED);
+    }
+  else if (!__atomic_load_n (&hm_clock.requested, __ATOMIC_RELAXED))
+    __atomic_store_n (&hm_clock.requested, 1, __ATOMIC_RELAXED);
+  return now;
+}
+
 /* Nobody ticks any more (tracing stops or restarts, a fork child). */
 static void
 clock_stop (void)

@@ -56,6 +56,7 @@ struct HmThread {
   uint64_t head __attribute__ ((aligned (64)));
   uint64_t last_tsc;           /* delta state of the encoding */
   uint64_t last_addr;
+  uint32_t cheap_left;         /* cheap stamps before the next real TSC read (hm_cheap_tsc) */
   /* consumer side: only the writer writes these, once a round; the
    * producer reads them on every event, so nothing else lives on this line */
   uint64_t tail __attribute__ ((aligned (64)));
@@ -135,6 +136,81 @@ static inline uint64_t
 hm_tsc (void)
 {
   return __builtin_ia32_rdtsc ();
+}
+
+/* --- cheap timestamps ------------------------------------------------------------
+ *
+ * Reading the TSC costs 10 ns on some machines (AMD, virtual machines), as
+ * much as the rest of a region allocation's event.  The stack-less events
+ * of the manager's fast paths (REGION_ALLOC, POOL_GET, POOL_RETURN) take
+ * their time from hm_clock.coarse instead, a recent TSC value that the
+ * writer thread publishes about every millisecond while such events are
+ * being recorded; every other event reads the TSC.
+ *
+ * A cheap stamp is max (the thread's previous stamp, hm_clock.coarse): never
+ * later than the real time, and never earlier than any of
+ *   - the thread's previous event (each thread's stream stays monotone);
+ *   - the writer's last tick, at most HM_CLOCK_TICK_NS old plus however long
+ *     the scheduler keeps the writer thread from running;
+ *   - every round cut (+1 tick): an event published after a round is never
+ *     stamped before the previous round's cut, which the reader's merge
+ *     relies on (core/trace-format.md);
+ *   - every CREATE, RESET and FREE of any region or pool (+1 tick): an
+ *     allocation or get that follows one in the program, in any thread,
+ *     comes after it in the merged trace.
+ * Every HM_CLOCK_REAL_EVERY-th cheap event of a thread reads the TSC after
+ * all; if the tick it finds is older than hm_clock.late_ticks (the writer
+ * is starved), cheap stamps stop until the writer ticks again.  So a stamp
+ * is at most about a millisecond early, more only for the few events before
+ * a thread notices a late writer.  Without a writer thread (sampling mode,
+ * a fork child, before tracing starts or between attach sessions)
+ * hm_clock.ticking stays 0 and every event reads the TSC; so does an event
+ * after a quiet spell (the writer stops ticking when no cheap events come;
+ * the first one asks it to start again, and it does at its next round).
+ * The flight recorder's writer ticks as the file writer's does.
+ *
+ * Cross-thread order between two cheap events is not kept: a pool object
+ * got in one thread and returned in another within the stamps' slack may
+ * be merged return first.  The heap model pairs them (hm-heap-model.c). */
+#define HM_CLOCK_TICK_NS (1000u * 1000u)
+#define HM_CLOCK_LATE_NS (4u * 1000u * 1000u)
+#define HM_CLOCK_REAL_EVERY 64u
+typedef struct {
+  uint64_t coarse;             /* a recent TSC value; only ever grows (hm_clock_publish) */
+  uint64_t late_ticks;         /* HM_CLOCK_LATE_NS in ticks */
+  int ticking;                 /* the writer refreshes coarse every HM_CLOCK_TICK_NS */
+  int requested;               /* a cheap event came while not ticking */
+  int used;                    /* a cheap event came since the writer's last tick */
+} __attribute__ ((aligned (64))) HmClock;
+extern HmClock hm_clock HM_HIDDEN;
+
+/* Raises hm_clock.coarse to at least tsc. */
+static inline void
+hm_clock_publish (uint64_t tsc)
+{
+  uint64_t cur = __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED);
+  while (cur < tsc
+         && !__atomic_compare_exchange_n (&hm_clock.coarse, &cur, tsc, true, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED))
+    ;
+}
+
+/* Every HM_CLOCK_REAL_EVERY-th cheap stamp, and every one while the clock
+ * does not tick: the TSC, and what it says about the clock (hm-writer.c). */
+uint64_t hm_cheap_tsc_real (HmThread *t) __attribute__ ((cold)) HM_HIDDEN;
+
+/* A cheap event's time (see above). */
+static inline uint64_t
+hm_cheap_tsc (HmThread *t)
+{
+  if (HM_LIKELY (__atomic_load_n (&hm_clock.ticking, __ATOMIC_ACQUIRE))
+      && HM_LIKELY (t->cheap_left != 0))
+    {
+      t->cheap_left--;
+      uint64_t coarse = __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED);
+      return coarse > t->last_tsc ? coarse : t->last_tsc;
+    }
+  return hm_cheap_tsc_real (t);
 }
 
 /* Makes room for one event and returns where to write it. */
@@ -247,7 +323,26 @@ hm_emit_thread_end (void)
 }
 
 /* The manager's events.  Region and pool events carry no stack of their
- * own (their create event does), so they cost a timestamp and a few bytes. */
+ * own (their create event does), so they cost a timestamp and a few bytes.
+ * The commonest three, from the fast paths: REGION_ALLOC (region, addr,
+ * size), POOL_GET and POOL_RETURN (pool, addr), with a cheap timestamp. */
+static inline __attribute__ ((always_inline)) void
+hm_emit_object (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t), *p = start;
+  if (HM_UNLIKELY (p == NULL))
+    return;
+  *p++ = kind;
+  p = hm_put_time (t, p, hm_cheap_tsc (t));
+  p = hm_put_uv (p, id);
+  p = hm_put_addr (t, p, addr);
+  if (kind == HM_EV_REGION_ALLOC)
+    p = hm_put_uv (p, size);
+  hm_ring_commit (t, start, p);
+}
+
+/* The others: REGION_CREATE/RESET/FREE, POOL_CREATE/FREE, GC_COLLECT. */
 static inline void
 hm_emit_ids (uint8_t kind, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
@@ -256,22 +351,13 @@ hm_emit_ids (uint8_t kind, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
   if (HM_UNLIKELY (p == NULL))
     return;
   *p++ = kind;
-  p = hm_put_time (t, p, hm_tsc ());
+  uint64_t tsc = hm_tsc ();
+  p = hm_put_time (t, p, tsc);
   switch (kind)
     {
     case HM_EV_REGION_CREATE:           /* region, stack */
       p = hm_put_uv (p, a);
       p = hm_put_uv (p, b);
-      break;
-    case HM_EV_REGION_ALLOC:            /* region, addr, size */
-      p = hm_put_uv (p, a);
-      p = hm_put_addr (t, p, b);
-      p = hm_put_uv (p, c);
-      break;
-    case HM_EV_POOL_GET:                /* pool, addr */
-    case HM_EV_POOL_RETURN:
-      p = hm_put_uv (p, a);
-      p = hm_put_addr (t, p, b);
       break;
     case HM_EV_POOL_CREATE:             /* pool, object_size, capacity, stack */
     case HM_EV_GC_COLLECT:              /* pause_ns, freed_bytes, freed_objects, live_bytes */
@@ -285,6 +371,10 @@ hm_emit_ids (uint8_t kind, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
       break;
     }
   hm_ring_commit (t, start, p);
+  /* what follows in the program, in any thread, is stamped after it */
+  if (kind == HM_EV_REGION_CREATE || kind == HM_EV_REGION_RESET || kind == HM_EV_REGION_FREE
+      || kind == HM_EV_POOL_CREATE || kind == HM_EV_POOL_FREE)
+    hm_clock_publish (tsc + 1);
 }
 
 static inline void

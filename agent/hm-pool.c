@@ -538,7 +538,7 @@ record_object (uint8_t kind, const HmPool *pool, void *object)
   if (hm_guard != 0)
     return object;
   hm_guard++;
-  hm_emit_ids (kind, pool->id, (uintptr_t) object, 0, 0);
+  hm_emit_object (kind, pool->id, (uintptr_t) object, 0);
   hm_guard--;
   return object;
 }

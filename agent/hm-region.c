@@ -222,7 +222,7 @@ record_alloc (const HmRegion *r, void *p, size_t size)
   if (hm_guard != 0)
     return p;
   hm_guard++;
-  hm_emit_ids (HM_EV_REGION_ALLOC, r->id, (uintptr_t) p, size, 0);
+  hm_emit_object (HM_EV_REGION_ALLOC, r->id, (uintptr_t) p, size);
   hm_guard--;
   return p;
 }

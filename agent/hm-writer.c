@@ -547,11 +547,97 @@ read_rss_bytes (void)
 #define RSS_EVERY_NS (20u * 1000u * 1000u)  /* at most this often; a round is 50 ms or sooner */
 static uint64_t last_rss_ns;
 
+/* --- the coarse clock of cheap timestamps (hm-agent-private.h) ------------------- */
+
+HmClock hm_clock;
+#define CLOCK_IDLE_TICKS 32u        /* ticks without a cheap event before the clock stops */
+static uint32_t clock_idle_ticks;
+
+/* HM_CLOCK_LATE_NS in TSC ticks, from the rate since the trace started (the
+ * calibration at start when that is too short to tell). */
+static uint64_t
+clock_late_ticks (void)
+{
+  uint64_t ns = hm_now_ns () - hm_agent.start_ns, ticks = hm_tsc () - hm_agent.start_tsc;
+  if (ns < 10u * 1000u * 1000u || ticks == 0)
+    {
+      ns = hm_agent.calib_ns;
+      ticks = hm_agent.calib_tsc - hm_agent.start_tsc;
+    }
+  if (ns == 0 || ticks == 0)
+    return (uint64_t) HM_CLOCK_LATE_NS * 4;   /* no rate known: say 4 GHz, lenient */
+  return (uint64_t) ((double) ticks / (double) ns * HM_CLOCK_LATE_NS);
+}
+
+/* From the writer thread while tracing, every HM_CLOCK_TICK_NS or sooner:
+ * publishes the TSC for cheap stamps while they are asked for, and stops
+ * when they are not.  Returns whether the clock ticks (the writer comes
+ * back within a tick). */
+static int
+clock_tick (void)
+{
+  if (!__atomic_load_n (&hm_clock.ticking, __ATOMIC_ACQUIRE))
+    {
+      if (!__atomic_load_n (&hm_clock.requested, __ATOMIC_RELAXED))
+        return 0;
+      __atomic_store_n (&hm_clock.requested, 0, __ATOMIC_RELAXED);
+      hm_clock.late_ticks = clock_late_ticks ();
+      hm_clock_publish (hm_tsc ());
+      clock_idle_ticks = 0;
+      /* release: a thread that sees ticking sees the tick */
+      __atomic_store_n (&hm_clock.ticking, 1, __ATOMIC_RELEASE);
+      return 1;
+    }
+  hm_clock_publish (hm_tsc ());
+  if (__atomic_load_n (&hm_clock.used, __ATOMIC_RELAXED))
+    {
+      __atomic_store_n (&hm_clock.used, 0, __ATOMIC_RELAXED);
+      clock_idle_ticks = 0;
+    }
+  else if (++clock_idle_ticks >= CLOCK_IDLE_TICKS)
+    {
+      /* quiet: the next cheap event reads the TSC, and asks for ticks again */
+      __atomic_store_n (&hm_clock.ticking, 0, __ATOMIC_RELAXED);
+      return 0;
+    }
+  return 1;
+}
+
+uint64_t
+hm_cheap_tsc_real (HmThread *t)
+{
+  uint64_t now = hm_tsc ();
+  t->cheap_left = HM_CLOCK_REAL_EVERY - 1;
+  if (__atomic_load_n (&hm_clock.ticking, __ATOMIC_RELAXED))
+    {
+      if (HM_UNLIKELY ((int64_t) (now - __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED))
+                       > (int64_t) hm_clock.late_ticks))
+        __atomic_store_n (&hm_clock.ticking, 0, __ATOMIC_RELAXED);   /* the writer is late */
+      else if (!__atomic_load_n (&hm_clock.used, __ATOMIC_RELAXED))
+        __atomic_store_n (&hm_clock.used, 1, __ATOMIC_RELAXED);
+    }
+  else if (!__atomic_load_n (&hm_clock.requested, __ATOMIC_RELAXED))
+    __atomic_store_n (&hm_clock.requested, 1, __ATOMIC_RELAXED);
+  return now;
+}
+
+/* Nobody ticks any more (tracing stops or restarts, a fork child). */
+static void
+clock_stop (void)
+{
+  __atomic_store_n (&hm_clock.ticking, 0, __ATOMIC_RELEASE);
+  __atomic_store_n (&hm_clock.requested, 0, __ATOMIC_RELAXED);
+}
+
 /* Writes what the rings hold; returns the bytes written. */
 static uint64_t
 round_locked (void)
 {
   uint64_t cut = hm_tsc ();
+  /* Before the heads are read: an event that misses this round is not
+   * stamped before its cut, which the reader releases events up to once the
+   * next ROUND is in (a cheap stamp is at least hm_clock.coarse). */
+  hm_clock_publish (cut + 1);
   uint64_t now_ns = hm_now_ns ();
   uint64_t written = 0;
   size_t n = 0;
@@ -871,12 +957,29 @@ writer_main (void *arg)
             hm_flight_run_pending (write_dump);
         }
       pthread_mutex_unlock (&writer_lock);
-      /* Between attach sessions there is nothing to do: sleep until woken. */
-      struct timespec timeout = { 0, ROUND_NS };
-      if (__atomic_load_n (&hm_writer_futex, __ATOMIC_ACQUIRE) == seen && !writer_stop)
-        syscall (SYS_futex, &hm_writer_futex, FUTEX_WAIT_PRIVATE, seen,
-                 hm_agent.tracing ? &timeout : NULL, NULL, 0);
+      /* Until the next round (ROUND_NS, or a wake-up), the coarse clock's
+       * ticks while cheap stamps want them. */
+      uint64_t round_ns = hm_now_ns ();
+      while (!writer_stop && __atomic_load_n (&hm_writer_futex, __ATOMIC_ACQUIRE) == seen)
+        {
+          if (!hm_agent.tracing)
+            {
+              /* Between attach sessions there is nothing to do: sleep until woken. */
+              clock_stop ();
+              syscall (SYS_futex, &hm_writer_futex, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+              break;
+            }
+          uint64_t waited = hm_now_ns () - round_ns;
+          if (waited >= ROUND_NS)
+            break;
+          uint64_t wait_ns = ROUND_NS - waited;
+          if (clock_tick () && wait_ns > HM_CLOCK_TICK_NS)
+            wait_ns = HM_CLOCK_TICK_NS;
+          struct timespec timeout = { 0, (long) wait_ns };
+          syscall (SYS_futex, &hm_writer_futex, FUTEX_WAIT_PRIVATE, seen, &timeout, NULL, 0);
+        }
     }
+  clock_stop ();
   return NULL;
 }
 
@@ -1056,6 +1159,7 @@ hm_writer_begin_session (int fd)
   for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)
     hm_thread_skip_unread (t);
   __atomic_store_n (&hm_agent.dropped, 0, __ATOMIC_RELEASE);
+  clock_stop ();                     /* the old session's ticks are not this trace's */
   ok = write_start_of_trace (fd) == 0 && start_thread () == 0;
   if (ok)
     {
@@ -1200,6 +1304,7 @@ hm_writer_stop (void)
   if (!writer_running)
     return;
   writer_stop = 1;
+  clock_stop ();
   hm_thread_wake_writer ();
   /* Not joined: a writer blocked on a full pipe must not hold up exit. */
   writer_running = 0;
@@ -1231,6 +1336,7 @@ hm_writer_fork_child (void)
   hm_agent.tracing = 0;
   hm_hooks_refresh ();
   __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);
+  clock_stop ();                     /* the child has no writer thread */
   if (in_session && hm_agent.trace_fd >= 0)
     close (hm_agent.trace_fd);       /* the debugger's socket is the parent's */
   in_session = 0;

@@ -56,6 +56,8 @@ struct _HmHeapModel {
   GPtrArray *pools;        /* HmPoolStats * */
   GHashTable *pools_by_id;
   GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
+  GHashTable *pool_unpaired; /* address -> PoolUnpaired: a manager pool's object whose
+                              * get and return came out of order (pool_event) */
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
   GPtrArray *decisions;    /* HmProfileDecision * */
@@ -342,6 +344,7 @@ hm_heap_model_new (void)
   model->pools = g_ptr_array_new_with_free_func (pool_free);
   model->pools_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pool_objects = g_hash_table_new (g_direct_hash, g_direct_equal);
+  model->pool_unpaired = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   model->warnings = g_array_new (FALSE, FALSE, sizeof (HmWarning));
   model->locations = g_array_new (FALSE, FALSE, sizeof (HmWarningLocation));
   model->unmatched_locations = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -379,6 +382,7 @@ hm_heap_model_free (HmHeapModel *model)
   g_hash_table_destroy (model->pools_by_id);
   g_ptr_array_unref (model->pools);
   g_hash_table_destroy (model->pool_objects);
+  g_hash_table_destroy (model->pool_unpaired);
   g_array_unref (model->warnings);
   for (guint i = 0; i < model->locations->len; i++)
     g_free (g_array_index (model->locations, HmWarningLocation, i).text);
@@ -1140,11 +1144,72 @@ mempool_event (HmHeapModel *model, const HmEvent *e)
     }
 }
 
+/* A manager pool's object whose get and return were merged out of order.
+ * The agent stamps gets and returns with a cheap clock that may lag by a
+ * millisecond or so (agent/hm-agent-private.h), so an object got in one
+ * thread and returned in another soon after can come return first; and an
+ * object returned in one thread and got again in another can come with
+ * the get first.  Kept apart from pool_objects (address -> pool id, the
+ * common case) so that the common case allocates nothing. */
+typedef struct {
+  guint64 pool;
+  guint32 extra_gets;       /* gets beyond the one in pool_objects: returns to come */
+  guint32 early_returns;    /* returns whose gets are to come */
+  guint64 tid, ts;          /* the latest early return's */
+} PoolUnpaired;
+
+/* An early return pairs with a get from another thread at most this much
+ * later; beyond, it was the return of an object got before the trace
+ * started (an attach, a flight-recorder window). */
+#define POOL_PAIR_NS (100u * 1000u * 1000u)
+
+static gboolean
+drop_unpaired (gpointer key, gpointer value, gpointer data)
+{
+  (void) key;
+  return ((PoolUnpaired *) value)->pool == *(guint64 *) data;
+}
+
+static PoolUnpaired *
+pool_unpaired_for (HmHeapModel *model, gpointer key, guint64 pool)
+{
+  PoolUnpaired *u = g_hash_table_lookup (model->pool_unpaired, key);
+  if (u == NULL || u->pool != pool)
+    {
+      u = g_new0 (PoolUnpaired, 1);
+      u->pool = pool;
+      g_hash_table_insert (model->pool_unpaired, key, u);
+    }
+  return u;
+}
+
+static void
+pool_object_out (HmHeapModel *model, HmPoolStats *p)
+{
+  p->gets++;
+  p->live_objects++;
+  p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
+  strategy_add (model, HM_STRATEGY_KIND_POOLS, p->object_size, 1);
+}
+
+static void
+pool_object_back (HmHeapModel *model, HmPoolStats *p)
+{
+  p->returns++;
+  if (p->live_objects > 0)
+    {
+      p->live_objects--;
+      strategy_sub (model, HM_STRATEGY_KIND_POOLS, p->object_size);
+    }
+}
+
 static void
 pool_event (HmHeapModel *model, const HmEvent *e)
 {
   HmPoolStats *p = pool_get (model, e->id);
   gpointer key = GSIZE_TO_POINTER (e->addr);
+  gpointer pool = GSIZE_TO_POINTER (e->id);
+  PoolUnpaired *u;
 
   mark_object (model, HM_BREAKDOWN_POOL, e->id);
   switch (e->kind)
@@ -1156,26 +1221,60 @@ pool_event (HmHeapModel *model, const HmEvent *e)
       p->create_ts = e->ts;
       break;
     case HM_EV_POOL_GET:
-      p->gets++;
-      p->live_objects++;
-      p->peak_live_objects = MAX (p->peak_live_objects, p->live_objects);
-      g_hash_table_insert (model->pool_objects, key, GSIZE_TO_POINTER (e->id));
-      strategy_add (model, HM_STRATEGY_KIND_POOLS, p->object_size, 1);
+      u = g_hash_table_lookup (model->pool_unpaired, key);
+      if (G_UNLIKELY (u != NULL) && u->pool == e->id && u->early_returns > 0)
+        {
+          if (u->tid != e->tid && e->ts - MIN (e->ts, u->ts) <= POOL_PAIR_NS)
+            {
+              /* its return came first: out and back */
+              p->gets++;
+              p->returns++;
+              if (--u->early_returns == 0 && u->extra_gets == 0)
+                g_hash_table_remove (model->pool_unpaired, key);
+              break;
+            }
+          /* a return of an object from before the trace: nothing to pair */
+          u->early_returns = 0;
+          if (u->extra_gets == 0)
+            g_hash_table_remove (model->pool_unpaired, key);
+        }
+      if (g_hash_table_lookup (model->pool_objects, key) == pool)
+        /* out already: the return that came before this get is still to come */
+        pool_unpaired_for (model, key, e->id)->extra_gets++;
+      else
+        g_hash_table_insert (model->pool_objects, key, pool);
+      pool_object_out (model, p);
       break;
     case HM_EV_POOL_RETURN:
-      /* only objects that were out of this pool: misuse is a warning event */
-      if (g_hash_table_lookup (model->pool_objects, key) == GSIZE_TO_POINTER (e->id)
-          && g_hash_table_remove (model->pool_objects, key))
+      u = g_hash_table_lookup (model->pool_unpaired, key);
+      if (G_UNLIKELY (u != NULL) && u->pool == e->id && u->extra_gets > 0)
         {
-          p->returns++;
-          p->live_objects--;
-          strategy_sub (model, HM_STRATEGY_KIND_POOLS, p->object_size);
+          if (--u->extra_gets == 0 && u->early_returns == 0)
+            g_hash_table_remove (model->pool_unpaired, key);
+          pool_object_back (model, p);
+        }
+      else if (g_hash_table_lookup (model->pool_objects, key) == pool)
+        {
+          g_hash_table_remove (model->pool_objects, key);
+          pool_object_back (model, p);
+        }
+      else
+        {
+          /* Not out of this pool: its get may come next, from another
+           * thread (misuse is a warning event, not a return). */
+          u = pool_unpaired_for (model, key, e->id);
+          if (e->ts - MIN (e->ts, u->ts) > POOL_PAIR_NS)
+            u->early_returns = 0;
+          u->early_returns++;
+          u->tid = e->tid;
+          u->ts = e->ts;
         }
       break;
     case HM_EV_POOL_FREE:
       p->freed = TRUE;
       strategy_sub (model, HM_STRATEGY_KIND_POOLS, p->live_objects * p->object_size);
       g_hash_table_foreach_remove (model->pool_objects, drop_pool_objects, &p->id);
+      g_hash_table_foreach_remove (model->pool_unpaired, drop_unpaired, &p->id);
       break;
     default:
       break;

@@ -208,8 +208,9 @@ run_call (HmPool *pool)
       }
 }
 
-/* What one event's time stamp costs on this machine (much more under
- * some hypervisors than on bare metal). */
+/* What reading the TSC costs on this machine (much more under some
+ * hypervisors and on AMD than on bare-metal Intel): what the cheap stamps
+ * of region and pool events save (agent/hm-agent-private.h). */
 static double
 rdtsc_ns (void)
 {
@@ -325,8 +326,9 @@ report (const char *title, double t[N_SIZES][N_VARIANTS], double untraced[N_SIZE
           call, 2 * call);
   if (untraced != NULL)
     printf ("  an event (a region allocation) adds %.1f ns to the untraced time (the least "
-            "over sizes);\n  of that, reading the time stamp counter costs %.1f ns here\n",
-            event, rdtsc_ns ());
+            "over sizes);\n  these events are stamped from the writer's 1 ms clock and read "
+            "the time stamp\n  counter only every 64th time (core/trace-format.md, Time), which "
+            "costs %.1f ns here\n", event, rdtsc_ns ());
   missed += worst_region < 5;
   missed += worst_pool < 3;
   return missed;

@@ -673,10 +673,20 @@ test_sampled (void)
                            "--duration", "0.3", "-o", refused, pid_u, NULL };
   hm_test_spawn (argv3, NULL, &run3);
   gboolean injected = malloc_goes_to_agent (u.pid);
+  /* injected by a plain attach, the agent listens on: it refuses itself */
+  g_auto(HmTestRun) run4 = { 0 };
+  g_auto(HmTestRun) run5 = { 0 };
+  g_autofree gchar *plain = g_build_filename (dir, "plain.hmt", NULL);
+  run_attach (u.pid, plain, "0.2", &run4);
+  hm_test_spawn (argv3, NULL, &run5);
   g_autofree gchar *output_u = target_finish (&u);
   hm_test_assert_clean_failure (&run3, "needs the agent");
   if (injected)
     hm_test_fail ("the refused sampled attach left the agent in the process");
+  if (run4.exit_status != 0 || !strstr (run4.stderr_text, "agent injected"))
+    hm_test_fail ("the plain attach did not inject the agent: %s", run4.stderr_text);
+  else
+    hm_test_assert_clean_failure (&run5, "an injected agent leaves when it detaches");
   g_assert_cmpstr (output_u, ==, unobserved_output ());
   if (g_file_test (refused, G_FILE_TEST_EXISTS))
     hm_test_fail ("the refused attach wrote %s", refused);

@@ -468,6 +468,8 @@ hm_agent_end_session (void)
   if (hm_agent.injected)
     hm_got_restore ();
   __atomic_store_n (&hm_agent.tracing, 0, __ATOMIC_RELEASE);
+  /* no new sampled blocks; those out stay the arena's (hm-sampler.c) */
+  hm_sampler_end_session ();
   hm_hooks_refresh ();
   hm_writer_end_session (HM_END_DETACH);
   __atomic_store_n (&hm__fast_v1, 1, __ATOMIC_RELEASE);

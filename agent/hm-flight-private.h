@@ -32,7 +32,10 @@ typedef struct {
   uint64_t window_chunks;
   uint64_t n_live;                 /* blocks live at the window's start */
   uint64_t live_bytes;
-  uint64_t table_bytes;            /* the live table's mapping */
+  uint64_t n_regions;              /* regions and pools live at the window's start */
+  uint64_t n_pools;
+  uint64_t n_pool_objects;         /* objects out of those pools */
+  uint64_t table_bytes;            /* the live tables' mappings */
   uint64_t table_lost;
   uint64_t dict_bytes;             /* modules and the stack tree */
   uint64_t ring_bytes;             /* the threads' event rings */
@@ -55,6 +58,16 @@ void hm_flight_latest_clock (uint64_t *tsc, uint64_t *ns) HM_HIDDEN;
 void hm_flight_dict (const uint8_t **bytes, size_t *len) HM_HIDDEN;
 void hm_flight_each_live (void (*fn) (uint64_t addr, uint64_t size, uint32_t stack,
                                       uint8_t fn_kind, void *data), void *data) HM_HIDDEN;
+/* The regions and pools live at the window's start: each region (what it
+ * holds since its last reset), each pool, then each object out of a pool. */
+typedef struct {
+  void (*region) (uint64_t id, uint32_t stack, uint64_t n_allocations, uint64_t bytes,
+                  void *data);
+  void (*pool) (uint64_t id, uint32_t stack, uint64_t object_size, uint64_t capacity,
+                void *data);
+  void (*pool_object) (uint64_t pool, uint64_t addr, void *data);
+} HmFlightObjectFns;
+void hm_flight_each_object (const HmFlightObjectFns *fns, void *data) HM_HIDDEN;
 void hm_flight_each_chunk (void (*fn) (const uint8_t *chunk, uint32_t bytes, void *data),
                            void *data) HM_HIDDEN;
 void hm_flight_get_stats (HmFlightStats *stats) HM_HIDDEN;

@@ -6,9 +6,10 @@
  * always (hm-writer.c), which, in flight mode, stores its chunks here instead
  * of writing them.  A chunk that falls out of the window (older than S
  * seconds, or pushed out by the byte bound) is decoded once and applied to
- * the live table, so the table always holds exactly the blocks that were
- * live when the oldest stored chunk begins.  A dump is then the table as
- * synthesized allocations plus the stored chunks (see trace-format.md).
+ * the live tables, so they always hold exactly the blocks, regions, pools
+ * and pool objects that were live when the oldest stored chunk begins.  A
+ * dump is then the tables as synthesized events at that instant plus the
+ * stored chunks (see trace-format.md).
  *
  * Everything here runs on the writer thread, or from a fatal signal's
  * handler with the writer's lock held (which only reads): no lock of its
@@ -28,11 +29,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* --- the live table: one 32-byte entry per block live at the window start --- */
+/* --- the live tables: one 32-byte entry per block live at the window start --- */
 
 typedef struct {
   uint64_t addr;
-  uint64_t size;
+  uint64_t size;             /* in the pool objects' table: the pool's id */
   uint64_t ticks;            /* its allocation; matches frees to blocks when an
                               * address is reused by another thread (below) */
   uint32_t stack;
@@ -42,10 +43,37 @@ typedef struct {
 } LiveBlock;
 _Static_assert (sizeof (LiveBlock) == 32, "live blocks stay compact");
 
-static LiveBlock *table;
-static uint64_t table_mask;          /* capacity - 1; 0 without a table */
-static uint64_t n_live, live_bytes;
-static uint64_t n_table_lost;        /* allocations the table could not take */
+/* An open-addressing table keyed by address, linear probing. */
+typedef struct {
+  LiveBlock *slots;
+  uint64_t mask;             /* capacity - 1; 0 without slots */
+  uint64_t n_live, live_bytes;
+  uint64_t n_lost;           /* entries the table could not take (no memory) */
+} LiveTable;
+
+static LiveTable blocks;             /* the malloc family, hm_alloc, the collector's objects */
+static LiveTable pool_objects;       /* objects out of the manager's pools: addr -> pool */
+
+/* The regions and pools live at the window's start (hm-region.c,
+ * hm-pool.c), keyed by kind and id.  A region keeps what it holds since its
+ * last reset as a count and a sum (a dump writes it as one REGION_LIVE), a
+ * pool how many objects are out (their addresses are in pool_objects: a
+ * return in the window must find its get). */
+typedef struct {
+  uint64_t id;
+  uint64_t n;                /* region: allocations since its last reset; pool: objects out */
+  uint64_t bytes;            /* region: their bytes; pool: the object size */
+  uint64_t capacity;         /* pool */
+  uint32_t stack;            /* where it was created */
+  uint8_t kind;              /* OBJ_REGION, OBJ_POOL; 0: a free slot */
+  uint8_t pad[3];
+} LiveObject;
+_Static_assert (sizeof (LiveObject) == 40, "live objects stay compact");
+
+enum { OBJ_REGION = 1, OBJ_POOL = 2 };
+
+static LiveObject *objects;
+static uint64_t objects_mask, n_objects, n_objects_lost;
 
 /* --- the window: a byte ring of records, each a whole trace chunk --------- */
 
@@ -73,32 +101,32 @@ static uint64_t dict_cap, dict_len;
 static HmFlightConfig config;
 static uint64_t latest_clock_tsc, latest_clock_ns;
 
-/* --- the table --------------------------------------------------------------- */
+/* --- the tables --------------------------------------------------------------- */
 
 static inline uint64_t
-slot_of (uint64_t addr)
+hash_of (uint64_t key)
 {
-  uint64_t h = addr * 0x9e3779b97f4a7c15ull;
-  return (h ^ (h >> 29)) & table_mask;
+  uint64_t h = key * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 29);
 }
 
 static int
-table_grow (void)
+table_grow (LiveTable *t)
 {
-  uint64_t old_cap = table != NULL ? table_mask + 1 : 0;
+  uint64_t old_cap = t->slots != NULL ? t->mask + 1 : 0;
   uint64_t cap = old_cap ? old_cap * 2 : 4096;
-  LiveBlock *t = hm_agent_map (cap * sizeof *t), *old = table;
-  if (t == NULL)
+  LiveBlock *slots = hm_agent_map (cap * sizeof *slots), *old = t->slots;
+  if (slots == NULL)
     return 0;
-  table = t;
-  table_mask = cap - 1;
+  t->slots = slots;
+  t->mask = cap - 1;
   for (uint64_t i = 0; i < old_cap; i++)
     if (old[i].used)
       {
-        uint64_t j = slot_of (old[i].addr);
-        while (table[j].used)
-          j = (j + 1) & table_mask;
-        table[j] = old[i];
+        uint64_t j = hash_of (old[i].addr) & t->mask;
+        while (slots[j].used)
+          j = (j + 1) & t->mask;
+        slots[j] = old[i];
       }
   if (old != NULL)
     hm_agent_unmap (old, old_cap * sizeof *old);
@@ -106,67 +134,226 @@ table_grow (void)
 }
 
 static void
-table_insert (uint64_t addr, uint64_t size, uint64_t ticks, uint32_t stack, uint8_t fn)
+table_insert (LiveTable *t, uint64_t addr, uint64_t size, uint64_t ticks, uint32_t stack,
+              uint8_t fn)
 {
-  if ((table == NULL || (n_live + 1) * 4 > (table_mask + 1) * 3) && !table_grow ())
+  if ((t->slots == NULL || (t->n_live + 1) * 4 > (t->mask + 1) * 3) && !table_grow (t))
     {
-      n_table_lost++;
+      t->n_lost++;
       return;
     }
-  uint64_t j = slot_of (addr);
-  while (table[j].used)
-    j = (j + 1) & table_mask;
-  table[j] = (LiveBlock) { addr, size, ticks, stack, fn, 1, 0 };
-  n_live++;
-  live_bytes += size;
+  uint64_t j = hash_of (addr) & t->mask;
+  while (t->slots[j].used)
+    j = (j + 1) & t->mask;
+  t->slots[j] = (LiveBlock) { addr, size, ticks, stack, fn, 1, 0 };
+  t->n_live++;
+  t->live_bytes += size;
 }
 
 /* Removes slot i, shifting back the entries after it that probed past it
  * (linear probing's deletion without tombstones). */
 static void
-table_delete_slot (uint64_t i)
+table_delete_slot (LiveTable *t, uint64_t i)
 {
-  n_live--;
-  live_bytes -= table[i].size;
-  for (uint64_t j = (i + 1) & table_mask; table[j].used; j = (j + 1) & table_mask)
+  LiveBlock *slots = t->slots;
+  t->n_live--;
+  t->live_bytes -= slots[i].size;
+  for (uint64_t j = (i + 1) & t->mask; slots[j].used; j = (j + 1) & t->mask)
     {
-      uint64_t k = slot_of (table[j].addr);
+      uint64_t k = hash_of (slots[j].addr) & t->mask;
       /* stays if its home k lies cyclically in (i, j] */
       if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
         continue;
-      table[i] = table[j];
+      slots[i] = slots[j];
       i = j;
     }
-  table[i].used = 0;
+  slots[i].used = 0;
 }
 
-/* A free of addr at ticks.  The address may be in the table twice when a
- * thread freed it and another got it back in between two rounds, the new
- * allocation stored first: the free belongs to the newest block allocated
- * before it (as core/hm-heap-model.c matches them).  One block at the
- * address is that block whatever the times say (the counters of two cores
- * may disagree by a little). */
-static void
-table_remove (uint64_t addr, uint64_t ticks)
+/* The entry a free of addr at ticks ends, or UINT64_MAX.  The address may
+ * be in the table twice when a thread freed it and another got it back in
+ * between two rounds, the new allocation stored first: the free belongs to
+ * the newest block allocated before it (as core/hm-heap-model.c matches
+ * them).  One block at the address is that block whatever the times say
+ * (the counters of two cores may disagree by a little). */
+static uint64_t
+table_find (const LiveTable *t, uint64_t addr, uint64_t ticks)
 {
-  if (table == NULL)
-    return;
-  uint64_t best = UINT64_MAX, oldest = UINT64_MAX, n_found = 0;
-  for (uint64_t j = slot_of (addr); table[j].used; j = (j + 1) & table_mask)
-    if (table[j].addr == addr)
+  if (t->slots == NULL)
+    return UINT64_MAX;
+  uint64_t best = UINT64_MAX, oldest = UINT64_MAX;
+  const LiveBlock *slots = t->slots;
+  for (uint64_t j = hash_of (addr) & t->mask; slots[j].used; j = (j + 1) & t->mask)
+    if (slots[j].addr == addr)
       {
-        n_found++;
-        if (table[j].ticks <= ticks && (best == UINT64_MAX || table[j].ticks > table[best].ticks))
+        if (slots[j].ticks <= ticks && (best == UINT64_MAX || slots[j].ticks > slots[best].ticks))
           best = j;
-        if (oldest == UINT64_MAX || table[j].ticks < table[oldest].ticks)
+        if (oldest == UINT64_MAX || slots[j].ticks < slots[oldest].ticks)
           oldest = j;
       }
-  if (n_found == 0)
-    return;                  /* allocated before the recording began */
-  table_delete_slot (best != UINT64_MAX ? best : oldest);
+  return best != UINT64_MAX ? best : oldest;
 }
 
-/* Applies one thread chunk (header and payload) to the table. */
+static void
+table_remove (LiveTable *t, uint64_t addr, uint64_t ticks)
+{
+  uint64_t i = table_find (t, addr, ticks);
+  if (i != UINT64_MAX)
+    table_delete_slot (t, i);      /* else: allocated before the recording began */
+}
+
+/* Every entry whose size field is owner goes (a pool's objects when the
+ * pool is freed).  A deletion shifts a later entry back into slot i, so i
+ * is looked at again. */
+static void
+table_remove_owned (LiveTable *t, uint64_t owner)
+{
+  for (uint64_t i = 0; t->slots != NULL && i <= t->mask;)
+    if (t->slots[i].used && t->slots[i].size == owner)
+      table_delete_slot (t, i);
+    else
+      i++;
+}
+
+static uint64_t
+object_slot (uint8_t kind, uint64_t id)
+{
+  return hash_of (id * 2 + kind) & objects_mask;
+}
+
+static int
+objects_grow (void)
+{
+  uint64_t old_cap = objects != NULL ? objects_mask + 1 : 0;
+  uint64_t cap = old_cap ? old_cap * 2 : 256;
+  LiveObject *o = hm_agent_map (cap * sizeof *o), *old = objects;
+  if (o == NULL)
+    return 0;
+  objects = o;
+  objects_mask = cap - 1;
+  for (uint64_t i = 0; i < old_cap; i++)
+    if (old[i].kind != 0)
+      {
+        uint64_t j = object_slot (old[i].kind, old[i].id);
+        while (objects[j].kind != 0)
+          j = (j + 1) & objects_mask;
+        objects[j] = old[i];
+      }
+  if (old != NULL)
+    hm_agent_unmap (old, old_cap * sizeof *old);
+  return 1;
+}
+
+/* The live region or pool kind/id; with create, a new entry when there is
+ * none (one whose creation the recording missed).  NULL without memory. */
+static LiveObject *
+object_get (uint8_t kind, uint64_t id, int create)
+{
+  if (objects != NULL)
+    for (uint64_t j = object_slot (kind, id); objects[j].kind != 0; j = (j + 1) & objects_mask)
+      if (objects[j].kind == kind && objects[j].id == id)
+        return &objects[j];
+  if (!create)
+    return NULL;
+  if ((objects == NULL || (n_objects + 1) * 4 > (objects_mask + 1) * 3) && !objects_grow ())
+    {
+      n_objects_lost++;
+      return NULL;
+    }
+  uint64_t j = object_slot (kind, id);
+  while (objects[j].kind != 0)
+    j = (j + 1) & objects_mask;
+  objects[j] = (LiveObject) { .id = id, .kind = kind };
+  n_objects++;
+  return &objects[j];
+}
+
+static void
+object_delete (LiveObject *o)
+{
+  uint64_t i = (uint64_t) (o - objects);
+  n_objects--;
+  for (uint64_t j = (i + 1) & objects_mask; objects[j].kind != 0; j = (j + 1) & objects_mask)
+    {
+      uint64_t k = object_slot (objects[j].kind, objects[j].id);
+      if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+        continue;
+      objects[i] = objects[j];
+      i = j;
+    }
+  objects[i].kind = 0;
+}
+
+/* The manager's events: its regions and pools as they stand. */
+static void
+apply_object_event (const HmThreadEvent *e)
+{
+  LiveObject *o;
+  switch (e->kind)
+    {
+    case HM_EV_REGION_CREATE:
+      if ((o = object_get (OBJ_REGION, e->id, 1)) != NULL)
+        o->stack = (uint32_t) e->stack;
+      break;
+    case HM_EV_REGION_ALLOC:
+      if ((o = object_get (OBJ_REGION, e->id, 1)) != NULL)
+        {
+          o->n++;
+          o->bytes += e->size;
+        }
+      break;
+    case HM_EV_REGION_RESET:
+      if ((o = object_get (OBJ_REGION, e->id, 0)) != NULL)
+        o->n = o->bytes = 0;
+      break;
+    case HM_EV_REGION_FREE:
+      if ((o = object_get (OBJ_REGION, e->id, 0)) != NULL)
+        object_delete (o);
+      break;
+    case HM_EV_POOL_CREATE:
+      if ((o = object_get (OBJ_POOL, e->id, 1)) != NULL)
+        {
+          o->bytes = e->size;
+          o->capacity = e->a;
+          o->stack = (uint32_t) e->stack;
+        }
+      break;
+    case HM_EV_POOL_GET:
+      if ((o = object_get (OBJ_POOL, e->id, 1)) != NULL)
+        {
+          uint64_t lost = pool_objects.n_lost;
+          table_insert (&pool_objects, e->addr, e->id, e->ticks, 0, 0);
+          if (pool_objects.n_lost == lost)
+            o->n++;
+        }
+      break;
+    case HM_EV_POOL_RETURN:
+      {
+        /* only an object out of this pool, as the model counts one: a
+         * return to the wrong pool is a warning, not a return */
+        uint64_t i = table_find (&pool_objects, e->addr, e->ticks);
+        o = object_get (OBJ_POOL, e->id, 0);
+        if (i != UINT64_MAX && pool_objects.slots[i].size == e->id && o != NULL)
+          {
+            table_delete_slot (&pool_objects, i);
+            o->n--;
+          }
+      }
+      break;
+    case HM_EV_POOL_FREE:
+      if ((o = object_get (OBJ_POOL, e->id, 0)) != NULL)
+        {
+          if (o->n > 0)
+            table_remove_owned (&pool_objects, e->id);
+          object_delete (o);
+        }
+      break;
+    default:
+      break;
+    }
+}
+
+/* Applies one thread chunk (header and payload) to the tables. */
 static void
 apply_chunk (const uint8_t *chunk, uint32_t chunk_bytes)
 {
@@ -184,17 +371,18 @@ apply_chunk (const uint8_t *chunk, uint32_t chunk_bytes)
       switch (e.kind)
         {
         case HM_EV_ALLOC:
-          table_insert (e.addr, e.size, e.ticks, (uint32_t) e.stack, e.fn);
+          table_insert (&blocks, e.addr, e.size, e.ticks, (uint32_t) e.stack, e.fn);
           break;
         case HM_EV_FREE:
-          table_remove (e.addr, e.ticks);
+          table_remove (&blocks, e.addr, e.ticks);
           break;
         case HM_EV_REALLOC:
-          table_remove (e.old_addr, e.ticks);
-          table_insert (e.addr, e.size, e.ticks, (uint32_t) e.stack, HM_FN_REALLOC);
+          table_remove (&blocks, e.old_addr, e.ticks);
+          table_insert (&blocks, e.addr, e.size, e.ticks, (uint32_t) e.stack, HM_FN_REALLOC);
           break;
         default:
-          break;             /* regions, pools, the collector: not in the snapshot */
+          apply_object_event (&e);
+          break;
         }
     }
 }
@@ -405,9 +593,24 @@ void
 hm_flight_each_live (void (*fn) (uint64_t addr, uint64_t size, uint32_t stack, uint8_t fn_kind,
                                  void *data), void *data)
 {
-  for (uint64_t i = 0; table != NULL && i <= table_mask; i++)
-    if (table[i].used)
-      fn (table[i].addr, table[i].size, table[i].stack, table[i].fn, data);
+  for (uint64_t i = 0; blocks.slots != NULL && i <= blocks.mask; i++)
+    if (blocks.slots[i].used)
+      fn (blocks.slots[i].addr, blocks.slots[i].size, blocks.slots[i].stack,
+          blocks.slots[i].fn, data);
+}
+
+void
+hm_flight_each_object (const HmFlightObjectFns *fns, void *data)
+{
+  for (uint64_t i = 0; objects != NULL && i <= objects_mask; i++)
+    if (objects[i].kind == OBJ_REGION)
+      fns->region (objects[i].id, objects[i].stack, objects[i].n, objects[i].bytes, data);
+    else if (objects[i].kind == OBJ_POOL)
+      fns->pool (objects[i].id, objects[i].stack, objects[i].bytes, objects[i].capacity, data);
+  /* the objects out after every pool: a get follows its pool's creation */
+  for (uint64_t i = 0; pool_objects.slots != NULL && i <= pool_objects.mask; i++)
+    if (pool_objects.slots[i].used)
+      fns->pool_object (pool_objects.slots[i].size, pool_objects.slots[i].addr, data);
 }
 
 void
@@ -437,10 +640,19 @@ hm_flight_get_stats (HmFlightStats *s)
   s->window_used_bytes = ring_head - ring_tail;
   s->window_high_water_bytes = ring_high_water;
   s->window_chunks = n_window_chunks;
-  s->n_live = n_live;
-  s->live_bytes = live_bytes;
-  s->table_bytes = table != NULL ? (table_mask + 1) * sizeof (LiveBlock) : 0;
-  s->table_lost = n_table_lost;
+  s->n_live = blocks.n_live;
+  s->live_bytes = blocks.live_bytes;
+  s->table_bytes = (blocks.slots != NULL ? (blocks.mask + 1) * sizeof (LiveBlock) : 0)
+                   + (pool_objects.slots != NULL ? (pool_objects.mask + 1) * sizeof (LiveBlock) : 0)
+                   + (objects != NULL ? (objects_mask + 1) * sizeof (LiveObject) : 0);
+  s->table_lost = blocks.n_lost + pool_objects.n_lost + n_objects_lost;
+  s->n_regions = s->n_pools = 0;
+  for (uint64_t i = 0; objects != NULL && i <= objects_mask; i++)
+    {
+      s->n_regions += objects[i].kind == OBJ_REGION;
+      s->n_pools += objects[i].kind == OBJ_POOL;
+    }
+  s->n_pool_objects = pool_objects.n_live;
   s->dict_bytes = dict_cap;
   uint64_t n_threads = 0;
   for (HmThread *t = hm_thread_list (); t != NULL; t = t->next)

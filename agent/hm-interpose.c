@@ -479,7 +479,12 @@ sampling_now (void)
 {
   if (HM_UNLIKELY (!hm_agent.decided))
     hm_agent_decide ();
-  return hm_sampler.on;
+  bool on = __atomic_load_n (&hm_sampler.on, __ATOMIC_ACQUIRE);
+  /* a countdown left by an attach that sampled: it would let this thread's
+   * small allocations skip the hooks */
+  if (HM_UNLIKELY (!on && hm_sample_left != 0))
+    hm_sampler_thread_disarm ();
+  return on;
 }
 
 static __attribute__ ((noinline)) void *
@@ -579,6 +584,13 @@ free (void *p)
    * write (hm-sampler-private.h) */
   if (HM_UNLIKELY (hm_free_watched (p)) && !hooks_idle ())
     {
+      /* the arena's blocks come back to it whatever else is on (also after
+       * an attach that sampled has gone) */
+      if (HM_UNLIKELY (hm_sampled_block (p)))
+        {
+          hm_sample_free (HM_FN_FREE, p);
+          return;
+        }
       if (HM_UNLIKELY (hm_profile_active) && hm_guard == 0 && hm_next_kind == HM_NEXT_LIBC
           && p != NULL)
         profiled_free (p);
@@ -748,7 +760,9 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size, uintptr_t ret)
       size_t old_size = hm_sample_block_size (old);
       size_t n = old_size < size ? old_size : size;
       uint64_t tsc = hm_tsc ();
-      if (hm_sample_decide (size))
+      /* sampling may be off since (an attach ended): then to the C library */
+      bool sampling = __atomic_load_n (&hm_sampler.on, __ATOMIC_ACQUIRE);
+      if (sampling && hm_sample_decide (size))
         {
           void *p = hm_sample_arena_alloc (size, 0);
           if (p != NULL)
@@ -776,6 +790,8 @@ sampled_realloc (HmAllocFn fn, void *old, size_t size, uintptr_t ret)
         return NULL;       /* the old block is left as it was, as realloc does */
       memcpy (p, old, n);
       hm_sample_free (HM_FN_REALLOC, old);
+      if (!sampling && tracing_here ())
+        record_alloc (fn, p, size);   /* a later session that records every block */
       return p;
     }
   if (size != 0 && hm_sample_decide (size))
@@ -801,7 +817,7 @@ realloc_slow (HmAllocFn fn, void *old, size_t size, uintptr_t ret)
 {
   if (FOREIGN ())
     return foreign_realloc (fn, old, size);
-  if (sampling_now ())
+  if (sampling_now () || hm_sampled_block (old))
     return sampled_realloc (fn, old, size, ret);
   if (!tracing_here () && !hm_profile_active)
     return __libc_realloc (old, size);

@@ -19,6 +19,9 @@
 #include "hm-agent-private.h"
 #include "hybridmem.h"
 #include "hm-flight-private.h"
+#include "hm-profile-private.h"
+#include "hm-sampler-private.h"
+#include "hm-byte-size.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +184,77 @@ analyze_on_request (void)
   hm_writer_queue_meta (HM_EV_MARK, 0, hm_tsc (), text);
 }
 
+static void send_all (int fd, const char *text, size_t len);
+
+/* A client may open with one line of options, at once after it connects:
+ * "sample N\n" asks for a sampled trace, one sample per N bytes on average
+ * (hmtrace attach --sample-bytes).  A client that says nothing within
+ * OPTIONS_MS gets the full trace; anything else it says is left for the
+ * session ("analyze").  Returns N, 0 for none, or -1 after a bad line. */
+#define OPTIONS_MS 50
+static int64_t
+read_session_options (int fd)
+{
+  char line[64];
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+
+  if (poll (&p, 1, OPTIONS_MS) <= 0 || (p.revents & POLLIN) == 0)
+    return 0;
+  ssize_t n = recv (fd, line, sizeof line - 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 7 || memcmp (line, "sample ", 7) != 0)
+    return 0;
+  line[n] = '\0';
+  char *nl = memchr (line, '\n', (size_t) n);
+  if (nl == NULL)
+    return -1;               /* a line longer than any number */
+  /* take the line, and only it */
+  if (recv (fd, line, (size_t) (nl - line) + 1, 0) != (nl - line) + 1)
+    return -1;
+  *nl = '\0';
+  uint64_t bytes = 0;
+  if (!hm_parse_byte_size (line + 7, &bytes) || bytes == 0 || bytes > (UINT64_C (1) << 40))
+    return -1;
+  return (int64_t) bytes;
+}
+
+/* Why this process cannot sample from an attach, or NULL when it can. */
+static const char *
+sampling_refused (void)
+{
+  if (hm_agent.injected)
+    /* After the session the program calls the C library's free directly
+     * again (the GOT is restored), and it cannot take back a block of the
+     * arena; an object loaded during the session calls it directly until
+     * the next refresh of the GOT.  Only hooks that stay can sample. */
+    return "sampling needs the agent in the process from its start (LD_PRELOAD or "
+           "linked): an injected agent leaves when it detaches, and the program's free() "
+           "could not take back the sampled blocks, which live in the agent's own arena";
+  if (hm_next_is_foreign ())
+    return "the program's malloc is not glibc's; sampling is for glibc's";
+  if (hm_lifetime_active)
+    return "lifetime analysis is on in this process, and it needs every block";
+  if (hm_profile_active || hm_profile_pools_active)
+    return "a memory profile is recorded or applied in this process, and it needs every "
+           "block";
+  if (hm_sampler.to_profile)
+    /* a plain attach gets a trace sampled at the profile's rate */
+    return "this process records a sampled memory profile: its samples come one per "
+           "HM_PROFILE_SAMPLE_BYTES, and a plain attach traces them";
+  return NULL;
+}
+
+static void
+refuse_session (int fd, const char *why)
+{
+  char line[512];
+  size_t len = 0;
+  /* one write: the client reads it as one line */
+  append (line, sizeof line, &len, "error ");
+  append (line, sizeof line, &len, why);
+  append (line, sizeof line, &len, "\n");
+  send_all (fd, line, len);
+}
+
 /* One debugger, from connect to disconnect. */
 static void
 run_session (int fd)
@@ -189,8 +263,28 @@ run_session (int fd)
   struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = listen_fd, .events = POLLIN } };
 
   setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  int64_t sample_bytes = read_session_options (fd);
+  if (sample_bytes < 0)
+    {
+      refuse_session (fd, "sample: not a byte count from 1 to 1T");
+      return;
+    }
+  if (sample_bytes > 0)
+    {
+      const char *why = sampling_refused ();
+      if (why == NULL && !hm_sampler_start_session ((uint64_t) sample_bytes))
+        why = "no address space for the sampled blocks' arena";
+      if (why != NULL)
+        {
+          refuse_session (fd, why);
+          return;
+        }
+    }
   if (hm_agent_begin_session (fd) != 0)
-    return;
+    {
+      hm_sampler_end_session ();
+      return;
+    }
   for (;;)
     {
       int n = poll (p, 2, POLL_MS);

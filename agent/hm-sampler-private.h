@@ -87,6 +87,20 @@ bool hm_sampler_init (void) HM_HIDDEN;
  * with N = HM_PROFILE_SAMPLE_BYTES, feeding the profile instead of (or, once
  * a debugger attaches, besides) a trace.  Returns whether it started. */
 bool hm_sampler_start_profile (uint64_t mean_bytes) HM_HIDDEN;
+/* An attach that asked for sampling (hm-listener.c), before the session
+ * starts: reserves the arena if no earlier session did, and turns sampling
+ * on.  False when there is no address space for the arena.  The caller has
+ * made sure the agent was preloaded or linked (its hooks stay after the
+ * session: the arena's blocks must always come back to it), and that no
+ * lifetime analysis, profile or other allocator is in the way. */
+bool hm_sampler_start_session (uint64_t mean_bytes) HM_HIDDEN;
+/* The session ended (tracing is off): sampling off, every free to the
+ * hooks again.  The arena stays, and its blocks go back to it when freed. */
+void hm_sampler_end_session (void) HM_HIDDEN;
+/* A thread's countdown from a sampled session, found on a slow path while
+ * sampling is off: dropped, so that a later session that does not sample
+ * sees this thread's allocations (and one that does draws afresh). */
+void hm_sampler_thread_disarm (void) HM_HIDDEN;
 
 /* The countdown crossed zero (or the thread had none yet): returns a block
  * from the arena, already recorded (with its stack in a trace, its site ret

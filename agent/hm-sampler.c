@@ -355,9 +355,9 @@ read_seed (void)
     }
 }
 
-/* Reserves the arena and sends free() there; false when there is no room. */
+/* Reserves the arena (for good: blocks in it outlive any session). */
 static bool
-reserve_arena (uint64_t n)
+reserve_arena (void)
 {
   page_size = (size_t) sysconf (_SC_PAGESIZE);
   for (size_t bytes = (size_t) 64 << 30; bytes >= (size_t) 1 << 30; bytes /= 4)
@@ -368,16 +368,59 @@ reserve_arena (uint64_t n)
         continue;
       arena_bump = (uintptr_t) p;
       arena_end = arena_bump + bytes;
-      hm_sampler.mean_bytes = n;
       hm_sampler.arena_start = (uintptr_t) p;
       __atomic_store_n (&hm_sampler.arena_size, bytes, __ATOMIC_RELEASE);
-      /* from now on free() looks at the arena alone (no arena block exists
-       * yet, so a free that sees one store and not the other is safe) */
-      __atomic_store_n (&hm_sampler.free_watch_start, hm_sampler.arena_start, __ATOMIC_RELEASE);
-      __atomic_store_n (&hm_sampler.free_watch_size, bytes, __ATOMIC_RELEASE);
       return true;
     }
   return false;
+}
+
+/* Sampling on: from now on free() looks at the arena alone.  Blocks of the
+ * C library that are live now (an attach) are freed by it as before. */
+static void
+sampling_on (uint64_t mean_bytes)
+{
+  hm_sampler.mean_bytes = mean_bytes;
+  __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
+  /* a free that sees one store and not the other looks at more than the
+   * arena, which is only slower */
+  __atomic_store_n (&hm_sampler.free_watch_start, hm_sampler.arena_start, __ATOMIC_RELEASE);
+  __atomic_store_n (&hm_sampler.free_watch_size, hm_sampler.arena_size, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
+}
+
+bool
+hm_sampler_start_session (uint64_t mean_bytes)
+{
+  /* a sampled profile's countdown is already running at its own mean */
+  if (hm_sampler.to_profile)
+    return false;
+  if (hm_sampler.arena_size == 0 && !reserve_arena ())
+    return false;
+  sampling_on (mean_bytes);
+  return true;
+}
+
+void
+hm_sampler_end_session (void)
+{
+  /* a sampled profile goes on sampling after the debugger left */
+  if (!hm_sampler.on || hm_sampler.to_profile)
+    return;
+  __atomic_store_n (&hm_sampler.on, 0, __ATOMIC_RELEASE);
+  /* every free to the hooks again (the arena's blocks first of all: see
+   * free() in hm-interpose.c); the larger size first, so that no moment
+   * watches less than before */
+  __atomic_store_n (&hm_sampler.free_watch_size, UINTPTR_MAX, __ATOMIC_RELEASE);
+  __atomic_store_n (&hm_sampler.free_watch_start, 0, __ATOMIC_RELEASE);
+  hm_hooks_refresh ();
+}
+
+void
+hm_sampler_thread_disarm (void)
+{
+  hm_sample_left = 0;
+  rng_state = 0;
 }
 
 bool
@@ -387,9 +430,9 @@ hm_sampler_init (void)
   if (n == 0)
     return false;
   read_seed ();
-  if (reserve_arena (n))
+  if (reserve_arena ())
     {
-      __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
+      sampling_on (n);
       return true;
     }
   hm_notice ("no address space for the sampled blocks' arena; recording every allocation "
@@ -403,12 +446,11 @@ hm_sampler_start_profile (uint64_t n)
   if (hm_sampler.arena_size != 0 || hm_next_is_foreign ())
     return false;
   read_seed ();
-  if (!reserve_arena (n))
+  if (!reserve_arena ())
     return false;
   hm_sampler.to_profile = 1;
   /* the hooks' slow paths now sample (hm-interpose.c sampling_now) */
-  __atomic_store_n (&hm_sampler.on, 1, __ATOMIC_RELEASE);
-  hm_hooks_refresh ();
+  sampling_on (n);
   return true;
 }
 

@@ -739,15 +739,68 @@ live_flush (LiveWriter *w)
   hm_chunk_begin (&w->chunk, live_chunk, sizeof live_chunk, w->tid, w->origin, 0);
 }
 
+/* An allocation by any function: from 16 on, the ALLOC kind's nibble
+ * cannot hold it (ALLOC_X). */
+static bool
+put_any_alloc (HmChunkBuilder *c, uint64_t ticks, uint8_t fn, uint64_t addr, uint64_t size,
+               uint32_t stack)
+{
+  if (fn < HM_FN_MREMAP)
+    return hm_chunk_put_alloc (c, ticks, (HmAllocFn) fn, addr, size, stack);
+  return hm_chunk_put_alloc_x (c, ticks, (HmAllocFn) fn, addr, size, stack);
+}
+
 /* One block live at the window's start: an allocation at the start. */
 static void
 put_live_block (uint64_t addr, uint64_t size, uint32_t stack, uint8_t fn, void *data)
 {
   LiveWriter *w = data;
-  if (!hm_chunk_put_alloc (&w->chunk, w->origin, (HmAllocFn) fn, addr, size, stack))
+  if (!put_any_alloc (&w->chunk, w->origin, fn, addr, size, stack))
     {
       live_flush (w);
-      hm_chunk_put_alloc (&w->chunk, w->origin, (HmAllocFn) fn, addr, size, stack);
+      put_any_alloc (&w->chunk, w->origin, fn, addr, size, stack);
+    }
+}
+
+/* A region live at the window's start: created then, holding then what it
+ * held (one REGION_LIVE for its allocations since its last reset). */
+static void
+put_live_region (uint64_t id, uint32_t stack, uint64_t n_allocations, uint64_t bytes, void *data)
+{
+  LiveWriter *w = data;
+  if (!hm_chunk_put_region_create (&w->chunk, w->origin, id, stack))
+    {
+      live_flush (w);
+      hm_chunk_put_region_create (&w->chunk, w->origin, id, stack);
+    }
+  if (n_allocations > 0
+      && !hm_chunk_put_region_live (&w->chunk, w->origin, id, n_allocations, bytes))
+    {
+      live_flush (w);
+      hm_chunk_put_region_live (&w->chunk, w->origin, id, n_allocations, bytes);
+    }
+}
+
+static void
+put_live_pool (uint64_t id, uint32_t stack, uint64_t object_size, uint64_t capacity, void *data)
+{
+  LiveWriter *w = data;
+  if (!hm_chunk_put_pool_create (&w->chunk, w->origin, id, object_size, capacity, stack))
+    {
+      live_flush (w);
+      hm_chunk_put_pool_create (&w->chunk, w->origin, id, object_size, capacity, stack);
+    }
+}
+
+/* An object out of a pool at the window's start: a get then. */
+static void
+put_live_pool_object (uint64_t pool, uint64_t addr, void *data)
+{
+  LiveWriter *w = data;
+  if (!hm_chunk_put_pool_object (&w->chunk, HM_EV_POOL_GET, w->origin, pool, addr))
+    {
+      live_flush (w);
+      hm_chunk_put_pool_object (&w->chunk, HM_EV_POOL_GET, w->origin, pool, addr);
     }
 }
 
@@ -870,12 +923,18 @@ write_dump (int fd, HmDumpTrigger trigger, int signal_number)
     len = text_number (text, len, sizeof text, stats.n_live);
     len = text_append (text, len, sizeof text, " blocks (");
     len = text_number (text, len, sizeof text, stats.live_bytes);
-    len = text_append (text, len, sizeof text, " bytes) live at its start");
+    len = text_append (text, len, sizeof text, " bytes), ");
+    len = text_number (text, len, sizeof text, stats.n_regions);
+    len = text_append (text, len, sizeof text, " regions, ");
+    len = text_number (text, len, sizeof text, stats.n_pools);
+    len = text_append (text, len, sizeof text, " pools (");
+    len = text_number (text, len, sizeof text, stats.n_pool_objects);
+    len = text_append (text, len, sizeof text, " objects out) live at its start");
     if (stats.table_lost > 0)
       {
         len = text_append (text, len, sizeof text, "; ");
         len = text_number (text, len, sizeof text, stats.table_lost);
-        len = text_append (text, len, sizeof text, " blocks not known (no memory)");
+        len = text_append (text, len, sizeof text, " blocks or objects not known (no memory)");
       }
     PUT (hm_chunk_put_info (&meta, "flight-recorder", text));
     len = text_append (text, 0, sizeof text,
@@ -907,7 +966,11 @@ write_dump (int fd, HmDumpTrigger trigger, int signal_number)
   {
     LiveWriter w = { .origin = origin, .tid = (uint32_t) hm_agent.pid };
     hm_chunk_begin (&w.chunk, live_chunk, sizeof live_chunk, w.tid, origin, 0);
+    static const HmFlightObjectFns object_fns = {
+      put_live_region, put_live_pool, put_live_pool_object,
+    };
     hm_flight_each_live (put_live_block, &w);
+    hm_flight_each_object (&object_fns, &w);
     live_flush (&w);
     PUT (hm_chunk_put_round (&meta, origin));
     meta_flush ();

@@ -451,9 +451,29 @@ hm_export_massif (HmHeapModel *model, HmSymbolizer *symbolizer)
 
 /* --- the timeline as SVG ------------------------------------------------------ */
 
-static const char *const strategy_colors[HM_STRATEGY_KIND_N] = {
-  "#3584e4", "#2ec27e", "#9141ac", "#e66100", "#f6d32d",
+/* the debugger's timeline colours (gui/hm-dbg-timeline-view.c) */
+static const char *const strategy_colors[] = {
+  [HM_STRATEGY_KIND_MALLOC] = "#3584e4",
+  [HM_STRATEGY_KIND_MANUAL] = "#2ec27e",
+  [HM_STRATEGY_KIND_GC] = "#9141ac",
+  [HM_STRATEGY_KIND_REGIONS] = "#e66100",
+  [HM_STRATEGY_KIND_POOLS] = "#f6d32d",
+  [HM_STRATEGY_KIND_MMAP] = "#865e3c",
+  [HM_STRATEGY_KIND_CUSTOM] = "#dc8add",
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (strategy_colors) == HM_STRATEGY_KIND_N);
+#define RSS_COLOR "#a51d2d"
+
+static char *
+format_bytes (guint64 bytes)
+{
+  const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  double v = (double) bytes;
+  guint u = 0;
+  while (v >= 1024 && u + 1 < G_N_ELEMENTS (units))
+    v /= 1024, u++;
+  return g_strdup_printf (u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
 
 GBytes *
 hm_export_timeline_svg (HmHeapModel *model, guint width, guint height)
@@ -501,15 +521,7 @@ hm_export_timeline_svg (HmHeapModel *model, guint width, guint height)
       g_string_append_printf (out, " %.1f,%.1f\"/>\n", left + plot_w, top + plot_h);
     }
   /* axes and labels */
-  g_autofree char *peak = NULL;
-  {
-    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-    double v = (double) max_bytes;
-    guint u = 0;
-    while (v >= 1024 && u + 1 < G_N_ELEMENTS (units))
-      v /= 1024, u++;
-    peak = g_strdup_printf (u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  }
+  g_autofree char *peak = format_bytes (max_bytes);
   g_string_append_printf (out,
                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\"/>\n"
                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\"/>\n"
@@ -527,6 +539,35 @@ hm_export_timeline_svg (HmHeapModel *model, guint width, guint height)
                               "fill=\"%s\"/><text x=\"%.1f\" y=\"17\">%s</text>\n", x,
                               strategy_colors[k], x + 14, hm_strategy_kind_name (k));
       x += 80;
+    }
+  /* The resident set, when the trace has it: a line on its own scale (the
+   * right axis, up to its peak), as it is often far above the heap. */
+  GArray *rss = hm_heap_model_get_rss (model);
+  guint64 peak_rss = 0, peak_rss_ts = 0;
+  double span_ns = (double) n * (double) bucket_ns;
+  if (rss->len > 0 && span_ns > 0 && hm_heap_model_get_peak_rss (model, &peak_rss, &peak_rss_ts)
+      && peak_rss > 0)
+    {
+      g_string_append_printf (out, "<polyline class=\"rss\" fill=\"none\" stroke=\"%s\" "
+                              "stroke-width=\"1.5\" stroke-dasharray=\"4 2\" points=\"",
+                              RSS_COLOR);
+      for (guint i = 0; i < rss->len; i++)
+        {
+          const HmRssSample *s = &g_array_index (rss, HmRssSample, i);
+          double rss_x = left + plot_w * MIN ((double) s->ts / span_ns, 1.0);
+          double rss_y = top + plot_h - plot_h * (double) s->rss_bytes / (double) peak_rss;
+          g_string_append_printf (out, "%s%.1f,%.1f", i > 0 ? " " : "", rss_x, rss_y);
+        }
+      g_autofree char *rss_text = format_bytes (peak_rss);
+      g_string_append_printf (out, "\"/>\n"
+                              "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"%s\">"
+                              "RSS %s</text>\n"
+                              "<line x1=\"%.1f\" y1=\"13\" x2=\"%.1f\" y2=\"13\" stroke=\"%s\" "
+                              "stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/>"
+                              "<text class=\"peak-rss\" x=\"%.1f\" y=\"17\">RSS (right scale): "
+                              "peak %s at %.3f s</text>\n",
+                              left + plot_w, top - 4, RSS_COLOR, rss_text,
+                              x, x + 12, RSS_COLOR, x + 14, rss_text, peak_rss_ts / 1e9);
     }
   g_string_append (out, "</svg>\n");
   return g_string_free_to_bytes (out);

@@ -58,6 +58,8 @@ struct _HmHeapModel {
   GHashTable *pool_objects; /* address -> pool id of objects out of a pool */
   GHashTable *pool_unpaired; /* address -> PoolUnpaired: a manager pool's object whose
                               * get and return came out of order (pool_event) */
+  GHashTable *pending_names; /* OBJECT_NAME of a region or pool not seen yet:
+                              * (id << 2 | HmObjectKind) -> name */
   HmGcTotals gc;
   GArray *warnings;        /* HmWarning */
   GPtrArray *decisions;    /* HmProfileDecision * */
@@ -345,6 +347,7 @@ hm_heap_model_new (void)
   model->pools_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   model->pool_objects = g_hash_table_new (g_direct_hash, g_direct_equal);
   model->pool_unpaired = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  model->pending_names = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   model->warnings = g_array_new (FALSE, FALSE, sizeof (HmWarning));
   model->locations = g_array_new (FALSE, FALSE, sizeof (HmWarningLocation));
   model->unmatched_locations = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -383,6 +386,7 @@ hm_heap_model_free (HmHeapModel *model)
   g_ptr_array_unref (model->pools);
   g_hash_table_destroy (model->pool_objects);
   g_hash_table_destroy (model->pool_unpaired);
+  g_hash_table_destroy (model->pending_names);
   g_array_unref (model->warnings);
   for (guint i = 0; i < model->locations->len; i++)
     g_free (g_array_index (model->locations, HmWarningLocation, i).text);
@@ -996,6 +1000,19 @@ add_module (HmHeapModel *model, const HmEvent *e)
   g_ptr_array_add (model->modules, m);
 }
 
+/* The name an OBJECT_NAME gave the object before it was seen, taken. */
+static char *
+take_pending_name (HmHeapModel *model, guint64 id, HmObjectKind kind)
+{
+  guint64 key = id << 2 | (guint64) kind;
+  gpointer stolen_key = NULL, name = NULL;
+  if (g_hash_table_size (model->pending_names) == 0
+      || !g_hash_table_steal_extended (model->pending_names, &key, &stolen_key, &name))
+    return NULL;
+  g_free (stolen_key);
+  return name;
+}
+
 static HmRegionStats *
 region_get (HmHeapModel *model, guint64 id, gboolean create)
 {
@@ -1004,6 +1021,7 @@ region_get (HmHeapModel *model, guint64 id, gboolean create)
     {
       r = g_new0 (HmRegionStats, 1);
       r->id = id;
+      r->name = take_pending_name (model, id, HM_OBJECT_REGION);
       g_ptr_array_add (model->regions, r);
       g_hash_table_insert (model->regions_by_id, &r->id, r);
     }
@@ -1036,6 +1054,15 @@ region_event (HmHeapModel *model, const HmEvent *e)
       r->peak_bytes = MAX (r->peak_bytes, r->live_bytes);
       strategy_add (model, HM_STRATEGY_KIND_REGIONS, e->size, 1);
       break;
+    case HM_EV_REGION_LIVE:
+      /* a dump's live set: the region's allocations since its last reset,
+       * as if they were made at the window's start */
+      r->allocations += e->count;
+      r->bytes += e->size;
+      r->live_bytes += e->size;
+      r->peak_bytes = MAX (r->peak_bytes, r->live_bytes);
+      strategy_add (model, HM_STRATEGY_KIND_REGIONS, e->size, e->count);
+      break;
     case HM_EV_REGION_RESET:
       r->resets++;
       region_release (model, r);
@@ -1058,6 +1085,7 @@ pool_get (HmHeapModel *model, guint64 id)
     {
       p = g_new0 (HmPoolStats, 1);
       p->id = id;
+      p->name = take_pending_name (model, id, HM_OBJECT_POOL);
       g_ptr_array_add (model->pools, p);
       g_hash_table_insert (model->pools_by_id, &p->id, p);
     }
@@ -1308,20 +1336,32 @@ add_location (HmHeapModel *model, const HmEvent *e)
   g_array_append_val (model->unmatched_locations, k);
 }
 
+/* A name for an object not seen yet waits for it: a flight-recorder dump
+ * names every region and pool of the run, and lists only those live in
+ * its window. */
 static void
 name_object (HmHeapModel *model, const HmEvent *e)
 {
-  if (e->count == HM_OBJECT_REGION)
+  if (e->count == HM_OBJECT_REGION
+      && g_hash_table_lookup (model->regions_by_id, &e->id) != NULL)
     {
       HmRegionStats *r = region_get (model, e->id, TRUE);
       g_free (r->name);
       r->name = g_strdup (e->text);
     }
-  else if (e->count == HM_OBJECT_POOL)
+  else if (e->count == HM_OBJECT_POOL
+           && g_hash_table_lookup (model->pools_by_id, &e->id) != NULL)
     {
       HmPoolStats *p = pool_get (model, e->id);
       g_free (p->name);
       p->name = g_strdup (e->text);
+    }
+  else if ((e->count == HM_OBJECT_REGION || e->count == HM_OBJECT_POOL)
+           && g_hash_table_size (model->pending_names) < 1000000)
+    {
+      guint64 *key = g_new (guint64, 1);
+      *key = e->id << 2 | e->count;
+      g_hash_table_replace (model->pending_names, key, g_strdup (e->text ? e->text : ""));
     }
 }
 
@@ -1411,6 +1451,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     {
     case HM_EV_ALLOC: case HM_EV_FREE: case HM_EV_REALLOC: case HM_EV_UNMAP:
     case HM_EV_MEMPOOL: case HM_EV_REGION_CREATE: case HM_EV_REGION_ALLOC: case HM_EV_REGION_RESET:
+    case HM_EV_REGION_LIVE:
     case HM_EV_REGION_FREE: case HM_EV_POOL_CREATE: case HM_EV_POOL_GET:
     case HM_EV_POOL_RETURN: case HM_EV_POOL_FREE:
       snap_advance (model, e->ts);
@@ -1481,6 +1522,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
       break;
     case HM_EV_REGION_CREATE:
     case HM_EV_REGION_ALLOC:
+    case HM_EV_REGION_LIVE:
     case HM_EV_REGION_RESET:
     case HM_EV_REGION_FREE:
       note_thread (model, e->tid);
@@ -1610,6 +1652,7 @@ hm_heap_model_add_event (HmHeapModel *model, const HmEvent *e)
     case HM_EV_ALLOC:
     case HM_EV_REALLOC:
     case HM_EV_REGION_ALLOC:
+    case HM_EV_REGION_LIVE:
     case HM_EV_POOL_GET:
       timeline_note (model, e->ts, TRUE, FALSE);
       break;

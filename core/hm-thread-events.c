@@ -45,7 +45,7 @@ decode_extension (const uint8_t **p, Cursor *c, uint8_t kind, HmThreadEvent *e)
   Cursor in = { c->p, c->p + len, 0 };
   *p = c->p + len;
   if (kind != HM_EV_ALLOC_X && kind != HM_EV_UNMAP && kind != HM_EV_REALLOC_X
-      && kind != HM_EV_MEMPOOL)
+      && kind != HM_EV_MEMPOOL && kind != HM_EV_REGION_LIVE)
     return HM_DECODE_STATE;
   if (in.p >= in.end)
     return HM_DECODE_BAD;
@@ -86,6 +86,12 @@ decode_extension (const uint8_t **p, Cursor *c, uint8_t kind, HmThreadEvent *e)
       e->stack = uv (&in);
       if (e->a < HM_MEMPOOL_CREATE || e->a > HM_MEMPOOL_DESTROY)
         return HM_DECODE_BAD;
+      break;
+    case HM_EV_REGION_LIVE:
+      e->fn = 0;
+      e->id = uv (&in);
+      e->a = uv (&in);               /* allocations */
+      e->size = uv (&in);
       break;
     default:
       break;

@@ -91,6 +91,9 @@ typedef enum {
   HM_EV_MEMPOOL      = 0x89, /* thread: u8 op (HmMempoolOp), uv ticks, uv pool, uv addr,
                               * uv size, uv stack: a Valgrind mempool request */
   HM_EV_RSS          = 0x8a, /* metadata: bytes payload = uv ticks, uv rss_bytes */
+  HM_EV_REGION_LIVE  = 0x8b, /* thread: u8 0, uv ticks, uv region, uv n_allocations, uv bytes:
+                              * a flight-recorder dump's live set, what a region held at its
+                              * window's start (since its last reset) */
 } HmEventKind;
 
 /* HM_EV_MEMPOOL's op. */

@@ -685,6 +685,9 @@ fill_event (HmTraceReader *r, const Queued *q, HmEvent *e)
     case HM_EV_MEMPOOL:
       e->count = t->a;              /* HmMempoolOp */
       break;
+    case HM_EV_REGION_LIVE:
+      e->count = t->a;              /* allocations */
+      break;
     default:
       break;
     }

@@ -261,6 +261,24 @@ hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t ad
 }
 
 bool
+hm_chunk_put_alloc_x (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
+                      uint64_t size, uint64_t stack)
+{
+  NEED (c, 2 + 1 + 40);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_ALLOC_X;
+  uint8_t *len = p++;                 /* at most 41 bytes: one byte of length */
+  uint8_t *payload = p;
+  *p++ = (uint8_t) fn;
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, addr);
+  p = hm_put_uv (p, size);
+  p = hm_put_uv (p, stack);
+  *len = (uint8_t) (p - payload);
+  return commit (c, p);
+}
+
+bool
 hm_chunk_put_free (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr)
 {
   NEED (c, 1 + 21);
@@ -359,6 +377,24 @@ hm_chunk_put_region_alloc (HmChunkBuilder *c, uint64_t ticks, uint64_t region, u
   p = hm_put_uv (p, region);
   p = put_addr (c, p, addr);
   p = hm_put_uv (p, size);
+  return commit (c, p);
+}
+
+bool
+hm_chunk_put_region_live (HmChunkBuilder *c, uint64_t ticks, uint64_t region,
+                          uint64_t n_allocations, uint64_t bytes)
+{
+  NEED (c, 2 + 1 + 40);
+  uint8_t *p = cursor (c);
+  *p++ = HM_EV_REGION_LIVE;
+  uint8_t *len = p++;                 /* at most 41 bytes: one byte of length */
+  uint8_t *payload = p;
+  *p++ = 0;
+  p = hm_put_uv (p, ticks);
+  p = hm_put_uv (p, region);
+  p = hm_put_uv (p, n_allocations);
+  p = hm_put_uv (p, bytes);
+  *len = (uint8_t) (p - payload);
   return commit (c, p);
 }
 

@@ -84,6 +84,9 @@ bool hm_chunk_put_warning_location (HmChunkBuilder *c, uint64_t ticks, uint64_t 
 /* thread chunks; ticks are encoded as deltas */
 /* RSS (extension, minor 2): the process's resident bytes at ticks. */
 bool hm_chunk_put_rss (HmChunkBuilder *c, uint64_t ticks, uint64_t rss_bytes);
+/* ALLOC_X (extension, minor 2): an allocation by a function >= 16. */
+bool hm_chunk_put_alloc_x (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
+                           uint64_t size, uint64_t stack);
 bool hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
                          uint64_t size, uint64_t stack);
 bool hm_chunk_put_free (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr);
@@ -96,6 +99,10 @@ bool hm_chunk_put_region_alloc (HmChunkBuilder *c, uint64_t ticks, uint64_t regi
                                 uint64_t size);
 /* REGION_RESET, REGION_FREE, POOL_FREE: kind and the object's id */
 bool hm_chunk_put_object_event (HmChunkBuilder *c, uint8_t kind, uint64_t ticks, uint64_t id);
+/* REGION_LIVE (extension, minor 2): in a flight-recorder dump's live set,
+ * the n_allocations and bytes a region held at ticks, since its last reset. */
+bool hm_chunk_put_region_live (HmChunkBuilder *c, uint64_t ticks, uint64_t region,
+                               uint64_t n_allocations, uint64_t bytes);
 bool hm_chunk_put_pool_create (HmChunkBuilder *c, uint64_t ticks, uint64_t pool,
                                uint64_t object_size, uint64_t capacity, uint64_t stack);
 /* POOL_GET, POOL_RETURN */

@@ -5,6 +5,11 @@
  * (hm-injector.c).  Ctrl+C, --duration or the process's exit end the trace;
  * shutting our side of the socket down asks the agent for a clean END, after
  * which it stops tracing and the program runs on at full speed.
+ *
+ * --sample-bytes N opens the session with the line "sample N" (hm-listener.c):
+ * only an agent that was in the process from its start can sample, so
+ * there is no injection then; an agent that cannot answers "error WHY"
+ * instead of a trace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 #include "hm-attach.h"
+#include "hm-byte-size.h"
 #include "hmtrace-commands.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -62,6 +68,8 @@ hmtrace_attach_main (int argc, char **argv)
   double duration = 0;
   gboolean quiet = FALSE;
   gboolean analyze = FALSE;
+  g_autofree char *sample_text = NULL;
+  guint64 sample_bytes = 0;
   g_auto(GStrv) rest = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -72,6 +80,9 @@ hmtrace_attach_main (int argc, char **argv)
     { "analyze", 0, 0, G_OPTION_ARG_NONE, &analyze,
       N_("Before detaching, have the process look for leaks and dangling pointers now "
          "(it must have started with HM_LIFETIME_ANALYSIS=1)"), NULL },
+    { "sample-bytes", 0, 0, G_OPTION_ARG_STRING, &sample_text,
+      N_("Record a sample of the allocations, one per N bytes allocated on average (512K, "
+         "1M); the process must have the agent from its start (LD_PRELOAD)"), N_("N") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("PID") },
     { NULL }
   };
@@ -113,6 +124,14 @@ hmtrace_attach_main (int argc, char **argv)
       fprintf (stderr, _("hmtrace attach: --duration must not be negative\n"));
       return 2;
     }
+  if (sample_text != NULL
+      && (!hm_parse_byte_size (sample_text, &sample_bytes) || sample_bytes == 0
+          || sample_bytes > (G_GUINT64_CONSTANT (1) << 40)))
+    {
+      fprintf (stderr, _("hmtrace attach: --sample-bytes %s is not a byte count from 1 to "
+                         "1T such as 524288, 512K or 1M\n"), sample_text);
+      return 2;
+    }
 
   if (!hm_attach_check_process (pid, &error))
     {
@@ -129,6 +148,19 @@ hmtrace_attach_main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
 
   sock = hm_attach_connect (pid, &error);
+  if (sock < 0 && sample_bytes != 0
+      && g_error_matches (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_NO_AGENT))
+    {
+      /* An injected agent leaves the program's calls to the C library when
+       * it detaches: free() could not take back the sampled blocks, which
+       * live in the agent's arena. */
+      fprintf (stderr, _("hmtrace attach: --sample-bytes needs the agent in process %d from "
+                         "its start (LD_PRELOAD=libhybridmem.so, or linked with it); it has "
+                         "none, and an injected agent cannot sample: once it detaches, the "
+                         "program's free() could not take back the sampled blocks. Attach "
+                         "without --sample-bytes to record every allocation\n"), pid);
+      return 1;
+    }
   if (sock < 0 && g_error_matches (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_NO_AGENT))
     {
       g_autofree char *agent = hmtrace_find_agent ();
@@ -151,6 +183,18 @@ hmtrace_attach_main (int argc, char **argv)
     {
       fprintf (stderr, "hmtrace attach: %s\n", error->message);
       return 1;
+    }
+
+  if (sample_bytes != 0)
+    {
+      g_autofree char *line = g_strdup_printf ("sample %" G_GUINT64_FORMAT "\n", sample_bytes);
+      if (send (sock, line, strlen (line), MSG_NOSIGNAL) != (ssize_t) strlen (line))
+        {
+          fprintf (stderr, _("hmtrace attach: cannot ask %d for sampling: %s\n"), pid,
+                   g_strerror (errno));
+          close (sock);
+          return 1;
+        }
     }
 
   if (output == NULL)
@@ -181,6 +225,20 @@ hmtrace_attach_main (int argc, char **argv)
             continue;
           if (r <= 0)
             break;               /* the END is in, or the process is gone */
+          if (n_bytes == 0 && r >= 6 && memcmp (buf, "error ", 6) == 0)
+            {
+              /* the agent would not start this session (a trace starts
+               * with its magic, never with text) */
+              char *nl = memchr (buf, '\n', (size_t) r);
+              fprintf (stderr, _("hmtrace attach: process %d: %.*s\n"), pid,
+                       (int) ((nl ? nl - buf : r) - 6), buf + 6);
+              close (sock);
+              close (out_fd);
+              unlink (output);
+              sigaction (SIGINT, &old_int, NULL);
+              sigaction (SIGTERM, &old_term, NULL);
+              return 1;
+            }
           if (n_bytes == 0 && !quiet)
             fprintf (stderr, _("hmtrace attach: attached to %d (%s) in %.1f ms%s; "
                                "Ctrl+C detaches\n"), pid, name,

@@ -1,6 +1,7 @@
 /* test-attach.c — `hmtrace attach` on running processes: with the agent
  * preloaded (its socket), without it (injected by ptrace), twice in a row,
- * and every refusal, which must leave the process running.
+ * sampled (--sample-bytes, the agent preloaded), and every refusal, which
+ * must leave the process running.
  *
  * The target is programs/attach-target.c: four threads allocating for a few
  * seconds, then one deterministic line; observed or not, it must print the
@@ -19,6 +20,7 @@
 #include "hm-test-util.h"
 
 #define ROUNDS "50"   /* about 2.5 s */
+#define HOLDER_ROUNDS "250"   /* attach-holder: about 3 s */
 
 typedef struct {
   GPid pid;
@@ -29,10 +31,11 @@ typedef struct {
 /* Starts a program with its stdout on a pipe and reads its first line, so
  * that it is past its start (in main) when this returns. */
 static void
-target_start (Target *t, const gchar *program, const gchar *const *extra_env)
+target_start_args (Target *t, const gchar *program, const gchar *rounds,
+                   const gchar *const *extra_env)
 {
   g_autofree gchar *path = hm_test_program_path (program);
-  const gchar *argv[] = { path, ROUNDS, NULL };
+  const gchar *argv[] = { path, rounds, NULL };
   g_auto(GStrv) envp = g_get_environ ();
   g_autoptr(GError) error = NULL;
   gint out_fd;
@@ -51,6 +54,12 @@ target_start (Target *t, const gchar *program, const gchar *const *extra_env)
     g_error ("could not run %s: %s", path, error->message);
   t->out = fdopen (out_fd, "r");
   t->first_line = g_strdup (fgets (line, sizeof line, t->out) ? line : "");
+}
+
+static void
+target_start (Target *t, const gchar *program, const gchar *const *extra_env)
+{
+  target_start_args (t, program, ROUNDS, extra_env);
 }
 
 /* Waits for the target; its whole stdout, or NULL (test failed) if it did
@@ -541,6 +550,149 @@ test_ptrace_scope (void)
   check_refused ("attach-target", "ptrace_scope", NULL, NULL, NULL);
 }
 
+/* What attach-holder prints when nobody looks. */
+static const gchar *
+unobserved_holder_output (void)
+{
+  static gchar *expected;
+  if (expected == NULL)
+    {
+      Target t;
+      target_start_args (&t, "attach-holder", HOLDER_ROUNDS, NULL);
+      expected = target_finish (&t);
+      g_assert_nonnull (expected);
+      g_assert_true (g_str_has_prefix (expected, "attach-holder: 2 threads"));
+    }
+  return expected;
+}
+
+/* The sums of attach-holder's one site in a report. */
+static void
+holder_sums (json_t *report, HmSiteSums *sums)
+{
+  hm_test_sum_sites (report, "holder", "attach-holder.c",
+                     hm_test_site_line ("attach-holder.c", "hold"), sums);
+}
+
+/* hmtrace attach --sample-bytes to a process with the agent preloaded
+ * (programs/attach-holder.c, which always holds about 2000 blocks): the
+ * trace says sample_bytes and its counts are estimates; frees of blocks
+ * from before the attach go to the C library unrecorded (no unknown frees,
+ * where a full attach sees many); after the detach the program frees and
+ * reallocs the sampled blocks it still holds, with nothing traced, and ends
+ * with the output it has unobserved.  A second attach, without sampling,
+ * records every allocation again.  Into a process without the agent,
+ * sampling is refused before anything is injected. */
+static void
+test_sampled (void)
+{
+  g_autofree gchar *dir = NULL, *sampled = NULL, *full = NULL, *output = NULL;
+  g_autofree gchar *preload = NULL, *pid_text = NULL;
+  g_auto(HmTestRun) run = { 0 };
+  g_auto(HmTestRun) run2 = { 0 };
+  Target t;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  const gchar *expected = unobserved_holder_output ();
+  dir = hm_test_make_tmp_dir ();
+  sampled = g_build_filename (dir, "sampled.hmt", NULL);
+  full = g_build_filename (dir, "full.hmt", NULL);
+  preload = g_strdup_printf ("LD_PRELOAD=%s", g_getenv ("HM_AGENT_PATH"));
+  const gchar *env[] = { preload, NULL };
+  target_start_args (&t, "attach-holder", HOLDER_ROUNDS, env);
+  g_usleep (300000);         /* its rings full of blocks from before the attach */
+  pid_text = g_strdup_printf ("%d", (int) t.pid);
+  const gchar *argv[] = { hm_test_hmtrace_path (), "attach", "--sample-bytes", "4K",
+                          "--duration", "0.8", "-o", sampled, pid_text, NULL };
+  hm_test_spawn (argv, NULL, &run);
+  /* the sampled blocks still held are freed now, with nobody attached */
+  g_usleep (500000);
+  run_attach (t.pid, full, "0.5", &run2);
+  output = target_finish (&t);
+  if (run.exit_status != 0)
+    hm_test_fail ("hmtrace attach --sample-bytes 4K failed: %s", run.stderr_text);
+  else
+    {
+      g_autoptr(json_t) report = hm_test_report_json (sampled);
+      json_t *sampling = report ? json_object_get (report, "sampled") : NULL;
+      const char *reason = report ? json_string_value (json_object_get (
+                                      json_object_get (report, "exit"), "reason")) : NULL;
+      HmSiteSums sums = { 0 };
+      if (report != NULL)
+        holder_sums (report, &sums);
+      double seconds = report ? hm_test_json_uint (report, "duration_ns") / 1e9 : 0;
+      /* at most 2 threads x 100 steps per 10 ms round; twice that for the
+       * estimate's noise */
+      double most = 2 * 100 * (seconds / 0.01 + 1) * 2;
+      hm_test_message ("sampled attach: %.2f s, attach-holder's allocations estimated at %"
+                       G_GUINT64_FORMAT " (at most %.0f possible), %" G_GUINT64_FORMAT
+                       " unknown frees", seconds, sums.allocations, most,
+                       report ? hm_test_json_uint (report, "unknown_frees") : 0);
+      if (report == NULL || g_strcmp0 (reason, "detach") != 0)
+        hm_test_fail ("the sampled trace did not end with a detach");
+      else if (hm_test_json_uint (sampling, "sample_bytes") != 4096
+               || !json_is_true (json_object_get (sampling, "estimates")))
+        hm_test_fail ("the attached trace does not say it is sampled at 4096 bytes");
+      else if (sums.allocations < 100 || sums.allocations > most)
+        hm_test_fail ("attach-holder's allocations estimated at %" G_GUINT64_FORMAT
+                      " in %.2f s", sums.allocations, seconds);
+      else if (hm_test_json_uint (report, "unknown_frees") != 0
+               || json_array_size (json_object_get (report, "warnings")) != 0)
+        hm_test_fail ("a sampled trace recorded frees of blocks it never sampled");
+    }
+  if (run2.exit_status != 0)
+    hm_test_fail ("the attach after the sampled one failed: %s", run2.stderr_text);
+  else
+    {
+      g_autoptr(json_t) report = hm_test_report_json (full);
+      HmSiteSums sums = { 0 };
+      if (report != NULL)
+        holder_sums (report, &sums);
+      hm_test_message ("full attach after it: %" G_GUINT64_FORMAT " allocations, %"
+                       G_GUINT64_FORMAT " unknown frees", sums.allocations,
+                       report ? hm_test_json_uint (report, "unknown_frees") : 0);
+      if (report == NULL || json_object_get (report, "sampled") != NULL)
+        hm_test_fail ("the attach after the sampled one is sampled too");
+      /* the ring turns over in about 100 ms: a full trace sees the frees
+       * of blocks from before it, which the sampled one left alone */
+      else if (sums.allocations < 1000 || hm_test_json_uint (report, "unknown_frees") < 500)
+        hm_test_fail ("the full attach saw %" G_GUINT64_FORMAT " allocations and %"
+                      G_GUINT64_FORMAT " unknown frees", sums.allocations,
+                      hm_test_json_uint (report, "unknown_frees"));
+    }
+  g_assert_cmpstr (output, ==, expected);
+
+  /* without the agent: refused, nothing injected, the program unharmed */
+  Target u;
+  g_auto(HmTestRun) run3 = { 0 };
+  g_autofree gchar *refused = g_build_filename (dir, "refused.hmt", NULL);
+  target_start (&u, "attach-target", NULL);
+  g_autofree gchar *pid_u = g_strdup_printf ("%d", (int) u.pid);
+  const gchar *argv3[] = { hm_test_hmtrace_path (), "attach", "--sample-bytes", "4K",
+                           "--duration", "0.3", "-o", refused, pid_u, NULL };
+  hm_test_spawn (argv3, NULL, &run3);
+  gboolean injected = malloc_goes_to_agent (u.pid);
+  /* injected by a plain attach, the agent listens on: it refuses itself */
+  g_auto(HmTestRun) run4 = { 0 };
+  g_auto(HmTestRun) run5 = { 0 };
+  g_autofree gchar *plain = g_build_filename (dir, "plain.hmt", NULL);
+  run_attach (u.pid, plain, "0.2", &run4);
+  hm_test_spawn (argv3, NULL, &run5);
+  g_autofree gchar *output_u = target_finish (&u);
+  hm_test_assert_clean_failure (&run3, "needs the agent");
+  if (injected)
+    hm_test_fail ("the refused sampled attach left the agent in the process");
+  if (run4.exit_status != 0 || !strstr (run4.stderr_text, "agent injected"))
+    hm_test_fail ("the plain attach did not inject the agent: %s", run4.stderr_text);
+  else
+    hm_test_assert_clean_failure (&run5, "an injected agent leaves when it detaches");
+  g_assert_cmpstr (output_u, ==, unobserved_output ());
+  if (g_file_test (refused, G_FILE_TEST_EXISTS))
+    hm_test_fail ("the refused attach wrote %s", refused);
+  hm_test_remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -548,6 +700,7 @@ main (int argc, char **argv)
   g_test_add_func ("/attach/agent-present", test_agent_present);
   g_test_add_func ("/attach/analyze-on-request", test_analyze_on_request);
   g_test_add_func ("/attach/injected-twice", test_injected_twice);
+  g_test_add_func ("/attach/sampled", test_sampled);
   g_test_add_func ("/attach/one-debugger-at-a-time", test_one_at_a_time);
   g_test_add_func ("/attach/listen-off", test_listen_off);
   g_test_add_func ("/attach/no-such-pid", test_no_such_pid);

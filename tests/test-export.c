@@ -8,6 +8,8 @@
  *   massif     ms_print reads it, and its detailed snapshot names the
  *              functions that leak
  */
+#include <math.h>
+
 #include "hm-test-util.h"
 
 #include <string.h>
@@ -410,6 +412,48 @@ test_svg (void)
   g_assert_cmpfloat (min_y, >=, 30.0 - 1e-6);      /* the plot's top */
   g_assert_cmpfloat (min_y, <, 30.0 + 340 * 0.2);   /* the heap nearly reaches its peak */
   g_assert_cmpfloat (max_y, <=, 370.0 + 1e-6);     /* the baseline */
+
+  /* every strategy has a colour in the legend */
+  g_assert_null (strstr (svg, "(null)"));
+  /* the resident set: a line through each sample, its peak in the legend
+   * as the report has it (at the top of the plot) */
+  guint64 n_rss = hm_test_json_uint (report, "rss_samples");
+  if (n_rss == 0)
+    {
+      g_assert_null (strstr (svg, "class=\"rss\""));
+      return;
+    }
+  const char *rss = strstr (svg, "<polyline class=\"rss\"");
+  g_assert_nonnull (rss);
+  rss = strstr (rss, "points=\"") + 8;
+  guint n_rss_points = 0;
+  double top_y = 1e9;
+  for (const char *p = rss; *p != '"';)
+    {
+      char *end;
+      double x = g_ascii_strtod (p, &end);
+      g_assert_true (*end == ',');
+      double y = g_ascii_strtod (end + 1, &end);
+      g_assert_cmpfloat (x, >=, 70.0 - 1e-6);
+      g_assert_cmpfloat (x, <=, 990.0 + 1e-6);
+      g_assert_cmpfloat (y, <=, 370.0 + 1e-6);
+      top_y = MIN (top_y, y);
+      n_rss_points++;
+      p = *end == ' ' ? end + 1 : end;
+    }
+  g_assert_cmpuint (n_rss_points, ==, n_rss);
+  g_assert_cmpfloat (fabs (top_y - 30.0), <, 0.1);
+  /* KiB, MiB… with one decimal, as the chart's axis says sizes */
+  const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  double v = (double) hm_test_json_uint (report, "peak_rss_bytes");
+  guint u = 0;
+  while (v >= 1024 && u + 1 < G_N_ELEMENTS (units))
+    v /= 1024, u++;
+  g_autofree gchar *peak = g_strdup_printf (u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  g_autofree gchar *legend = g_strdup_printf ("RSS (right scale): peak %s at %.3f s", peak,
+                                              hm_test_json_uint (report, "peak_rss_time_ns") / 1e9);
+  g_test_message ("svg: %u RSS points; %s", n_rss_points, legend);
+  g_assert_nonnull (strstr (svg, legend));
 }
 
 static void

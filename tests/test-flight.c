@@ -7,6 +7,8 @@
  * (made, with churn_early's 1000 freed blocks, long before the window), 10
  * of them freed in the window, 50 blocks of window_alloc made in it.  It
  * prints the byte counts it allocated; the dump must agree with them.
+ * programs/flight-manager.c does the same for a region, a pool and the GC
+ * heap made before the window.
  */
 #include <errno.h>
 #include <gio/gio.h>
@@ -323,6 +325,155 @@ test_unwritable (void)
   target_clear (&t);
 }
 
+/* The manager's objects made before the window: a dump lists the region
+ * and the pool with what they hold, the GC heap's live objects, and not
+ * the region and pool freed before it.  flight-manager prints what it
+ * holds; the dump must agree. */
+static json_t *
+object_named (json_t *array, const gchar *name)
+{
+  for (gsize i = 0; i < json_array_size (array); i++)
+    if (g_strcmp0 (json_string_value (json_object_get (json_array_get (array, i), "name")),
+                   name) == 0)
+      return json_array_get (array, i);
+  return NULL;
+}
+
+static void
+test_manager_objects (gconstpointer data)
+{
+  gboolean by_request = GPOINTER_TO_INT (data);
+  guint64 region_n = 0, region_bytes = 0, object_size = 0, capacity = 0, out = 0;
+  guint64 gc_n = 0, gc_bytes = 0;
+  g_autofree gchar *path = hm_test_program_path ("flight-manager");
+  g_autofree gchar *dir = hm_test_make_tmp_dir ();
+  g_autofree gchar *base = g_build_filename (dir, "m.hmt", NULL);
+  g_autofree gchar *output_env = g_strdup_printf ("HM_FLIGHT_OUTPUT=%s", base);
+  const gchar *env[] = { "HM_FLIGHT_RECORDER=" WINDOW_S, output_env, NULL };
+  g_autoptr(GError) error = NULL;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  g_autoptr(GSubprocessLauncher) l = launcher_with (env);
+  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn (l, &error, path, WAIT_MS, NULL);
+  g_assert_no_error (error);
+  g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  for (;;)
+    {
+      g_autofree gchar *line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+      if (line == NULL || strcmp (line, "ready") == 0)
+        break;
+      sscanf (line, "region frame-arena %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &region_n,
+              &region_bytes);
+      sscanf (line, "pool Particle %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %"
+              G_GUINT64_FORMAT, &object_size, &capacity, &out);
+      sscanf (line, "gc %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &gc_n, &gc_bytes);
+    }
+  g_assert_cmpuint (region_n, >, 100);
+  g_assert_cmpuint (out, >, 100);
+
+  g_autofree gchar *dump = NULL;
+  g_autoptr(json_t) report = NULL;
+  if (by_request)
+    {
+      dump = g_build_filename (dir, "asked.hmt", NULL);
+      const gchar *argv[] = { hm_test_hmtrace_path (), "dump", "-o", dump,
+                              g_subprocess_get_identifier (p), NULL };
+      g_auto(HmTestRun) run = { 0 };
+      hm_test_spawn (argv, NULL, &run);
+      if (!WIFEXITED (run.exit_status) || WEXITSTATUS (run.exit_status) != 0)
+        hm_test_fail ("hmtrace dump: status %d, stderr %s", run.exit_status, run.stderr_text);
+      else
+        report = hm_test_report_json (dump);
+    }
+  else
+    {
+      kill (atoi (g_subprocess_get_identifier (p)), SIGUSR2);
+      dump = g_build_filename (dir, "m.flight-1.hmt", NULL);
+      report = wait_for_dump (dump, "\"dump\"");
+    }
+  if (report != NULL)
+    {
+      json_t *regions = json_object_get (report, "regions");
+      json_t *pools = json_object_get (report, "pools");
+      json_t *r = object_named (regions, "frame-arena");
+      json_t *pl = object_named (pools, "Particle");
+      g_autofree gchar *regions_text = json_dumps (regions, JSON_COMPACT);
+      g_autofree gchar *pools_text = json_dumps (pools, JSON_COMPACT);
+      g_autofree gchar *window = g_strdup (json_string_value (json_object_get (
+        json_object_get (report, "flight_recorder"), "window")));
+
+      hm_test_message ("the program: region %" G_GUINT64_FORMAT " allocations, %"
+                       G_GUINT64_FORMAT " bytes; pool %" G_GUINT64_FORMAT " out; GC %"
+                       G_GUINT64_FORMAT " bytes.  The dump: %s", region_n, region_bytes, out,
+                       gc_bytes, window);
+      /* only what was live: nothing unnamed (an object the dump never created) */
+      if (json_array_size (regions) != 1 || json_array_size (pools) != 1)
+        hm_test_fail ("the dump lists other regions or pools than the live ones: %s %s",
+                      regions_text, pools_text);
+      if (r == NULL
+          || hm_test_json_uint (r, "live_bytes") != region_bytes
+          || hm_test_json_uint (r, "bytes") != region_bytes
+          || hm_test_json_uint (r, "allocations") != region_n
+          || json_is_true (json_object_get (r, "freed"))
+          || json_array_size (json_object_get (r, "stack")) == 0)
+        hm_test_fail ("frame-arena in the dump: %s; the program holds %" G_GUINT64_FORMAT
+                      " allocations of %" G_GUINT64_FORMAT " bytes since its reset",
+                      regions_text, region_n, region_bytes);
+      if (pl == NULL
+          || hm_test_json_uint (pl, "live_at_end") != out
+          || hm_test_json_uint (pl, "gets") - hm_test_json_uint (pl, "returns") != out
+          || hm_test_json_uint (pl, "object_size") != object_size
+          || hm_test_json_uint (pl, "capacity") != capacity
+          || json_array_size (json_object_get (pl, "stack")) == 0)
+        hm_test_fail ("Particle in the dump: %s; the program has %" G_GUINT64_FORMAT
+                      " objects of %" G_GUINT64_FORMAT " bytes out (capacity %"
+                      G_GUINT64_FORMAT ")", pools_text, out, object_size, capacity);
+      /* every return in the window found its get, most of them from before it */
+      else if (hm_test_json_uint (pl, "returns") < 100)
+        hm_test_fail ("Particle: only %" G_GUINT64_FORMAT " returns in the dump",
+                      hm_test_json_uint (pl, "returns"));
+      json_t *strategies = json_object_get (report, "strategies");
+      guint64 region_live = hm_test_json_uint (json_object_get (strategies, "regions"), "live_bytes");
+      guint64 pool_live = hm_test_json_uint (json_object_get (strategies, "pools"), "live_bytes");
+      guint64 gc_live = hm_test_json_uint (json_object_get (strategies, "gc"), "live_bytes");
+      if (region_live != region_bytes || pool_live != out * object_size || gc_live != gc_bytes)
+        hm_test_fail ("live bytes by strategy in the dump: regions %" G_GUINT64_FORMAT
+                      ", pools %" G_GUINT64_FORMAT ", gc %" G_GUINT64_FORMAT "; the program: %"
+                      G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT,
+                      region_live, pool_live, gc_live, region_bytes, out * object_size, gc_bytes);
+      if (window == NULL || strstr (window, "1 regions, 1 pools") == NULL)
+        hm_test_fail ("the dump's flight-recorder INFO does not count the live objects: %s",
+                      window ? window : "(none)");
+
+      /* the text report names them too */
+      const gchar *argv[] = { hm_test_hmtrace_path (), "report", dump, NULL };
+      g_auto(HmTestRun) run = { 0 };
+      hm_test_spawn (argv, NULL, &run);
+      if (run.stdout_text == NULL || strstr (run.stdout_text, "frame-arena") == NULL
+          || strstr (run.stdout_text, "Particle") == NULL
+          || strstr (run.stdout_text, "gone-arena") != NULL
+          || strstr (run.stdout_text, "GonePool") != NULL)
+        hm_test_fail ("hmtrace report of the dump: %s", run.stdout_text);
+    }
+  g_output_stream_close (g_subprocess_get_stdin_pipe (p), NULL, NULL);
+  g_free (read_all (G_INPUT_STREAM (in)));
+  g_autofree gchar *err = read_all (g_subprocess_get_stderr_pipe (p));
+  g_subprocess_wait (p, NULL, NULL);
+  if (!g_subprocess_get_if_exited (p) || g_subprocess_get_exit_status (p) != 0)
+    hm_test_fail ("flight-manager did not exit with 0 (stderr: %s)", err);
+  /* a normal exit writes no dump of its own: only the one asked for is there */
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n_files = 0;
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n_files++;
+  if (n_files != 1)
+    hm_test_fail ("%u files in %s after the program's normal exit; only its one dump was "
+                  "asked for", n_files, dir);
+  if (g_getenv ("HM_TEST_KEEP_FILES") == NULL)
+    hm_test_remove_dir (dir);
+}
+
 /* flight-churn for 6 s with a 2 MiB window: what the recorder holds and
  * the process's RSS stay flat while millions of events pass. */
 static void
@@ -440,6 +591,10 @@ main (int argc, char **argv)
   g_test_add_func ("/flight/dump-by-request", test_dump_by_request);
   g_test_add_data_func ("/flight/dump-at-crash/segv", "segv", test_dump_at_crash);
   g_test_add_data_func ("/flight/dump-at-crash/failed-assert", "abort", test_dump_at_crash);
+  g_test_add_data_func ("/flight/manager-objects/signal", GINT_TO_POINTER (FALSE),
+                        test_manager_objects);
+  g_test_add_data_func ("/flight/manager-objects/request", GINT_TO_POINTER (TRUE),
+                        test_manager_objects);
   g_test_add_func ("/flight/unwritable-place", test_unwritable);
   g_test_add_func ("/flight/memory-bounded", test_bounded);
   g_test_add_func ("/flight/bad-value", test_bad_value);

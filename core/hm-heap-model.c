@@ -356,7 +356,7 @@ hm_heap_model_new (void)
   model->markers = g_array_new (FALSE, FALSE, sizeof (HmMarker));
   model->site_marks = g_array_new (FALSE, TRUE, sizeof (guint32));
   model->dirty_sites = g_array_new (FALSE, FALSE, sizeof (guint64));
-  model->dirty_objects = g_hash_table_new (g_int64_hash, g_int64_equal);
+  model->dirty_objects = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   model->snap_epoch = 1;
   model->snap_bucket_ns = model->bucket_ns;
   model->mappings = g_tree_new (compare_addresses);
@@ -501,8 +501,8 @@ mark_object (HmHeapModel *model, HmBreakdownKind kind, guint64 id)
 {
   guint64 *key = g_new (guint64, 1);
   *key = SNAP_KEY (kind, id);
-  if (!g_hash_table_add (model->dirty_objects, key))
-    g_free (key);
+  /* an existing key is freed by the table and replaced by this one */
+  g_hash_table_add (model->dirty_objects, key);
 }
 
 static gint

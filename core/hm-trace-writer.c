@@ -260,22 +260,31 @@ hm_chunk_put_alloc (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t ad
   return commit (c, p);
 }
 
+/* An extension event (kind >= 0x80) whose payload is one byte and four
+ * values: at most 41 bytes, so one byte of length. */
+static bool
+put_extension4 (HmChunkBuilder *c, uint8_t kind, uint8_t byte, uint64_t a, uint64_t b,
+                uint64_t d, uint64_t e)
+{
+  NEED (c, 2 + 1 + 40);
+  uint8_t *p = cursor (c);
+  *p++ = kind;
+  uint8_t *len = p++;
+  uint8_t *payload = p;
+  *p++ = byte;
+  p = hm_put_uv (p, a);
+  p = hm_put_uv (p, b);
+  p = hm_put_uv (p, d);
+  p = hm_put_uv (p, e);
+  *len = (uint8_t) (p - payload);
+  return commit (c, p);
+}
+
 bool
 hm_chunk_put_alloc_x (HmChunkBuilder *c, uint64_t ticks, HmAllocFn fn, uint64_t addr,
                       uint64_t size, uint64_t stack)
 {
-  NEED (c, 2 + 1 + 40);
-  uint8_t *p = cursor (c);
-  *p++ = HM_EV_ALLOC_X;
-  uint8_t *len = p++;                 /* at most 41 bytes: one byte of length */
-  uint8_t *payload = p;
-  *p++ = (uint8_t) fn;
-  p = hm_put_uv (p, ticks);
-  p = hm_put_uv (p, addr);
-  p = hm_put_uv (p, size);
-  p = hm_put_uv (p, stack);
-  *len = (uint8_t) (p - payload);
-  return commit (c, p);
+  return put_extension4 (c, HM_EV_ALLOC_X, (uint8_t) fn, ticks, addr, size, stack);
 }
 
 bool
@@ -384,18 +393,7 @@ bool
 hm_chunk_put_region_live (HmChunkBuilder *c, uint64_t ticks, uint64_t region,
                           uint64_t n_allocations, uint64_t bytes)
 {
-  NEED (c, 2 + 1 + 40);
-  uint8_t *p = cursor (c);
-  *p++ = HM_EV_REGION_LIVE;
-  uint8_t *len = p++;                 /* at most 41 bytes: one byte of length */
-  uint8_t *payload = p;
-  *p++ = 0;
-  p = hm_put_uv (p, ticks);
-  p = hm_put_uv (p, region);
-  p = hm_put_uv (p, n_allocations);
-  p = hm_put_uv (p, bytes);
-  *len = (uint8_t) (p - payload);
-  return commit (c, p);
+  return put_extension4 (c, HM_EV_REGION_LIVE, 0, ticks, region, n_allocations, bytes);
 }
 
 bool

@@ -741,6 +741,18 @@ live_flush (LiveWriter *w)
 
 /* An allocation by any function: from 16 on, the ALLOC kind's nibble
  * cannot hold it (ALLOC_X). */
+/* Puts one event of the live set; a full chunk is written out first. */
+#define LIVE_PUT(w, put)                                                                   \
+  do                                                                                       \
+    {                                                                                      \
+      if (!(put))                                                                          \
+        {                                                                                  \
+          live_flush (w);                                                                  \
+          (void) (put);                                                                    \
+        }                                                                                  \
+    }                                                                                      \
+  while (0)
+
 static bool
 put_any_alloc (HmChunkBuilder *c, uint64_t ticks, uint8_t fn, uint64_t addr, uint64_t size,
                uint32_t stack)
@@ -755,11 +767,7 @@ static void
 put_live_block (uint64_t addr, uint64_t size, uint32_t stack, uint8_t fn, void *data)
 {
   LiveWriter *w = data;
-  if (!put_any_alloc (&w->chunk, w->origin, fn, addr, size, stack))
-    {
-      live_flush (w);
-      put_any_alloc (&w->chunk, w->origin, fn, addr, size, stack);
-    }
+  LIVE_PUT (w, put_any_alloc (&w->chunk, w->origin, fn, addr, size, stack));
 }
 
 /* A region live at the window's start: created then, holding then what it
@@ -768,28 +776,16 @@ static void
 put_live_region (uint64_t id, uint32_t stack, uint64_t n_allocations, uint64_t bytes, void *data)
 {
   LiveWriter *w = data;
-  if (!hm_chunk_put_region_create (&w->chunk, w->origin, id, stack))
-    {
-      live_flush (w);
-      hm_chunk_put_region_create (&w->chunk, w->origin, id, stack);
-    }
-  if (n_allocations > 0
-      && !hm_chunk_put_region_live (&w->chunk, w->origin, id, n_allocations, bytes))
-    {
-      live_flush (w);
-      hm_chunk_put_region_live (&w->chunk, w->origin, id, n_allocations, bytes);
-    }
+  LIVE_PUT (w, hm_chunk_put_region_create (&w->chunk, w->origin, id, stack));
+  if (n_allocations > 0)
+    LIVE_PUT (w, hm_chunk_put_region_live (&w->chunk, w->origin, id, n_allocations, bytes));
 }
 
 static void
 put_live_pool (uint64_t id, uint32_t stack, uint64_t object_size, uint64_t capacity, void *data)
 {
   LiveWriter *w = data;
-  if (!hm_chunk_put_pool_create (&w->chunk, w->origin, id, object_size, capacity, stack))
-    {
-      live_flush (w);
-      hm_chunk_put_pool_create (&w->chunk, w->origin, id, object_size, capacity, stack);
-    }
+  LIVE_PUT (w, hm_chunk_put_pool_create (&w->chunk, w->origin, id, object_size, capacity, stack));
 }
 
 /* An object out of a pool at the window's start: a get then. */
@@ -797,11 +793,7 @@ static void
 put_live_pool_object (uint64_t pool, uint64_t addr, void *data)
 {
   LiveWriter *w = data;
-  if (!hm_chunk_put_pool_object (&w->chunk, HM_EV_POOL_GET, w->origin, pool, addr))
-    {
-      live_flush (w);
-      hm_chunk_put_pool_object (&w->chunk, HM_EV_POOL_GET, w->origin, pool, addr);
-    }
+  LIVE_PUT (w, hm_chunk_put_pool_object (&w->chunk, HM_EV_POOL_GET, w->origin, pool, addr));
 }
 
 typedef struct {

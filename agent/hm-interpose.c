@@ -550,11 +550,7 @@ malloc (size_t size)
 static __attribute__ ((noinline)) void
 free_slow (void *p)
 {
-  if (hm_sampled_block (p))
-    {
-      hm_sample_free (HM_FN_FREE, p);
-      return;
-    }
+  /* free() has given the arena's blocks back already */
   if (p == NULL)
     return;
   if (hm_sampler.on)

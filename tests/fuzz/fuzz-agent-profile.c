@@ -31,6 +31,9 @@ void hm_profile_out_json_string (void *out, const char *s) { (void) out; (void) 
 void hm_profile_out_raw (void *out, const char *s, size_t n) { (void) out; (void) s; (void) n; }
 HmSampler hm_sampler;
 void hm_sampler_refuse (const char *what) { (void) what; }
+uint64_t hm_profile_sample_bytes_option (void) { return 0; }
+bool hm_sampler_start_profile (uint64_t mean_bytes) { (void) mean_bytes; return false; }
+void hm_hooks_refresh (void) { }
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -17,8 +17,13 @@ cd "$top"
 if [[ ! -d "$fuzz" ]]; then
   CC=clang meson setup "$fuzz" -Dgui=false -Dfuzzers=true >/dev/null
 fi
-meson compile -C "$fuzz" tests/fuzz/fuzz-trace-reader tests/fuzz/fuzz-profile-loader \
-  tests/fuzz/fuzz-agent-profile >/dev/null
+# The build's output is shown only when it fails, so CI says why.
+if ! meson compile -C "$fuzz" tests/fuzz/fuzz-trace-reader tests/fuzz/fuzz-profile-loader \
+  tests/fuzz/fuzz-agent-profile >"$fuzz/build.log" 2>&1; then
+  grep -E -B2 -A6 'error|FAILED' "$fuzz/build.log" | head -60 >&2
+  echo "fuzz: the clang fuzz build failed (log: $fuzz/build.log)" >&2
+  exit 1
+fi
 
 # Seeds: whole traces of small programs, recorded by the normal build, and
 # the regression inputs of earlier crashes.
@@ -28,6 +33,7 @@ for program in exit3 single forker; do
   HM_AGENT_PATH="$normal/agent/libhybridmem.so" "$normal/core/hmtrace" record -q \
     -o "$corpus/$program.hmt" -- "$normal/tests/programs/$program" >/dev/null 2>&1 || true
 done
+cp "$here"/seeds-trace/* "$corpus"/
 if [[ -d "$here/regressions" ]]; then
   cp "$here"/regressions/* "$corpus"/ 2>/dev/null || true
 fi

@@ -57,6 +57,8 @@ struct HmThread {
   uint64_t last_tsc;           /* delta state of the encoding */
   uint64_t last_addr;
   uint32_t cheap_left;         /* cheap stamps before the next real TSC read (hm_cheap_tsc) */
+  uint64_t fast_end;           /* an event fits at head with no further check while
+                                * head + HM_RING_MAX_EVENT <= fast_end (hm_ring_reserve) */
   /* consumer side: only the writer writes these, once a round; the
    * producer reads them on every event, so nothing else lives on this line */
   uint64_t tail __attribute__ ((aligned (64)));
@@ -124,6 +126,9 @@ HmThread *hm_thread_register (void) HM_HIDDEN;
 bool hm_thread_wait_for_room (HmThread *t, uint64_t need) HM_HIDDEN;
 void hm_thread_wake_writer (void) HM_HIDDEN;
 void hm_thread_open_block (HmThread *t, uint32_t pad) HM_HIDDEN;
+uint8_t *hm_ring_reserve_slow (HmThread **out) __attribute__ ((noinline)) HM_HIDDEN;
+void hm_ring_commit_slow (HmThread *t, uint64_t head, uint64_t next)
+  __attribute__ ((noinline)) HM_HIDDEN;
 HmThread *hm_thread_list (void) HM_HIDDEN;
 void hm_thread_buffers_init (void) HM_HIDDEN;
 void hm_thread_after_fork_child (void) HM_HIDDEN;
@@ -213,28 +218,24 @@ hm_cheap_tsc (HmThread *t)
   return hm_cheap_tsc_real (t);
 }
 
-/* Makes room for one event and returns where to write it. */
+/* Makes room for one event and returns where to write it.
+ *
+ * The fast path is one compare: the slow path (hm-thread-buffer.c) leaves
+ * in fast_end the lowest of the current block's end (no padding, no SYNC to
+ * write), the room the writer has left (tail only grows, so a stale tail is
+ * only conservative) and the writer's wake mark (no wake-up to send).  Only
+ * the owning thread reads and writes head and fast_end, so the fast path
+ * touches no line the writer writes. */
 static inline uint8_t *
 hm_ring_reserve (HmThread **out)
 {
   HmThread *t = hm_self;
-  if (HM_UNLIKELY (t == NULL))
+  if (HM_LIKELY (t != NULL) && HM_LIKELY (t->head + HM_RING_MAX_EVENT <= t->fast_end))
     {
-      t = hm_thread_register ();
-      if (t == NULL)
-        return NULL;
+      *out = t;
+      return &t->ring[(uint32_t) t->head & (HM_RING_BYTES - 1)];
     }
-  uint64_t head = t->head;
-  uint32_t in_block = (uint32_t) head & (HM_RING_BLOCK - 1);
-  uint32_t pad = HM_RING_BLOCK - in_block < HM_RING_MAX_EVENT ? HM_RING_BLOCK - in_block : 0;
-  if (HM_UNLIKELY (head + pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT
-                   - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) > HM_RING_BYTES)
-      && !hm_thread_wait_for_room (t, pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT))
-    return NULL;
-  if (HM_UNLIKELY (pad != 0 || in_block == 0))
-    hm_thread_open_block (t, pad);
-  *out = t;
-  return &t->ring[(uint32_t) t->head & (HM_RING_BYTES - 1)];
+  return hm_ring_reserve_slow (out);
 }
 
 static inline void
@@ -243,8 +244,8 @@ hm_ring_commit (HmThread *t, uint8_t *start, uint8_t *end)
   uint64_t head = t->head;
   uint64_t next = head + (uint64_t) (end - start);
   __atomic_store_n (&t->head, next, __ATOMIC_RELEASE);
-  if (HM_UNLIKELY (head < t->wake_mark && next >= t->wake_mark))
-    hm_thread_wake_writer ();
+  if (HM_UNLIKELY (next >= t->fast_end))
+    hm_ring_commit_slow (t, head, next);
 }
 
 static inline uint8_t *
@@ -340,6 +341,37 @@ hm_emit_object (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
   if (kind == HM_EV_REGION_ALLOC)
     p = hm_put_uv (p, size);
   hm_ring_commit (t, start, p);
+}
+
+/* hm_emit_object's common case, for the region and pool fast paths: a few
+ * stores and no call, so that its callers stay leaf functions with no
+ * registers to save.  Returns true when done: the event written, or none due
+ * (the agent's own call).  Returns false, having written nothing, when the
+ * event needs more (a new block, room from the writer, a wake-up, a real TSC
+ * read): then the caller goes its slow way, which calls hm_emit_object. */
+static inline __attribute__ ((always_inline)) bool
+hm_emit_object_leaf (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
+{
+  if (HM_UNLIKELY (hm_guard != 0))
+    return true;
+  HmThread *t = hm_self;
+  /* strictly below fast_end: the event cannot end on it, so no commit check */
+  if (HM_UNLIKELY (t == NULL || t->head + HM_RING_MAX_EVENT >= t->fast_end
+                   || !__atomic_load_n (&hm_clock.ticking, __ATOMIC_ACQUIRE)
+                   || t->cheap_left == 0))
+    return false;
+  t->cheap_left--;
+  uint64_t coarse = __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED);
+  uint64_t head = t->head;
+  uint8_t *start = &t->ring[(uint32_t) head & (HM_RING_BYTES - 1)], *p = start;
+  *p++ = kind;
+  p = hm_put_time (t, p, coarse > t->last_tsc ? coarse : t->last_tsc);
+  p = hm_put_uv (p, id);
+  p = hm_put_addr (t, p, addr);
+  if (kind == HM_EV_REGION_ALLOC)
+    p = hm_put_uv (p, size);
+  __atomic_store_n (&t->head, head + (uint64_t) (p - start), __ATOMIC_RELEASE);
+  return true;
 }
 
 /* The others: REGION_CREATE/RESET/FREE, POOL_CREATE/FREE, GC_COLLECT. */
@@ -539,8 +571,10 @@ typedef struct {
 } HmRegionCache;
 #define HM_REGION_CACHE_SLOTS 64u
 /* The calling thread's slot for region id, made on first use; NULL if there
- * is no memory for it. */
-HmRegionCache *hm_region_cache_slot (uint32_t id) HM_HIDDEN;
+ * is no memory for it.  While tracing, the slot is one of a second set that
+ * hybridmem.h's inline path does not see, so that every object taken from
+ * the piece goes through the library and is an event. */
+HmRegionCache *hm_region_cache_slot (uint32_t id, bool traced) HM_HIDDEN;
 /* Bytes of region's current epoch that threads hold in their slots and have
  * not handed out yet (a snapshot: other threads go on allocating). */
 size_t hm_region_cached_unused (const void *region, uint32_t epoch) HM_HIDDEN;

@@ -87,7 +87,9 @@ typedef struct {
 typedef struct HmPoolThread HmPoolThread;
 struct HmPoolThread {
   HmPoolCache caches[HM_POOL_CACHE_SLOTS];
-  HmRegionCache regions[HM_REGION_CACHE_SLOTS];  /* see hm-region.c */
+  /* see hm-region.c: the first HM_REGION_CACHE_SLOTS are hybridmem.h's
+   * (untraced), the next as many the library's own while tracing */
+  HmRegionCache regions[2 * HM_REGION_CACHE_SLOTS];
   HmPoolThread *next;         /* registry, push-only */
   int in_use;
 };

@@ -145,7 +145,7 @@ fork_child (void)
       {
         for (uint32_t i = 0; i < HM_POOL_CACHE_SLOTS; i++)
           flush_cache (&t->caches[i]);
-        for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+        for (uint32_t i = 0; i < 2 * HM_REGION_CACHE_SLOTS; i++)
           hm_region_abandon_piece (&t->regions[i]);
         t->in_use = 0;
       }
@@ -160,7 +160,7 @@ thread_exited (void *data)
   for (uint32_t i = 0; i < HM_POOL_CACHE_SLOTS; i++)
     flush_cache (&t->caches[i]);
   /* what is left of its region pieces is lost until the region's reset */
-  for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+  for (uint32_t i = 0; i < 2 * HM_REGION_CACHE_SLOTS; i++)
     hm_region_abandon_piece (&t->regions[i]);
   hm_pool_thread = NULL;
   __atomic_store_n (&t->in_use, 0, __ATOMIC_RELEASE);
@@ -219,10 +219,12 @@ thread_caches (void)
 }
 
 HmRegionCache *
-hm_region_cache_slot (uint32_t id)
+hm_region_cache_slot (uint32_t id, bool traced)
 {
   HmPoolThread *t = thread_caches ();
-  return t != NULL ? &t->regions[id & (HM_REGION_CACHE_SLOTS - 1)] : NULL;
+  return t != NULL ? &t->regions[(traced ? HM_REGION_CACHE_SLOTS : 0)
+                                 + (id & (HM_REGION_CACHE_SLOTS - 1))]
+                   : NULL;
 }
 
 size_t
@@ -232,7 +234,7 @@ hm_region_cached_unused (const void *region, uint32_t epoch)
 
   pthread_mutex_lock (&threads_lock);
   for (HmPoolThread *t = all_threads; t != NULL; t = t->next)
-    for (uint32_t i = 0; i < HM_REGION_CACHE_SLOTS; i++)
+    for (uint32_t i = 0; i < 2 * HM_REGION_CACHE_SLOTS; i++)
       {
         const HmRegionCache *c = &t->regions[i];
         if (__atomic_load_n (&c->region, __ATOMIC_RELAXED) == region
@@ -826,7 +828,8 @@ hm_pool_get (HmPool *pool)
           __atomic_store_n (&c->count, count - 1, __ATOMIC_RELAXED);
           HmSlab *s = (HmSlab *) ((uintptr_t) object & pool->slab_mask);
           s->out[object_index (pool, s, (uintptr_t) object)] = 1;
-          if (HM_UNLIKELY (hm_agent.tracing))
+          if (HM_UNLIKELY (hm_agent.tracing)
+              && !hm_emit_object_leaf (HM_EV_POOL_GET, pool->id, (uintptr_t) object, 0))
             return record_object (HM_EV_POOL_GET, pool, object);
           return object;
         }
@@ -962,7 +965,8 @@ hm_pool_return (HmPool *pool, void *object)
                          && (uintptr_t) s + pool->first_offset + i * pool->stride == a
                          && *out == 1))
             {
-              if (HM_UNLIKELY (hm_agent.tracing))
+              if (HM_UNLIKELY (hm_agent.tracing)
+                  && !hm_emit_object_leaf (HM_EV_POOL_RETURN, pool->id, a, 0))
                 {
                   return_traced (pool, object, c, out);
                   return;

@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include "hm-agent-private.h"
+#include "hm-pool-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -513,18 +514,24 @@ hm_region_note_abandoned (const void *region, uint64_t epoch, size_t bytes)
     __atomic_add_fetch (&holder->abandoned, bytes, __ATOMIC_RELAXED);
 }
 
-void *
-hm_region_alloc (HmRegion *region, size_t size)
+/* An object of a live region from the calling thread's piece, the shared
+ * chunk or the slow path; traced: from the piece of the library's own set,
+ * and recorded. */
+static inline __attribute__ ((always_inline)) void *
+alloc_any (HmRegion *region, size_t size, bool traced)
 {
+  size_t need = (size + HM_REGION_ALIGN - 1 + (size == 0)) & ~(size_t) (HM_REGION_ALIGN - 1);
   if (HM_LIKELY (region != NULL && __atomic_load_n (&region->fast, __ATOMIC_RELAXED)
                  && size <= HM_REGION_BIG_OBJECT))
     {
-      size_t need = (size + HM_REGION_ALIGN - 1 + (size == 0)) & ~(size_t) (HM_REGION_ALIGN - 1);
       void *p;
-      /* untraced, small: the thread's piece (what the inline path does) */
-      if (need <= HM_REGION_INLINE_MAX && !hm_tracing_here ())
+      /* small: the thread's piece (the inline path's, untraced); traced, of
+       * a slot the inline path does not see, as the event records the object
+       * wherever it lies and the shared chunk's compare-and-swap cost more
+       * than the event */
+      if (need <= HM_REGION_INLINE_MAX && (!traced || hm_guard == 0))
         {
-          HmRegionCache *c = hm_region_cache_slot (region->id);
+          HmRegionCache *c = hm_region_cache_slot (region->id, traced);
           if (HM_LIKELY (c != NULL))
             {
               if (c->region == region
@@ -533,23 +540,73 @@ hm_region_alloc (HmRegion *region, size_t size)
                 {
                   p = c->cur;
                   c->cur += need;
-                  return p;
+                  goto got;
                 }
               p = alloc_from_new_piece (region, c, need);
               if (p != NULL)
-                return p;
+                goto got;
             }
         }
       HmChunk *c = __atomic_load_n (&region->current, __ATOMIC_ACQUIRE);
       p = chunk_take (c, need, HM_REGION_ALIGN);
       if (HM_LIKELY (p != NULL))
         {
-          if (HM_UNLIKELY (hm_agent.tracing))
+        got:
+          if (traced)
             return record_alloc (region, p, size);
           return p;
         }
     }
   return alloc_slow (region, size, HM_REGION_ALIGN);
+}
+
+static __attribute__ ((noinline)) void *
+alloc_untraced (HmRegion *region, size_t size)
+{
+  return alloc_any (region, size, false);
+}
+
+static __attribute__ ((noinline)) void *
+alloc_traced_slow (HmRegion *region, size_t size)
+{
+  return alloc_any (region, size, true);
+}
+
+/* hm_region_alloc while tracing.  The common case (a small object from the
+ * thread's piece, an event that fits the ring's current block) is a leaf
+ * function: the object from a slot of the set that hybridmem.h's inline path
+ * does not see, and the event written in place. */
+static __attribute__ ((noinline)) void *
+alloc_traced (HmRegion *region, size_t size)
+{
+  size_t need = (size + HM_REGION_ALIGN - 1 + (size == 0)) & ~(size_t) (HM_REGION_ALIGN - 1);
+  HmPoolThread *t = hm_pool_thread;
+  if (HM_LIKELY (t != NULL && region != NULL && need <= HM_REGION_INLINE_MAX))
+    {
+      HmRegionCache *c = &t->regions[HM_REGION_CACHE_SLOTS
+                                     + (region->id & (HM_REGION_CACHE_SLOTS - 1))];
+      uint8_t *p = c->cur;
+      if (HM_LIKELY (c->region == region
+                     && c->epoch == __atomic_load_n (&region->epoch, __ATOMIC_RELAXED)
+                     && (size_t) (c->end - p) >= need)
+          && HM_LIKELY (hm_emit_object_leaf (HM_EV_REGION_ALLOC, region->id, (uintptr_t) p,
+                                             size)))
+        {
+          c->cur = p + need;
+          return p;
+        }
+    }
+  return alloc_traced_slow (region, size);
+}
+
+/* Both ways end in a tail call, so that neither pays for the other's
+ * saved registers. */
+void *
+hm_region_alloc (HmRegion *region, size_t size)
+{
+  if (HM_UNLIKELY (hm_agent.tracing))
+    return alloc_traced (region, size);
+  return alloc_untraced (region, size);
 }
 
 void *

@@ -190,6 +190,65 @@ hm_thread_wait_for_room (HmThread *t, uint64_t need)
   return true;
 }
 
+/* hm_ring_reserve when the event may need padding, a SYNC, room from the
+ * writer or a wake-up: every check, then fast_end = 0 so that the commit
+ * comes to hm_ring_commit_slow. */
+uint8_t *
+hm_ring_reserve_slow (HmThread **out)
+{
+  uint8_t *at = NULL;
+  /* the fast paths of region and pool events call without the guard:
+   * registering the thread or waiting for the writer must not be traced */
+  hm_guard++;
+  HmThread *t = hm_self;
+  if (t == NULL)
+    t = hm_thread_register ();
+  if (t != NULL)
+    {
+      t->fast_end = 0;
+      uint64_t head = t->head;
+      uint32_t in_block = (uint32_t) head & (HM_RING_BLOCK - 1);
+      uint32_t pad = HM_RING_BLOCK - in_block < HM_RING_MAX_EVENT ? HM_RING_BLOCK - in_block : 0;
+      if (head + pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT
+          - __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) <= HM_RING_BYTES
+          || hm_thread_wait_for_room (t, pad + HM_RING_MAX_SYNC + HM_RING_MAX_EVENT))
+        {
+          if (pad != 0 || in_block == 0)
+            hm_thread_open_block (t, pad);
+          *out = t;
+          at = &t->ring[(uint32_t) t->head & (HM_RING_BYTES - 1)];
+        }
+    }
+  hm_guard--;
+  return at;
+}
+
+/* After an event that came through hm_ring_reserve_slow, or that ended on
+ * fast_end: wakes the writer if head crossed its mark, and sets fast_end for
+ * the events that follow. */
+void
+hm_ring_commit_slow (HmThread *t, uint64_t head, uint64_t next)
+{
+  uint64_t wake_mark = t->wake_mark;
+  if (head < wake_mark && next >= wake_mark)
+    hm_thread_wake_writer ();
+
+  uint64_t end = 0;
+  if ((next & (HM_RING_BLOCK - 1)) != 0)     /* a block start needs its SYNC */
+    {
+      end = (next & ~(uint64_t) (HM_RING_BLOCK - 1)) + HM_RING_BLOCK;
+      uint64_t room = __atomic_load_n (&t->tail, __ATOMIC_ACQUIRE) + HM_RING_BYTES
+                      - HM_RING_MAX_SYNC;
+      if (room < end)
+        end = room;
+      /* an event that ends below the mark cannot cross it; once past it
+       * (the writer is behind), there is nothing to wake until it moves */
+      if (next < wake_mark && wake_mark - 1 < end)
+        end = wake_mark - 1;
+    }
+  t->fast_end = end;
+}
+
 /* Pads the rest of the block and opens the next with the absolute state. */
 void
 hm_thread_open_block (HmThread *t, uint32_t pad)

@@ -12,7 +12,10 @@
 #      the hooks alone cost).  Target: <= 1.15x plain.  The profile counts
 #      from byte samples (64 KiB); exact counts are shown beside.
 #
-# Wall times are the median of HM_BENCH_REPEAT runs (5).
+# Wall times: the commands of a comparison are run in turn HM_BENCH_REPEAT
+# times (11), so that the machine's load falls on all alike; a ratio is the
+# median of the side-by-side ratios, with the best-to-best one beside it
+# (tests/bench/alternate-runs.py).
 # Usage: bench-profile.sh [BUILD_DIR]   (meson test --benchmark passes it)
 set -euo pipefail
 
@@ -21,7 +24,7 @@ build=$(cd "${1:-${HM_BUILD_DIR:-$here/../../build}}" && pwd)
 agent=$build/agent/libhybridmem.so
 hmtrace=$build/core/hmtrace
 programs=$build/tests/programs
-repeat=${HM_BENCH_REPEAT:-5}
+repeat=${HM_BENCH_REPEAT:-11}
 for f in "$agent" "$hmtrace" "$programs/bench-mq" "$programs/bench-fragment" "$programs/bench-malloc"; do
   [[ -e "$f" ]] || { echo "bench-profile: $f is missing (build first)" >&2; exit 1; }
 done
@@ -30,34 +33,31 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hm-bench-profile.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"   # no memory_profile.json of anyone else's is applied by accident
 
-now() { date +%s%N; }
-
-# median_ms COMMAND...: the median wall time of $repeat runs, in ms.
-median_ms() {
-  local times=() start end
-  for ((i = 0; i < repeat; i++)); do
-    start=$(now)
-    "$@" >/dev/null 2>"$work/stderr" || {
-      echo "bench-profile: '$*' failed:" >&2; cat "$work/stderr" >&2; exit 1; }
-    end=$(now)
-    times+=($(((end - start) / 1000000)))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
+# alternate NAME=COMMAND...: runs them in turn; sets best_ms[NAME],
+# median_ms[NAME], best_ratio[NAME] and paired[NAME] (against the first).
+declare -A best_ms median_ms best_ratio paired
+alternate() {
+  local out word name best median br pr
+  out=$(python3 "$here/alternate-runs.py" "$repeat" "$@") || exit 1
+  while read -r word name best median br pr; do
+    [[ $word == result ]] || continue
+    best_ms[$name]=$best median_ms[$name]=$median best_ratio[$name]=$br paired[$name]=$pr
+  done <<<"$out"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {
   ok = dir == "ge" ? v >= t : v <= t; print ok ? "met" : "MISSED" }'; }
 
-echo "bench-profile: median of $repeat runs, $(nproc) CPUs"
+echo "bench-profile: $repeat runs of each command, in turn, $(nproc) CPUs"
 
 # ---- 1. the message queue ----------------------------------------------------------
 HM_ENABLE_PROFILING=1 HM_PROFILE_PATH=$work/mq.json LD_PRELOAD=$agent \
   "$programs/bench-mq" 1000000
 "$hmtrace" profile set "$work/mq.json" global strategy=adaptive
-mq_plain=$(median_ms "$programs/bench-mq")
-mq_applied=$(median_ms env HM_PROFILE_PATH="$work/mq.json" LD_PRELOAD="$agent" "$programs/bench-mq")
-mq_speedup=$(ratio "$mq_plain" "$mq_applied")
+alternate "mq_plain=$programs/bench-mq" \
+  "mq_applied=HM_PROFILE_PATH=$work/mq.json LD_PRELOAD=$agent $programs/bench-mq"
+mq_speedup=$(ratio 1 "${paired[mq_applied]}")
 pooled=$(HM_PROFILE_PATH=$work/mq.json HM_AGENT_PATH=$agent "$hmtrace" record -q --no-lifetime -o "$work/mq.hmt" \
            -- "$programs/bench-mq" 10000 >/dev/null 2>&1 \
          && "$hmtrace" report --json "$work/mq.hmt" | python3 -c '
@@ -74,25 +74,47 @@ rss_min=$(HM_PROFILE_PATH=$work/fragment.json LD_PRELOAD=$agent "$programs/bench
 rss_saved=$(awk -v a="$rss_plain" -v b="$rss_min" 'BEGIN { printf "%.0f", 100 * (a - b) / a }')
 
 # ---- 3. what profiling costs -------------------------------------------------------
-bm_plain=$(median_ms "$programs/bench-malloc")
-bm_hooks=$(median_ms env HM_PROFILE_PATH="$work/none.json" LD_PRELOAD="$agent" "$programs/bench-malloc")
-bm_prof=$(median_ms env HM_ENABLE_PROFILING=1 HM_PROFILE_PATH="$work/bm.json" LD_PRELOAD="$agent" \
-          "$programs/bench-malloc")
-bm_exact=$(median_ms env HM_ENABLE_PROFILING=1 HM_PROFILE_SAMPLE_BYTES=0 HM_PROFILE_PATH="$work/bm-exact.json" \
-           LD_PRELOAD="$agent" "$programs/bench-malloc")
+alternate "bm_plain=$programs/bench-malloc" \
+  "bm_hooks=HM_PROFILE_PATH=$work/none.json LD_PRELOAD=$agent $programs/bench-malloc" \
+  "bm_prof=HM_ENABLE_PROFILING=1 HM_PROFILE_PATH=$work/bm.json LD_PRELOAD=$agent $programs/bench-malloc" \
+  "bm_exact=HM_ENABLE_PROFILING=1 HM_PROFILE_SAMPLE_BYTES=0 HM_PROFILE_PATH=$work/bm-exact.json LD_PRELOAD=$agent $programs/bench-malloc"
 
-printf '\n%-48s %12s %12s %8s %8s\n' "benchmark" "glibc" "hybridmem" "ratio" "target"
-printf '%-48s %10s ms %10s ms %8s %8s  %s\n' "bench-mq, adaptive profile ($pooled sites pooled)" \
-  "$mq_plain" "$mq_applied" "$(ratio "$mq_plain" "$mq_applied")x" ">=1.20x" \
-  "$(verdict "$mq_speedup" 1.2 ge)"
-printf '%-48s %9s KiB %9s KiB %7s%% %8s  %s\n' "bench-fragment peak RSS, minimize-memory" \
-  "$rss_plain" "$rss_min" "-$rss_saved" "<=-20%" "$(verdict "$rss_saved" 20 ge)"
-printf '%-48s %10s ms %10s ms %8s %8s  %s\n' "bench-malloc, profiling on, tracing off" \
-  "$bm_plain" "$bm_prof" "$(ratio "$bm_prof" "$bm_plain")x" "<=1.15x" \
-  "$(verdict "$(ratio "$bm_prof" "$bm_plain")" 1.15 le)"
-printf '%-48s %10s ms %10s ms %8s\n' "  of which the hooks alone (agent, no profile)" \
-  "$bm_plain" "$bm_hooks" "$(ratio "$bm_hooks" "$bm_plain")x"
-printf '%-48s %10s ms %10s ms %8s\n' "  profiling over the hooks alone" \
-  "$bm_hooks" "$bm_prof" "$(ratio "$bm_prof" "$bm_hooks")x"
-printf '%-48s %10s ms %10s ms %8s\n' "  exact counts (HM_PROFILE_SAMPLE_BYTES=0)" \
-  "$bm_plain" "$bm_exact" "$(ratio "$bm_exact" "$bm_plain")x"
+# row LABEL BASE NAME [TARGET DIRECTION]: best times, the side-by-side ratio
+# (or its inverse, a speed-up, for "ge"), the best-to-best one, a verdict.
+row() {
+  local label=$1 base=$2 name=$3 target=${4:-} dir=${5:-} r rb
+  r=${paired[$name]} rb=${best_ratio[$name]}
+  if [[ $dir == ge ]]; then r=$(ratio 1 "$r") rb=$(ratio 1 "$rb"); fi
+  printf '%-46s %8s ms %8s ms %7sx %7sx' "$label" "${best_ms[$base]}" "${best_ms[$name]}" \
+    "$(printf '%.2f' "$r")" "$(printf '%.2f' "$rb")"
+  if [[ -n $target ]]; then
+    printf ' %8s  %s' "$([[ $dir == ge ]] && echo ">=" || echo "<=")${target}x" \
+      "$(verdict "$r" "$target" "$dir")"
+  fi
+  printf '\n'
+}
+
+printf '\n%-46s %11s %11s %8s %8s %8s\n' "benchmark (best times)" "glibc" "hybridmem" "ratio" \
+  "best" "target"
+row "bench-mq, adaptive profile ($pooled sites pooled)" mq_plain mq_applied 1.20 ge
+printf '%-46s %8s KiB %8s KiB %7s%% %8s %8s  %s\n' "bench-fragment peak RSS, minimize-memory" \
+  "$rss_plain" "$rss_min" "-$rss_saved" "" "<=-20%" "$(verdict "$rss_saved" 20 ge)"
+row "bench-malloc, profiling on, tracing off" bm_plain bm_prof 1.15 le
+row "  the hooks alone (agent, no profile)" bm_plain bm_hooks
+row "  exact counts (HM_PROFILE_SAMPLE_BYTES=0)" bm_plain bm_exact
+echo "ratio: the median of side-by-side ratios; best: best time against best time"
+
+# Instructions do not vary with the machine's load: the same comparison
+# counted by callgrind (500 000 pairs, program start and exit included).
+if command -v valgrind >/dev/null; then
+  instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 \
+      | awk '/Collected :/ { print $NF }'
+  }
+  ir_plain=$(instructions "$programs/bench-malloc" 500000)
+  ir_prof=$(HM_ENABLE_PROFILING=1 HM_PROFILE_PATH=$work/ir.json LD_PRELOAD=$agent \
+              instructions "$programs/bench-malloc" 500000)
+  ir_hooks=$(HM_PROFILE_PATH=$work/none.json LD_PRELOAD=$agent instructions "$programs/bench-malloc" 500000)
+  printf 'instructions (callgrind, bench-malloc 500000): plain %s, hooks alone %s (%sx), profiling %s (%sx)\n' \
+    "$ir_plain" "$ir_hooks" "$(ratio "$ir_hooks" "$ir_plain")" "$ir_prof" "$(ratio "$ir_prof" "$ir_plain")"
+fi

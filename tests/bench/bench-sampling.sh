@@ -8,7 +8,9 @@
 #     HM_BENCH_REPEAT times (9) so that the neighbours' load hits both
 #     alike; best and median wall and CPU times and their ratios (target
 #     <= 1.05x); and the agent preloaded alone (HM_TRACE, no hmtrace
-#     process around it), to show what hmtrace's own start adds; and
+#     process around it), to show what hmtrace's own start adds; and an
+#     interposer that only forwards to glibc (FORWARD-PRELOAD), the floor of
+#     any malloc hook; and
 #     malloc-loop's nanoseconds per pair, plain, sampled and with hooks
 #     that never sample (the best of 200 rounds in one process, which a
 #     busy machine disturbs far less than whole runs);
@@ -19,8 +21,9 @@
 #     deviation the sampling theory expects.  The seed is printed: run again
 #     with HM_SAMPLE_SEED=that to get the same samples.
 #
-# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES [MALLOC-LOOP]]]]
-#   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites,malloc-loop};
+# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES [MALLOC-LOOP [FORWARD-PRELOAD]]]]]
+#   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites,malloc-loop,
+#   libhmtest-forward-preload.so};
 #   HM_AGENT_PATH defaults to the agent beside that hmtrace's build.
 # `meson test -C build --benchmark bench-sampling` runs it with the build's paths.
 set -euo pipefail
@@ -31,6 +34,7 @@ hmtrace=${1:-$build/core/hmtrace}
 bench=${2:-$build/tests/programs/bench-malloc}
 sites=${3:-$build/tests/programs/sample-sites}
 loop=${4:-$(dirname "$sites")/malloc-loop}
+forward=${5:-$(dirname "$sites")/libhmtest-forward-preload.so}
 repeat=${HM_BENCH_REPEAT:-9}
 mean=${HM_BENCH_SAMPLE_BYTES:-524288}
 seed=${HM_SAMPLE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
@@ -52,10 +56,10 @@ echo "bench-sampling: $(basename "$bench") plain and with --sample-bytes $mean,"
 # The runs, alternated, timed by Python: wall time around each, CPU time
 # (user + system of the process and its children) from wait4, both to the
 # microsecond.
-python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" <<'PYEOF'
+python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" "$forward" <<'PYEOF'
 import os, statistics, subprocess, sys, time
 
-repeat, work, bench, hmtrace, mean, agent = sys.argv[1:7]
+repeat, work, bench, hmtrace, mean, agent, forward = sys.argv[1:8]
 kinds = {
     "plain": ([bench], {}),
     "hmtrace record --sample-bytes " + mean:
@@ -64,6 +68,8 @@ kinds = {
         ([bench], {"LD_PRELOAD": agent, "HM_TRACE": work + "/agent.hmt", "HM_SAMPLE_BYTES": mean,
                    "HM_LIFETIME_ANALYSIS": "0"}),
 }
+if os.path.exists(forward):
+    kinds["bare interposer (forwards only)"] = ([bench], {"LD_PRELOAD": forward})
 walls = {k: [] for k in kinds}
 cpus = {k: [] for k in kinds}
 
@@ -98,6 +104,8 @@ for k in kinds:
             statistics.median(walls[k]) / statistics.median(walls[plain]),
             min(cpus[k]) / min(cpus[plain]), statistics.median(cpus[k]) / statistics.median(cpus[plain]),
             "   (target <= 1.05x)" if k.startswith("hmtrace") else ""))
+        print("%-38s %9.3fx" % ("  median of side-by-side wall ratios",
+                                 statistics.median(a / b for a, b in zip(walls[k], walls[plain]))))
 for k in kinds:
     print("wall times (s), %s: %s" % (k, " ".join("%.3f" % w for w in walls[k])))
 PYEOF

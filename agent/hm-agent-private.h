@@ -327,20 +327,27 @@ hm_emit_thread_end (void)
  * own (their create event does), so they cost a timestamp and a few bytes.
  * The commonest three, from the fast paths: REGION_ALLOC (region, addr,
  * size), POOL_GET and POOL_RETURN (pool, addr), with a cheap timestamp. */
-static inline __attribute__ ((always_inline)) void
-hm_emit_object (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
+static inline __attribute__ ((always_inline)) uint8_t *
+hm_put_object (HmThread *t, uint8_t *p, uint8_t kind, uint64_t tsc, uint64_t id, uint64_t addr,
+               uint64_t size)
 {
-  HmThread *t;
-  uint8_t *start = hm_ring_reserve (&t), *p = start;
-  if (HM_UNLIKELY (p == NULL))
-    return;
   *p++ = kind;
-  p = hm_put_time (t, p, hm_cheap_tsc (t));
+  p = hm_put_time (t, p, tsc);
   p = hm_put_uv (p, id);
   p = hm_put_addr (t, p, addr);
   if (kind == HM_EV_REGION_ALLOC)
     p = hm_put_uv (p, size);
-  hm_ring_commit (t, start, p);
+  return p;
+}
+
+static inline __attribute__ ((always_inline)) void
+hm_emit_object (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
+{
+  HmThread *t;
+  uint8_t *start = hm_ring_reserve (&t);
+  if (HM_UNLIKELY (start == NULL))
+    return;
+  hm_ring_commit (t, start, hm_put_object (t, start, kind, hm_cheap_tsc (t), id, addr, size));
 }
 
 /* hm_emit_object's common case, for the region and pool fast paths: a few
@@ -363,14 +370,10 @@ hm_emit_object_leaf (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
   t->cheap_left--;
   uint64_t coarse = __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED);
   uint64_t head = t->head;
-  uint8_t *start = &t->ring[(uint32_t) head & (HM_RING_BYTES - 1)], *p = start;
-  *p++ = kind;
-  p = hm_put_time (t, p, coarse > t->last_tsc ? coarse : t->last_tsc);
-  p = hm_put_uv (p, id);
-  p = hm_put_addr (t, p, addr);
-  if (kind == HM_EV_REGION_ALLOC)
-    p = hm_put_uv (p, size);
-  __atomic_store_n (&t->head, head + (uint64_t) (p - start), __ATOMIC_RELEASE);
+  uint8_t *start = &t->ring[(uint32_t) head & (HM_RING_BYTES - 1)];
+  uint8_t *end = hm_put_object (t, start, kind, coarse > t->last_tsc ? coarse : t->last_tsc, id,
+                                addr, size);
+  __atomic_store_n (&t->head, head + (uint64_t) (end - start), __ATOMIC_RELEASE);
   return true;
 }
 

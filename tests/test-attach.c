@@ -550,6 +550,81 @@ test_ptrace_scope (void)
   check_refused ("attach-target", "ptrace_scope", NULL, NULL, NULL);
 }
 
+/* attach-regions (OBJECTS per round; its checksum, as computed there). */
+#define REGION_OBJECTS 64
+#define REGION_ROUNDS 1500
+
+/* One trace of attach-regions: each of its two regions was reset many
+ * times, and between resets came exactly REGION_OBJECTS allocations, so the
+ * count is within one round of resets x REGION_OBJECTS.  Objects that the
+ * inline path took without telling the library would leave it far short. */
+static void
+check_region_trace (const gchar *trace, const HmTestRun *run)
+{
+  if (run->exit_status != 0)
+    {
+      hm_test_fail ("hmtrace attach failed: %s", run->stderr_text);
+      return;
+    }
+  g_autoptr(json_t) report = hm_test_report_json (trace);
+  json_t *regions = report ? json_object_get (report, "regions") : NULL;
+  guint workers = 0;
+  for (gsize i = 0; i < json_array_size (regions); i++)
+    {
+      json_t *r = json_array_get (regions, i);
+      const char *name = json_string_value (json_object_get (r, "name"));
+      if (name == NULL || !g_str_has_prefix (name, "worker-"))
+        continue;
+      workers++;
+      guint64 allocations = hm_test_json_uint (r, "allocations");
+      guint64 resets = hm_test_json_uint (r, "resets");
+      hm_test_message ("%s: region %s, %" G_GUINT64_FORMAT " allocations, %" G_GUINT64_FORMAT
+                       " resets", trace, name, allocations, resets);
+      if (resets < 10 || allocations + REGION_OBJECTS < resets * REGION_OBJECTS
+          || allocations > (resets + 1) * REGION_OBJECTS)
+        hm_test_fail ("%s: region %s has %" G_GUINT64_FORMAT " allocations for %" G_GUINT64_FORMAT
+                      " resets of %d objects each", trace, name, allocations, resets,
+                      REGION_OBJECTS);
+    }
+  if (workers != 2)
+    hm_test_fail ("%s names %u of the 2 worker regions", trace, workers);
+}
+
+/* Attached twice to a program that allocates from regions through
+ * hybridmem.h's inline path: traced, every object is an event (the second
+ * time too, when the threads' traced pieces are from the first session),
+ * and the program's output does not change. */
+static void
+test_regions (void)
+{
+  g_autofree gchar *dir = NULL, *first = NULL, *second = NULL, *output = NULL;
+  g_autofree gchar *expected = NULL;
+  g_auto(HmTestRun) run1 = { 0 };
+  g_auto(HmTestRun) run2 = { 0 };
+  guint64 checksum = 0;
+  Target t;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  for (guint64 k = 0; k < (guint64) REGION_ROUNDS * REGION_OBJECTS; k++)
+    checksum += 2 * (k % 7);
+  expected = g_strdup_printf ("attach-regions: 2 threads, %d rounds\nchecksum %" G_GUINT64_FORMAT
+                              "\n", REGION_ROUNDS, checksum);
+  dir = hm_test_make_tmp_dir ();
+  first = g_build_filename (dir, "first.hmt", NULL);
+  second = g_build_filename (dir, "second.hmt", NULL);
+  target_start_args (&t, "attach-regions", G_STRINGIFY (REGION_ROUNDS), NULL);
+  g_usleep (200000);         /* the threads' untraced pieces in use */
+  run_attach (t.pid, first, "0.5", &run1);
+  g_usleep (200000);
+  run_attach (t.pid, second, "0.5", &run2);
+  output = target_finish (&t);
+  check_region_trace (first, &run1);
+  check_region_trace (second, &run2);
+  g_assert_cmpstr (output, ==, expected);
+  hm_test_remove_dir (dir);
+}
+
 /* What attach-holder prints when nobody looks. */
 static const gchar *
 unobserved_holder_output (void)
@@ -701,6 +776,7 @@ main (int argc, char **argv)
   g_test_add_func ("/attach/analyze-on-request", test_analyze_on_request);
   g_test_add_func ("/attach/injected-twice", test_injected_twice);
   g_test_add_func ("/attach/sampled", test_sampled);
+  g_test_add_func ("/attach/regions", test_regions);
   g_test_add_func ("/attach/one-debugger-at-a-time", test_one_at_a_time);
   g_test_add_func ("/attach/listen-off", test_listen_off);
   g_test_add_func ("/attach/no-such-pid", test_no_such_pid);

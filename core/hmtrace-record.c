@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <glib/gi18n.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -114,11 +115,13 @@ check_program (const char *path, GError **error)
   return TRUE;
 }
 
+/* hmtrace.PROGRAM.PID.hmt, with pid as given (a number, or %p for the agent
+ * to fill in). */
 static char *
-default_output (const char *program, GPid pid)
+default_output (const char *program, const char *pid)
 {
   g_autofree char *base = g_path_get_basename (program);
-  return g_strdup_printf ("hmtrace.%s.%d.hmt", base, (int) pid);
+  return g_strdup_printf ("hmtrace.%s.%s.hmt", base, pid);
 }
 
 int
@@ -165,6 +168,8 @@ hmtrace_record_main (int argc, char **argv)
   g_autofree char *agent = NULL;
   g_autofree char *preload = NULL;
   g_autofree char *fd_text = NULL;
+  g_autofree char *partial = NULL;
+  g_auto(GStrv) envp = NULL;
   int trace_fd = -1;
   pid_t pid;
   int status;
@@ -245,81 +250,108 @@ hmtrace_record_main (int argc, char **argv)
         }
     }
 
-  /* Not inherited by anything but the program, and there by number. */
-  preload = g_getenv ("LD_PRELOAD") && *g_getenv ("LD_PRELOAD")
-              ? g_strdup_printf ("%s:%s", agent, g_getenv ("LD_PRELOAD"))
+  /* The program's environment, made here: the program is started with
+   * posix_spawn (a vfork and an exec, no copy of our address space to make
+   * and fault in), so nothing can be done in the child. */
+  envp = g_get_environ ();
+  preload = g_environ_getenv (envp, "LD_PRELOAD") && *g_environ_getenv (envp, "LD_PRELOAD")
+              ? g_strdup_printf ("%s:%s", agent, g_environ_getenv (envp, "LD_PRELOAD"))
               : g_strdup (agent);
+  if (flight_seconds > 0)
+    {
+      g_autofree char *seconds = g_strdup_printf ("%d", flight_seconds);
+      g_autofree char *name = default_output (program, "%p");
+      /* the agent puts the program's pid for %p */
+      g_autofree char *base = output ? g_strdup (output) : g_canonicalize_filename (name, NULL);
+      envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER", seconds, TRUE);
+      envp = g_environ_setenv (envp, "HM_FLIGHT_OUTPUT", base, TRUE);
+      if (flight_bytes != NULL)
+        envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER_BYTES", flight_bytes, TRUE);
+      /* production mode: cheap unless asked otherwise */
+      envp = g_environ_setenv (envp, "HM_LIFETIME_ANALYSIS", "0", FALSE);
+    }
+  else if (trace_fd < 0)
+    {
+      /* hmtrace.PROGRAM.PID.hmt needs the program's pid: made under a name
+       * of ours, renamed as soon as the pid is known */
+      g_autofree char *ours = g_strdup_printf ("starting-%d", (int) getpid ());
+      partial = default_output (program, ours);
+      trace_fd = open (partial, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+      if (trace_fd < 0)
+        {
+          fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), partial,
+                   g_strerror (errno));
+          return 1;
+        }
+    }
+  envp = g_environ_setenv (envp, "LD_PRELOAD", preload, TRUE);
+  if (trace_fd >= 0)
+    {
+      fd_text = g_strdup_printf ("%d", trace_fd);
+      envp = g_environ_setenv (envp, "HM_TRACE_FD", fd_text, TRUE);
+    }
+  if (drop_when_behind)
+    envp = g_environ_setenv (envp, "HM_DROP_WHEN_BEHIND", "1", TRUE);
+  envp = g_environ_unsetenv (envp, "HM_TRACE");
+  if (sample_bytes != 0)
+    {
+      g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, sample_bytes);
+      envp = g_environ_setenv (envp, "HM_SAMPLE_BYTES", text, TRUE);
+    }
+  const char *sample_env = g_environ_getenv (envp, "HM_SAMPLE_BYTES");
+  if (sample_env != NULL && *sample_env && g_strcmp0 (sample_env, "0") != 0)
+    /* lifetime analysis is off while sampling; a caller's
+     * HM_LIFETIME_ANALYSIS=1 gets the agent's one line saying so */
+    envp = g_environ_setenv (envp, "HM_LIFETIME_ANALYSIS", "0", FALSE);
+  if (no_lifetime)
+    envp = g_environ_setenv (envp, "HM_LIFETIME_ANALYSIS", "0", TRUE);
+  else
+    envp = g_environ_setenv (envp, "HM_LIFETIME_ANALYSIS", "1", FALSE);   /* the caller's value wins */
+  /* GLib's slice allocator keeps freed objects inside live malloc blocks,
+   * where their stale words would look like pointers someone holds (a
+   * dangling pointer that is not there).  As valgrind's users do, have it
+   * use malloc for each object while lifetime analysis runs, unless the
+   * caller chose otherwise. */
+  if (g_strcmp0 (g_environ_getenv (envp, "HM_LIFETIME_ANALYSIS"), "0") != 0)
+    envp = g_environ_setenv (envp, "G_SLICE", "always-malloc", FALSE);
 
   sigaction (SIGINT, &ignore, &old_int);
   sigaction (SIGQUIT, &ignore, &old_quit);
 
-  pid = fork ();
-  if (pid < 0)
-    {
-      fprintf (stderr, _("hmtrace record: cannot start %s: %s\n"), program, g_strerror (errno));
-      return 1;
-    }
-  if (pid == 0)
+  /* The program gets back what we ignore while it runs (a handler of ours
+   * would not survive the exec anyway; SIG_IGN would). */
+  posix_spawnattr_t attr;
+  sigset_t defaults;
+  posix_spawnattr_init (&attr);
+  sigemptyset (&defaults);
+  if (old_int.sa_handler != SIG_IGN)
+    sigaddset (&defaults, SIGINT);
+  if (old_quit.sa_handler != SIG_IGN)
+    sigaddset (&defaults, SIGQUIT);
+  posix_spawnattr_setsigdefault (&attr, &defaults);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGDEF);
+  int spawn_error = posix_spawn (&pid, program, NULL, &attr, program_argv, envp);
+  posix_spawnattr_destroy (&attr);
+  if (spawn_error != 0)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
-      if (flight_seconds > 0)
+      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, g_strerror (spawn_error));
+      if (partial != NULL)
+        unlink (partial);
+      return spawn_error == ENOENT ? 127 : 126;
+    }
+  if (partial != NULL)
+    {
+      g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
+      output = default_output (program, pid_text);
+      if (rename (partial, output) != 0)
         {
-          g_autofree char *seconds = g_strdup_printf ("%d", flight_seconds);
-          g_autofree char *name = default_output (program, getpid ());
-          g_autofree char *base = output ? g_strdup (output) : g_canonicalize_filename (name, NULL);
-          g_setenv ("HM_FLIGHT_RECORDER", seconds, TRUE);
-          g_setenv ("HM_FLIGHT_OUTPUT", base, TRUE);
-          if (flight_bytes != NULL)
-            g_setenv ("HM_FLIGHT_RECORDER_BYTES", flight_bytes, TRUE);
-          /* production mode: cheap unless asked otherwise */
-          g_setenv ("HM_LIFETIME_ANALYSIS", "0", FALSE);
+          fprintf (stderr, _("hmtrace record: the trace stays %s: cannot name it %s: %s\n"),
+                   partial, output, g_strerror (errno));
+          g_free (output);
+          output = g_strdup (partial);
         }
-      else if (trace_fd < 0)
-        {
-          g_autofree char *name = default_output (program, getpid ());
-          trace_fd = open (name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
-          if (trace_fd < 0)
-            {
-              fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), name,
-                       g_strerror (errno));
-              _exit (1);
-            }
-        }
-      g_setenv ("LD_PRELOAD", preload, TRUE);
-      if (trace_fd >= 0)
-        {
-          fd_text = g_strdup_printf ("%d", trace_fd);
-          g_setenv ("HM_TRACE_FD", fd_text, TRUE);
-        }
-      if (drop_when_behind)
-        g_setenv ("HM_DROP_WHEN_BEHIND", "1", TRUE);
-      g_unsetenv ("HM_TRACE");
-      if (sample_bytes != 0)
-        {
-          g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, sample_bytes);
-          g_setenv ("HM_SAMPLE_BYTES", text, TRUE);
-        }
-      if (sample_bytes != 0
-          || (g_getenv ("HM_SAMPLE_BYTES") && *g_getenv ("HM_SAMPLE_BYTES")
-              && g_strcmp0 (g_getenv ("HM_SAMPLE_BYTES"), "0") != 0))
-        /* lifetime analysis is off while sampling; a caller's
-         * HM_LIFETIME_ANALYSIS=1 gets the agent's one line saying so */
-        g_setenv ("HM_LIFETIME_ANALYSIS", "0", FALSE);
-      if (no_lifetime)
-        g_setenv ("HM_LIFETIME_ANALYSIS", "0", TRUE);
-      else
-        g_setenv ("HM_LIFETIME_ANALYSIS", "1", FALSE);   /* the caller's value wins */
-      /* GLib's slice allocator keeps freed objects inside live malloc blocks,
-       * where their stale words would look like pointers someone holds (a
-       * dangling pointer that is not there).  As valgrind's users do, have it
-       * use malloc for each object while lifetime analysis runs, unless the
-       * caller chose otherwise. */
-      if (g_strcmp0 (g_getenv ("HM_LIFETIME_ANALYSIS"), "0") != 0)
-        g_setenv ("G_SLICE", "always-malloc", FALSE);
-      execv (program, program_argv);
-      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, g_strerror (errno));
-      _exit (errno == ENOENT ? 127 : 126);
     }
 
   if (trace_fd >= 0)
@@ -334,7 +366,10 @@ hmtrace_record_main (int argc, char **argv)
   sigaction (SIGQUIT, &old_quit, NULL);
 
   if (output == NULL)
-    output = default_output (program, pid);
+    {
+      g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
+      output = default_output (program, pid_text);
+    }
 
   if (flight_seconds == 0)
   {

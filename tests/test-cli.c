@@ -140,6 +140,45 @@ test_trace_never_through_symlink (void)
   g_assert_cmpstr (content, ==, "keep me\n");
 }
 
+/* Without -o the trace is hmtrace.PROGRAM.PID.hmt in the current directory,
+ * PID the program's own (the file is made before the program starts, under
+ * a name of hmtrace's, and renamed once the pid is known): one file, whole,
+ * and nothing else left behind. */
+static void
+test_record_default_name (void)
+{
+  g_autofree gchar *dir = NULL, *program = NULL, *out = NULL, *err = NULL, *expected = NULL;
+  g_autoptr(GError) error = NULL;
+  gint status;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  dir = hm_test_make_tmp_dir ();
+  program = hm_test_program_path ("exit3");
+  const gchar *argv[] = { hm_test_hmtrace_path (), "record", "-q", "--", program, NULL };
+  g_assert_true (g_spawn_sync (dir, (gchar **) argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL,
+                               NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 3);
+
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const gchar *name, *found = NULL;
+  guint n = 0;
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      n++;
+      found = name;
+    }
+  g_assert_cmpuint (n, ==, 1);
+  g_autofree gchar *path = g_build_filename (dir, found, NULL);
+  g_autoptr(json_t) report = hm_test_report_json (path);
+  g_assert_nonnull (report);
+  expected = g_strdup_printf ("hmtrace.exit3.%" G_GUINT64_FORMAT ".hmt",
+                              hm_test_json_uint (report, "pid"));
+  g_assert_cmpstr (found, ==, expected);
+  hm_test_remove_dir (dir);
+}
+
 static void
 test_record_unwritable_output (void)
 {
@@ -438,6 +477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/record/missing-program", test_record_missing_program);
   g_test_add_func ("/cli/record/not-executable", test_record_not_executable);
   g_test_add_func ("/cli/record/unwritable-output", test_record_unwritable_output);
+  g_test_add_func ("/cli/record/default-name", test_record_default_name);
   g_test_add_func ("/cli/record/never-through-symlink", test_trace_never_through_symlink);
   g_test_add_func ("/cli/record/no-program", test_record_no_program);
   g_test_add_data_func ("/cli/record/static-program", "static-exit3",

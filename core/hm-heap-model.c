@@ -744,13 +744,6 @@ live_account_remove (HmHeapModel *model, const LiveBlock *block, guint64 ts, gbo
   strategy_sub (model, block->strategy, w.bytes);
 }
 
-/* How far two threads' time stamps may disagree.  The TSC of two CPUs (of
- * two virtual CPUs above all) can differ by a few microseconds, so a free
- * in one thread can be stamped after the allocation another thread made
- * at the same address just after it.  Decisions by time between threads
- * allow this much. */
-#define HM_MODEL_CLOCK_SKEW_NS 5000
-
 static LiveTable *
 live_table (HmHeapModel *model, HmStrategyKind strategy)
 {
@@ -837,12 +830,8 @@ record_free (HmHeapModel *model, guint64 addr, guint64 ts, ThreadState *thread,
     thread->last_alloc = 0;
   LiveBlock *block = live_find (table, addr);
 
-  /* A free older than the live block belongs to a displaced one; so does a
-   * free only a little younger, when a displaced block waits: the address
-   * was reused, so its old block's free came first in fact, and threads'
-   * clocks may differ by that little (see HM_MODEL_CLOCK_SKEW_NS). */
-  if (block == NULL || block->ts > ts
-      || (model->displaced->len > 0 && block->ts + HM_MODEL_CLOCK_SKEW_NS > ts))
+  /* A free older than the live block belongs to a displaced one. */
+  if (block == NULL || block->ts > ts)
     {
       guint best = G_MAXUINT;
       for (guint i = 0; i < model->displaced->len; i++)

@@ -405,44 +405,6 @@ test_model_late_free (void)
   builder_clear (&b);
 }
 
-/* The same, with the two threads' clocks a little apart: thread 1 frees at
- * its tick 45, thread 2 then gets the address at its tick 44.  The late
- * free is still thread 1's block's (the address could not be reused before
- * it), not the block just allocated. */
-static void
-test_model_late_free_skewed (void)
-{
-  TraceBuilder b;
-  g_autoptr(HmHeapModel) model = NULL;
-  const HmHeapTotals *t;
-
-  builder_init (&b);
-  begin (&b, HM_TRACE_META_TID, 0, 0);
-  hm_chunk_put_clock (&b.chunk, 0, 0);
-  hm_chunk_put_clock (&b.chunk, 1000, 1000);
-  finish (&b);
-  begin (&b, 1, 0, 0);
-  hm_chunk_put_alloc (&b.chunk, 10, HM_FN_MALLOC, 0xabc0, 100, 0);
-  finish (&b);
-  begin (&b, 2, 0, 0);
-  hm_chunk_put_alloc (&b.chunk, 44, HM_FN_MALLOC, 0xabc0, 200, 0);
-  finish (&b);
-  begin (&b, 1, 10, 0xabc0);
-  hm_chunk_put_free (&b.chunk, 45, HM_FN_FREE, 0xabc0);
-  finish (&b);
-  begin (&b, HM_TRACE_META_TID, 0, 0);
-  hm_chunk_put_end (&b.chunk, 300, HM_END_EXIT, 0);
-  finish (&b);
-
-  model = model_from (&b);
-  t = hm_heap_model_get_totals (model);
-  g_assert_cmpuint (t->frees, ==, 1);
-  g_assert_cmpuint (t->unknown_frees, ==, 0);
-  g_assert_cmpuint (t->live_blocks, ==, 1);
-  g_assert_cmpuint (t->live_bytes, ==, 200);   /* thread 2's block is the one left */
-  builder_clear (&b);
-}
-
 /* Pool gets and returns carry cheap stamps that may lag by a millisecond
  * (agent/hm-agent-private.h), so an object handed between threads can be
  * merged return first, or got again before its return: the model pairs them
@@ -674,7 +636,6 @@ main (int argc, char **argv)
   g_test_add_func ("/trace-format/newer-major-version", test_newer_major_version);
   g_test_add_func ("/heap-model/totals", test_model_totals);
   g_test_add_func ("/heap-model/late-free-after-reuse", test_model_late_free);
-  g_test_add_func ("/heap-model/late-free-clocks-apart", test_model_late_free_skewed);
   g_test_add_func ("/heap-model/pool-hand-off-out-of-order", test_model_pool_out_of_order);
   g_test_add_func ("/heap-model/timeline", test_model_timeline);
   g_test_add_func ("/heap-model/warning-location", test_model_warning_location);

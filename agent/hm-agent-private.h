@@ -279,18 +279,26 @@ hm_emit_alloc (uint8_t fn, uint64_t addr, uint64_t size, uint32_t stack)
   hm_ring_commit (t, start, p);
 }
 
+/* tsc: when the block stopped being the program's, read before anything
+ * can hand its address out again (hm_watch_free). */
 static inline void
-hm_emit_free (uint8_t fn, uint64_t addr)
+hm_emit_free_at (uint8_t fn, uint64_t addr, uint64_t tsc)
 {
   HmThread *t;
   uint8_t *start = hm_ring_reserve (&t), *p = start;
   if (HM_UNLIKELY (p == NULL))
     return;
   *p++ = HM_EV_FREE;
-  p = hm_put_time (t, p, hm_tsc ());
+  p = hm_put_time (t, p, tsc);
   p = hm_put_addr (t, p, addr);
   *p++ = fn;
   hm_ring_commit (t, start, p);
+}
+
+static inline void
+hm_emit_free (uint8_t fn, uint64_t addr)
+{
+  hm_emit_free_at (fn, addr, hm_tsc ());
 }
 
 /* tsc is taken before the real realloc: the old block ended no later. */

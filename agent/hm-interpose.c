@@ -47,11 +47,17 @@ hm_watch_alloc (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, size_t size)
 
 /* A block is being freed: lifetime analysis may find the call bad (drop
  * it) or hold the block in quarantine; otherwise its event is recorded
- * before the real free.  Returns whether the C library frees it now. */
+ * before the real free.  Returns whether the C library frees it now.
+ *
+ * The event's time is read first: once in quarantine, the block may be
+ * evicted and its address handed to another thread by frees elsewhere
+ * while this one is preempted, and that thread's allocation must not be
+ * stamped before this free. */
 __attribute__ ((noinline)) bool
 hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, const char *function)
 {
   HmFreeVerdict verdict = HM_FREE_PASS;
+  uint64_t tsc = hm_tsc ();
   if (hm_lifetime_active)
     verdict = hm_lifetime_check_free (p, strategy, function, NULL);
   if (verdict == HM_FREE_DROP)
@@ -59,7 +65,7 @@ hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, const char *f
   if (hm_agent.tracing)
     {
       hm_guard++;
-      hm_emit_free (fn, (uintptr_t) p);
+      hm_emit_free_at (fn, (uintptr_t) p, tsc);
       hm_guard--;
     }
   return verdict == HM_FREE_PASS;

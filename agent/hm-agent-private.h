@@ -120,6 +120,14 @@ hm_now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+/* A TSC value and CLOCK_MONOTONIC (ns) of the same moment, for the trace's
+ * clock points and rates.  Read one after the other, the two can be a
+ * preemption apart (milliseconds on a loaded machine), and a point that far
+ * off moves every event converted with it by as much; so the TSC is read on
+ * both sides of the clock, and a pair whose sides are far apart is read
+ * again (hm-writer.c). */
+void hm_clock_pair (uint64_t *tsc, uint64_t *ns) HM_HIDDEN;
+
 /* hm-thread-buffer.c */
 HmThread *hm_thread_register (void) HM_HIDDEN;
 /* false: drop the event (counted in hm_agent.dropped) */

@@ -281,8 +281,7 @@ hm_agent_decide (void)
       int drop = 0;
       if (hm_parse_bool (getenv ("HM_DROP_WHEN_BEHIND"), &drop))
         hm_agent.drop_when_behind = drop;
-      hm_agent.start_ns = hm_now_ns ();
-      hm_agent.start_tsc = hm_tsc ();
+      hm_clock_pair (&hm_agent.start_tsc, &hm_agent.start_ns);
       hm_agent_find_own_text ();
       hm_stack_table_init ();
       hm_thread_buffers_init ();
@@ -308,10 +307,7 @@ calibrate_clock (void)
 {
   uint64_t ns1, tsc1;
   do
-    {
-      ns1 = hm_now_ns ();
-      tsc1 = hm_tsc ();
-    }
+    hm_clock_pair (&tsc1, &ns1);
   while (ns1 - hm_agent.start_ns < 100000u);
   hm_agent.calib_ns = ns1 - hm_agent.start_ns;
   hm_agent.calib_tsc = tsc1;
@@ -415,8 +411,7 @@ start_listening (void)
 static void
 start_clock (void)
 {
-  hm_agent.start_ns = hm_now_ns ();
-  hm_agent.start_tsc = hm_tsc ();
+  hm_clock_pair (&hm_agent.start_tsc, &hm_agent.start_ns);
   calibrate_clock ();
 }
 

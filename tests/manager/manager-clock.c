@@ -33,13 +33,19 @@ spin (int n)
     ;
 }
 
-/* 20 ms of region allocations, one every few dozen ns. */
+/* 20 ms of region allocations, one every few dozen ns.  Also prints how
+ * long the last two batches of 256 took: a cheap stamp after the thread was
+ * preempted can be early by as long as the preemption, until the thread's
+ * next real TSC read (at most 64 events later), so a preemption near the
+ * end shows in the last stamp. */
 static void
 burst (HmRegion *region)
 {
-  uint64_t start = now_ns (), end;
+  uint64_t start = now_ns (), end = start, batch_start;
+  uint64_t last_batches[2] = { 0, 0 };
   do
     {
+      batch_start = end;
       for (int i = 0; i < 256; i++)
         {
           char *p = hm_region_alloc (region, 16);
@@ -47,9 +53,12 @@ burst (HmRegion *region)
           spin (8);
         }
       end = now_ns ();
+      last_batches[0] = last_batches[1];
+      last_batches[1] = end - batch_start;
     }
   while (end - start < 20u * 1000u * 1000u);
-  printf ("burst %llu %llu\n", (unsigned long long) start, (unsigned long long) end);
+  printf ("burst %llu %llu %llu\n", (unsigned long long) start, (unsigned long long) end,
+          (unsigned long long) (last_batches[0] + last_batches[1]));
 }
 
 /* --- regions handed to another thread ------------------------------------------ */

@@ -21,6 +21,7 @@
 
 typedef struct {
   guint64 start, end;          /* CLOCK_MONOTONIC, as the program printed it */
+  guint64 tail;                /* how long its last two batches took (a preemption there) */
   guint64 first, last;         /* its region allocations' stamps, CLOCK_MONOTONIC */
   guint64 n;
 } Burst;
@@ -70,11 +71,12 @@ traced_run (void)
   lines = g_strsplit (run.stdout_text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      unsigned long long a, b;
-      if (sscanf (lines[i], "burst %llu %llu", &a, &b) == 2 && n_bursts < 2)
+      unsigned long long a, b, c;
+      if (sscanf (lines[i], "burst %llu %llu %llu", &a, &b, &c) == 3 && n_bursts < 2)
         {
           bursts[n_bursts].start = a;
           bursts[n_bursts].end = b;
+          bursts[n_bursts].tail = c;
           bursts[n_bursts].first = G_MAXUINT64;
           n_bursts++;
         }
@@ -135,13 +137,16 @@ test_stamps_follow_real_time (void)
       const Burst *b = &run_result.bursts[i];
       g_test_message ("burst %u: %" G_GUINT64_FORMAT " allocations over %" G_GUINT64_FORMAT
                       " us; first stamp %+" G_GINT64_FORMAT " us from its start, last %+"
-                      G_GINT64_FORMAT " us from its end", i, b->n, (b->end - b->start) / 1000,
+                      G_GINT64_FORMAT " us from its end (its last two batches took %"
+                      G_GUINT64_FORMAT " us)", i, b->n, (b->end - b->start) / 1000,
                       ((gint64) b->first - (gint64) b->start) / 1000,
-                      ((gint64) b->last - (gint64) b->end) / 1000);
+                      ((gint64) b->last - (gint64) b->end) / 1000, b->tail / 1000);
       g_assert_cmpuint (b->n, >, 1000);
       g_assert_cmpuint (b->first + LAG_NS, >=, b->start);
       g_assert_cmpuint (b->first, <=, b->start + LAG_NS);
-      g_assert_cmpuint (b->last + LAG_NS, >=, b->end);
+      /* the last stamps may be early by a preemption in the last 64 events
+       * (agent/hm-agent-private.h, cheap timestamps) */
+      g_assert_cmpuint (b->last + LAG_NS + b->tail, >=, b->end);
       g_assert_cmpuint (b->last, <=, b->end + LEAD_NS);
     }
   g_assert_cmpuint (run_result.bursts[1].first - run_result.bursts[0].last, >=, 150 * MS);

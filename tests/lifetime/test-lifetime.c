@@ -325,15 +325,25 @@ parse_count (const gchar *text)
   return v;
 }
 
+/* How long memcheck may take for one program.  Memcheck itself sometimes
+ * never returns from clean-threads: its main thread waits in wait4() for a
+ * forked child that has exited and is gone, while another thread's signals
+ * keep arriving (seen here with builds before and after this was added).
+ * Then the comparison is skipped, saying so, rather than the whole test
+ * timing out. */
+#define MEMCHECK_SECONDS "90"
+
 /* memcheck's definitely lost blocks: one size per block where a loss record
- * has one block, the record's average where it has several (same site). */
+ * has one block, the record's average where it has several (same site).
+ * NULL if memcheck did not finish in MEMCHECK_SECONDS. */
 static GArray *
 memcheck_definitely_lost (const gchar *program)
 {
   g_auto(HmTestRun) run = { 0 };
-  const gchar *argv[] = { g_getenv ("HM_VALGRIND"), "--leak-check=full",
-                          "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
-                          "--error-exitcode=0", "--child-silent-after-fork=yes", program, NULL };
+  const gchar *argv[] = { "timeout", "--kill-after=5", MEMCHECK_SECONDS, g_getenv ("HM_VALGRIND"),
+                          "--leak-check=full", "--show-leak-kinds=definite",
+                          "--errors-for-leak-kinds=definite", "--error-exitcode=0",
+                          "--child-silent-after-fork=yes", program, NULL };
   GArray *sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(GRegex) record = g_regex_new (
     "([0-9,]+) (?:\\(([0-9,]+) direct, [0-9,]+ indirect\\) )?bytes in ([0-9,]+) blocks? "
@@ -342,6 +352,11 @@ memcheck_definitely_lost (const gchar *program)
 
   hm_test_spawn (argv, NULL, &run);
   g_assert_true (WIFEXITED (run.exit_status));
+  if (WEXITSTATUS (run.exit_status) == 124 || WEXITSTATUS (run.exit_status) == 137)
+    {
+      g_array_unref (sizes);
+      return NULL;
+    }
   for (g_regex_match (record, run.stderr_text, 0, &match); g_match_info_matches (match);
        g_match_info_next (match, NULL))
     {
@@ -400,6 +415,13 @@ test_leaks_like_memcheck (gconstpointer data)
       g_array_append_val (ours, size);
     }
   theirs = memcheck_definitely_lost (program);
+  if (theirs == NULL)
+    {
+      g_autofree gchar *why = g_strdup_printf ("memcheck did not finish %s in %s s", name,
+                                               MEMCHECK_SECONDS);
+      g_test_skip (why);
+      return;
+    }
   g_array_sort (ours, compare_u64);
   g_array_sort (theirs, compare_u64);
   GString *both = g_string_new ("ours:");

@@ -212,18 +212,28 @@ hm_clock_publish (uint64_t tsc)
  * does not tick: the TSC, and what it says about the clock (hm-writer.c). */
 uint64_t hm_cheap_tsc_real (HmThread *t) __attribute__ ((cold)) HM_HIDDEN;
 
-/* A cheap event's time (see above). */
-static inline uint64_t
-hm_cheap_tsc (HmThread *t)
+/* A cheap event's time without reading the TSC, when one is due (see
+ * above); false when this event must read it (hm_cheap_tsc_real). */
+static inline bool
+hm_cheap_tsc_coarse (HmThread *t, uint64_t *tsc)
 {
   if (HM_LIKELY (__atomic_load_n (&hm_clock.ticking, __ATOMIC_ACQUIRE))
       && HM_LIKELY (t->cheap_left != 0))
     {
       t->cheap_left--;
       uint64_t coarse = __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED);
-      return coarse > t->last_tsc ? coarse : t->last_tsc;
+      *tsc = coarse > t->last_tsc ? coarse : t->last_tsc;
+      return true;
     }
-  return hm_cheap_tsc_real (t);
+  return false;
+}
+
+/* A cheap event's time (see above). */
+static inline uint64_t
+hm_cheap_tsc (HmThread *t)
+{
+  uint64_t tsc;
+  return hm_cheap_tsc_coarse (t, &tsc) ? tsc : hm_cheap_tsc_real (t);
 }
 
 /* Makes room for one event and returns where to write it.
@@ -378,17 +388,14 @@ hm_emit_object_leaf (uint8_t kind, uint64_t id, uint64_t addr, uint64_t size)
   if (HM_UNLIKELY (hm_guard != 0))
     return true;
   HmThread *t = hm_self;
+  uint64_t tsc;
   /* strictly below fast_end: the event cannot end on it, so no commit check */
   if (HM_UNLIKELY (t == NULL || t->head + HM_RING_MAX_EVENT >= t->fast_end
-                   || !__atomic_load_n (&hm_clock.ticking, __ATOMIC_ACQUIRE)
-                   || t->cheap_left == 0))
+                   || !hm_cheap_tsc_coarse (t, &tsc)))
     return false;
-  t->cheap_left--;
-  uint64_t coarse = __atomic_load_n (&hm_clock.coarse, __ATOMIC_RELAXED);
   uint64_t head = t->head;
   uint8_t *start = &t->ring[(uint32_t) head & (HM_RING_BYTES - 1)];
-  uint8_t *end = hm_put_object (t, start, kind, coarse > t->last_tsc ? coarse : t->last_tsc, id,
-                                addr, size);
+  uint8_t *end = hm_put_object (t, start, kind, tsc, id, addr, size);
   __atomic_store_n (&t->head, head + (uint64_t) (end - start), __ATOMIC_RELEASE);
   return true;
 }

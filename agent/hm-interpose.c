@@ -57,12 +57,13 @@ __attribute__ ((noinline)) bool
 hm_watch_free (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, const char *function)
 {
   HmFreeVerdict verdict = HM_FREE_PASS;
-  uint64_t tsc = hm_tsc ();
+  bool tracing = hm_agent.tracing;
+  uint64_t tsc = tracing ? hm_tsc () : 0;
   if (hm_lifetime_active)
     verdict = hm_lifetime_check_free (p, strategy, function, NULL);
   if (verdict == HM_FREE_DROP)
     return false;
-  if (hm_agent.tracing)
+  if (tracing)
     {
       hm_guard++;
       hm_emit_free_at (fn, (uintptr_t) p, tsc);

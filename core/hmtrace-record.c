@@ -365,12 +365,7 @@ hmtrace_record_main (int argc, char **argv)
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGQUIT, &old_quit, NULL);
 
-  if (output == NULL)
-    {
-      g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
-      output = default_output (program, pid_text);
-    }
-
+  /* without a flight recorder, output is the trace's name by now */
   if (flight_seconds == 0)
   {
     struct stat st;

@@ -54,25 +54,36 @@ find_text (struct dl_phdr_info *info, size_t size, void *data)
   return 0;
 }
 
+/* The load address of the object that holds addr (dladdr's dli_fbase), or
+ * 0.  glibc's _dl_find_object finds it in a sorted table, lock-free;
+ * dladdr also looks for the nearest symbol, a walk over the object's
+ * symbol table that made 3% of a preloaded program's start. */
+uintptr_t
+hm_object_base (const void *addr)
+{
+#if HAVE_DL_FIND_OBJECT
+  struct dl_find_object found;
+  if (_dl_find_object ((void *) addr, &found) == 0)
+    return (uintptr_t) found.dlfo_map_start;
+#endif
+  Dl_info info;
+  return dladdr (addr, &info) ? (uintptr_t) info.dli_fbase : 0;
+}
+
 /* The frames to leave out of every stack: the agent's own code and the
  * unwinder's.  They are adjacent only by chance, so keep the hull of both
  * when they are, and just ours otherwise. */
 void
 hm_agent_find_own_text (void)
 {
-  Dl_info self, unwinder;
   TextRange ours = { 0 }, theirs = { 0 };
 
-  if (dladdr ((void *) hm_agent_find_own_text, &self) && self.dli_fbase)
-    {
-      ours.base = (uintptr_t) self.dli_fbase;
-      dl_iterate_phdr (find_text, &ours);
-    }
-  if (dladdr ((void *) unw_backtrace, &unwinder) && unwinder.dli_fbase)
-    {
-      theirs.base = (uintptr_t) unwinder.dli_fbase;
-      dl_iterate_phdr (find_text, &theirs);
-    }
+  ours.base = hm_object_base ((void *) hm_agent_find_own_text);
+  if (ours.base != 0)
+    dl_iterate_phdr (find_text, &ours);
+  theirs.base = hm_object_base ((void *) unw_backtrace);
+  if (theirs.base != 0)
+    dl_iterate_phdr (find_text, &theirs);
   hm_agent.self_start = ours.start;
   hm_agent.self_end = ours.end;
   hm_agent.unwinder_start = theirs.start;

@@ -12,8 +12,9 @@
  *
  * What it costs: nothing per request until a program makes one; then one
  * trap and signal return per request (a few microseconds, see
- * tests/bench/bench-allocators.sh).  Never patched: the agent, the loader,
- * libc, the vdso; a page that cannot be made writable; more sites than the
+ * tests/bench/bench-allocators.sh).  Never scanned nor patched: the agent
+ * and its libraries, the loader, the C library's objects, the vdso
+ * (skip_object); a page that cannot be made writable; more sites than the
  * table holds; anything when the agent was injected by an attach.  A
  * SIGTRAP that is not at one of our sites goes to the
  * handler the program had (or to the default action).  If the program
@@ -216,15 +217,32 @@ patch_range (uint8_t *start, uint8_t *end, int prot)
     }
 }
 
+/* Objects that never hold a client request: the agent and what it loads
+ * (libunwind, its liblzma, libm), the loader, the vdso, and the C
+ * library's own objects.  The scan reads every byte of an object's code,
+ * faulting its pages in: libm's alone was half of the agent's start. */
 static bool
 skip_object (const struct dl_phdr_info *info)
 {
+  static const char *const system[] = {
+    "libhybridmem", "ld-linux", "linux-vdso", "libc", "libm", "libmvec", "libpthread", "libdl",
+    "librt", "libresolv", "libutil", "libanl", "libunwind", "liblzma",
+  };
   const char *name = info->dlpi_name;
-  if (name == NULL)
-    return false;
-  return strstr (name, "libhybridmem") != NULL || strstr (name, "ld-linux") != NULL
-         || strstr (name, "linux-vdso") != NULL || strstr (name, "/libc.so") != NULL
-         || strstr (name, "libunwind") != NULL;
+  if (name == NULL || *name == '\0')
+    return false;   /* the executable */
+  const char *slash = strrchr (name, '/');
+  const char *base = slash != NULL ? slash + 1 : name;
+  if (strncmp (base, "libnss_", 7) == 0)
+    return true;
+  for (size_t i = 0; i < sizeof system / sizeof system[0]; i++)
+    {
+      size_t n = strlen (system[i]);
+      /* libm.so.6, libc-2.31.so, libunwind.so.8; not libcrypto nor libmagic */
+      if (strncmp (base, system[i], n) == 0 && (base[n] == '.' || base[n] == '-'))
+        return true;
+    }
+  return false;
 }
 
 static int

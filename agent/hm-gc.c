@@ -2523,7 +2523,6 @@ fork_child (void)
 static void
 gc_init (void)
 {
-  Dl_info self;
 
   hm_guard++;
   for (unsigned i = 0, k = 0; i < sizeof class_of; i++)
@@ -2538,8 +2537,7 @@ gc_init (void)
   segments = map_anonymous (MAX_SEGMENTS * sizeof (Range), MAP_NORESERVE);
   mark_stack = map_anonymous (MARK_STACK_BYTES, MAP_NORESERVE);
   mark_cap = MARK_STACK_BYTES / sizeof (Range);
-  if (dladdr ((void *) gc_init, &self) && self.dli_fbase != NULL)
-    own_base = (uintptr_t) self.dli_fbase;
+  own_base = hm_object_base ((void *) gc_init);
   if (gc_l1 != NULL && roots != NULL && slots != NULL && segments != NULL && mark_stack != NULL
       && pthread_key_create (&gc_key, cache_thread_exit) == 0)
     {

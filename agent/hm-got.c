@@ -79,9 +79,7 @@ find_libc (void)
   /* Another allocator in front of libc's (jemalloc, tcmalloc): leave it. */
   if (libc_functions[0] == NULL || dlsym (RTLD_DEFAULT, "malloc") != libc_functions[0])
     return 0;
-  Dl_info self;
-  if (dladdr ((void *) find_libc, &self) && self.dli_fbase)
-    self_base = (uintptr_t) self.dli_fbase;
+  self_base = hm_object_base ((void *) find_libc);
   libc_known = 1;
   return 1;
 }

@@ -288,8 +288,7 @@ static void *
 next_in (const char *name, const void *base)
 {
   void *sym = hm_next_symbol (name);
-  Dl_info info;
-  if (sym == NULL || !dladdr (sym, &info) || info.dli_fbase != base)
+  if (sym == NULL || hm_object_base (sym) != (uintptr_t) base)
     return NULL;
   return sym;
 }
@@ -297,15 +296,15 @@ next_in (const char *name, const void *base)
 static void
 decide_next (void)
 {
-  Dl_info libc, other;
   int kind = HM_NEXT_LIBC;
 
   deciding_next = 1;
   void *m = hm_next_symbol ("malloc");
-  if (m != NULL && dladdr (m, &other) && dladdr ((void *) __libc_malloc, &libc)
-      && other.dli_fbase != libc.dli_fbase && other.dli_fbase != NULL)
+  uintptr_t m_base = m != NULL ? hm_object_base (m) : 0;
+  if (m_base != 0 && m_base != hm_object_base ((void *) __libc_malloc))
     {
-      const void *base = other.dli_fbase;
+      const void *base = (const void *) m_base;
+      Dl_info other;
       next.malloc = m;
       next.free = next_in ("free", base);
       next.calloc = next_in ("calloc", base);
@@ -320,7 +319,7 @@ decide_next (void)
       if (next.free && next.calloc && next.realloc && next.posix_memalign)
         {
           kind = HM_NEXT_FOREIGN;
-          if (other.dli_fname != NULL)
+          if (dladdr (m, &other) && other.dli_fname != NULL)
             strncpy (next.path, other.dli_fname, sizeof next.path - 1);
         }
     }

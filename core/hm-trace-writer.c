@@ -6,6 +6,13 @@
 #include "hm-varint.h"
 
 #include <string.h>
+#if defined(__x86_64__)
+#if HAVE_SYS_PLATFORM_X86_H
+#include <sys/platform/x86.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
 
 void
 hm_trace_write_header (uint8_t *out, const HmTraceHeaderInfo *info)
@@ -499,6 +506,22 @@ crc32c_soft (uint32_t crc, const uint8_t *p, size_t len)
 }
 
 #if defined(__x86_64__)
+/* Whether the CPU has the crc32 instruction.  glibc's <sys/platform/x86.h>
+ * reads what the loader found out at startup; __builtin_cpu_supports would
+ * link libgcc's own detector, a constructor that runs a dozen cpuid
+ * instructions in every process that loads us, and each one traps to the
+ * hypervisor on a virtual machine: 3% of a preloaded program's start. */
+static int
+cpu_has_sse42 (void)
+{
+#if HAVE_SYS_PLATFORM_X86_H
+  return CPU_FEATURE_ACTIVE (SSE4_2) ? 1 : 0;
+#else
+  unsigned a, b, c, d;
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & bit_SSE4_2) ? 1 : 0;
+#endif
+}
+
 __attribute__ ((target ("sse4.2"))) static uint32_t
 crc32c_sse42 (uint32_t crc, const uint8_t *p, size_t len)
 {
@@ -525,10 +548,7 @@ hm_crc32c (uint32_t crc, const void *data, size_t len)
 #if defined(__x86_64__)
   static int has_sse42 = -1;
   if (has_sse42 < 0)
-    {
-      __builtin_cpu_init ();
-      has_sse42 = __builtin_cpu_supports ("sse4.2") ? 1 : 0;
-    }
+    has_sse42 = cpu_has_sse42 ();
   if (has_sse42)
     return ~crc32c_sse42 (crc, data, len);
 #endif

@@ -11,5 +11,5 @@ int hmtrace_attach_main (int argc, char **argv);
 int hmtrace_dump_main (int argc, char **argv);
 
 /* hmtrace-record.c: libhybridmem.so — $HM_AGENT_PATH, beside a build tree's
- * hmtrace, or the installed one. */
+ * hmtrace, or the installed one; malloc'd (free or g_free). */
 char *hmtrace_find_agent (void);

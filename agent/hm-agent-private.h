@@ -734,6 +734,7 @@ void hm_agent_unmap (void *p, size_t bytes) HM_HIDDEN;
 /* Finds the agent's and the unwinder's code, whose frames stacks leave out. */
 void hm_agent_find_own_text (void) HM_HIDDEN;
 uintptr_t hm_object_base (const void *addr) HM_HIDDEN;
+const char *hm_agent_exe (void) HM_HIDDEN;
 void hm_agent_note_exit (int status) HM_HIDDEN;
 /* fork handlers: every agent lock, in the agent's one order (hm-agent.c);
  * the first handler to run takes them, the first after handler frees them. */

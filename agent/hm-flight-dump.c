@@ -144,12 +144,11 @@ hm_flight_dump_setup (void)
     set_base (trace);
   else
     {
-      char exe[1024], name[1200];
-      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-      exe[n > 0 ? n : 0] = '\0';
+      char name[1200];
+      const char *exe = hm_agent_exe ();
       const char *slash = strrchr (exe, '/');
       size_t len = put (name, sizeof name, 0, "hmtrace.");
-      len = put (name, sizeof name, len, slash ? slash + 1 : n > 0 ? exe : "program");
+      len = put (name, sizeof name, len, slash ? slash + 1 : *exe ? exe : "program");
       len = put (name, sizeof name, len, ".%p.hmt");
       set_base (name);
     }

@@ -135,8 +135,10 @@ hm_modules_scan (void)
       if (p == MAP_FAILED)
         goto out;
       modules = p;
-      ssize_t n = readlink ("/proc/self/exe", exe_path, sizeof exe_path - 1);
-      exe_path[n > 0 ? n : 0] = '\0';
+      const char *exe = hm_agent_exe ();
+      size_t len = strnlen (exe, sizeof exe_path - 1);
+      memcpy (exe_path, exe, len);
+      exe_path[len] = '\0';
     }
   dl_iterate_phdr (scan_one, NULL);
   for (uint32_t i = 0; i < n_modules; i++)

@@ -577,13 +577,9 @@ hm_profile_exe_name (void)
 {
   if (exe_name[0] == '\0')
     {
-      char path[4096];
-      ssize_t n = readlink ("/proc/self/exe", path, sizeof path - 1);
-      if (n > 0)
-        {
-          path[n] = '\0';
-          snprintf (exe_name, sizeof exe_name, "%.255s", base_name (path));
-        }
+      const char *path = hm_agent_exe ();
+      if (*path != '\0')
+        snprintf (exe_name, sizeof exe_name, "%.255s", base_name (path));
       else
         snprintf (exe_name, sizeof exe_name, "?");
     }

@@ -858,8 +858,13 @@ text_number (char *out, size_t len, size_t size, uint64_t v)
 static void
 read_exe_and_cmdline (char *exe, size_t exe_size, char *cmdline, size_t cmdline_size)
 {
-  ssize_t n = readlink ("/proc/self/exe", exe, exe_size - 1);
-  exe[n > 0 ? n : 0] = '\0';
+  const char *path = hm_agent_exe ();
+  size_t len = strlen (path);
+  if (len >= exe_size)
+    len = exe_size - 1;
+  memcpy (exe, path, len);
+  exe[len] = '\0';
+  ssize_t n;
   int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
   n = cfd >= 0 ? read (cfd, cmdline, cmdline_size - 1) : 0;
   if (cfd >= 0)

@@ -60,6 +60,10 @@ python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" "$forwa
 import os, statistics, subprocess, sys, time
 
 repeat, work, bench, hmtrace, mean, agent, forward = sys.argv[1:8]
+# Each run writes a new trace, as hmtrace's default names do: the last
+# run's is deleted before it (untimed), for replacing a file would time how the
+# filesystem frees the old one's blocks (synchronous discards, with this
+# machine's mount options), which plain runs never pay.
 kinds = {
     "plain": ([bench], {}),
     "hmtrace record --sample-bytes " + mean:
@@ -68,12 +72,16 @@ kinds = {
         ([bench], {"LD_PRELOAD": agent, "HM_TRACE": work + "/agent.hmt", "HM_SAMPLE_BYTES": mean,
                    "HM_LIFETIME_ANALYSIS": "0"}),
 }
+writes = {"hmtrace record --sample-bytes " + mean: work + "/bench.hmt",
+          "agent alone (LD_PRELOAD, HM_TRACE)": work + "/agent.hmt"}
 if os.path.exists(forward):
     kinds["bare interposer (forwards only)"] = ([bench], {"LD_PRELOAD": forward})
 walls = {k: [] for k in kinds}
 cpus = {k: [] for k in kinds}
 
-def run(argv, env):
+def run(argv, env, trace=None):
+    if trace is not None and os.path.exists(trace):
+        os.unlink(trace)
     e = dict(os.environ)
     e.update(env)
     start = time.perf_counter()
@@ -89,7 +97,7 @@ def run(argv, env):
 run([bench], {})  # the page cache
 for _ in range(int(repeat)):
     for k, (argv, env) in kinds.items():
-        w, c = run(argv, env)
+        w, c = run(argv, env, writes.get(k))
         walls[k].append(w)
         cpus[k].append(c)
 

@@ -114,6 +114,14 @@ for k in kinds:
             "   (target <= 1.05x)" if k.startswith("hmtrace") else ""))
         print("%-38s %9.3fx" % ("  median of side-by-side wall ratios",
                                  statistics.median(a / b for a, b in zip(walls[k], walls[plain]))))
+bare = "bare interposer (forwards only)"
+if bare in walls:
+    # what is ours, above the interposition every hook pays
+    for k in kinds:
+        if k not in (plain, bare):
+            print("%-38s %9.3fx best, %.3fx side by side" % (
+                k.split(" (")[0][:26] + ", to bare", min(walls[k]) / min(walls[bare]),
+                statistics.median(a / b for a, b in zip(walls[k], walls[bare]))))
 for k in kinds:
     print("wall times (s), %s: %s" % (k, " ".join("%.3f" % w for w in walls[k])))
 PYEOF

@@ -74,22 +74,22 @@ hmtrace_find_agent (void)
   if (env != NULL && *env != '\0')
     return xasprintf ("%s", env);
 
-  /* Run from a build tree: the agent is built in ../agent. */
+  /* Run from a build tree (BUILD/core/hmtrace): the agent is built in
+   * BUILD/agent. */
   ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
   if (n > 0)
     {
       self[n] = '\0';
       char *slash = strrchr (self, '/');
       if (slash != NULL)
+        *slash = '\0';
+      slash = strrchr (self, '/');
+      if (slash != NULL)
         {
           *slash = '\0';
-          char *beside = xasprintf ("%s/../agent/libhybridmem.so", self);
-          char resolved[PATH_MAX];
-          if (is_regular (beside) && realpath (beside, resolved) != NULL)
-            {
-              free (beside);
-              return xasprintf ("%s", resolved);
-            }
+          char *beside = xasprintf ("%s/agent/libhybridmem.so", self);
+          if (is_regular (beside))
+            return beside;
           free (beside);
         }
     }
@@ -247,17 +247,22 @@ check_program (const char *path)
       && ehdr[EI_CLASS] == ELFCLASS64)
     {
       Elf64_Ehdr eh;
+      Elf64_Phdr ph[64];
       bool has_interp = false;
       memcpy (&eh, ehdr, sizeof eh);
-      for (int i = 0; i < eh.e_phnum && i < 256; i++)
+      /* the program headers in one read (real programs have about a dozen) */
+      if (eh.e_phentsize == sizeof ph[0] && eh.e_phnum > 0 && eh.e_phnum <= 64)
         {
-          Elf64_Phdr ph;
-          if (pread (fd, &ph, sizeof ph, (off_t) (eh.e_phoff + (Elf64_Off) i * eh.e_phentsize))
-              != (ssize_t) sizeof ph)
-            break;
-          if (ph.p_type == PT_INTERP)
-            has_interp = true;
+          size_t want = (size_t) eh.e_phnum * sizeof ph[0];
+          ssize_t got = pread (fd, ph, want, (off_t) eh.e_phoff);
+          for (size_t i = 0; got > 0 && i < (size_t) got / sizeof ph[0]; i++)
+            if (ph[i].p_type == PT_INTERP)
+              has_interp = true;
+          if (got != (ssize_t) want)
+            has_interp = true;   /* cannot tell: let exec decide */
         }
+      else
+        has_interp = true;       /* unusual headers: let exec decide */
       /* no program interpreter: static, or static-pie (ET_DYN) */
       if (!has_interp && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN))
         {

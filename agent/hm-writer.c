@@ -39,6 +39,7 @@ static int writer_running;
 static volatile int writer_stop;
 static int writer_tid;             /* 0 until the writer thread runs */
 static int fd_is_socket;
+static int fd_is_file;             /* a regular file: a write cannot raise SIGPIPE */
 static int in_crash;               /* a fatal signal: take no lock that may be held */
 static int write_failed;
 static int in_session;             /* writing to a client that attached (hm-listener.c) */
@@ -146,6 +147,9 @@ write_iov (struct iovec *iov, int n)
           struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t) n };
           done = sendmsg (hm_agent.trace_fd, &msg, MSG_NOSIGNAL);
         }
+      else if (fd_is_file)
+        /* the three system calls around it cost more than the write */
+        done = writev (hm_agent.trace_fd, iov, n);
       else
         done = writev_no_sigpipe (hm_agent.trace_fd, iov, n);
       if (done < 0)
@@ -1092,7 +1096,9 @@ write_start_of_trace (int fd)
       meta_mem = p;
       hm_gc_register_agent_memory (meta_mem, META_BYTES);
     }
-  fd_is_socket = fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode);
+  int known = fstat (fd, &st) == 0;
+  fd_is_socket = known && S_ISSOCK (st.st_mode);
+  fd_is_file = known && S_ISREG (st.st_mode);
   if (fd_is_socket)
     info.flags |= HM_TRACE_FLAG_LIVE;
   clock_gettime (CLOCK_REALTIME, &rt);

@@ -1176,7 +1176,18 @@ hm_writer_start_flight (void)
  * threads that record them instead, a round at most every ROUND_NS
  * (hm_writer_round_inline), or when a ring is full, and at the end. */
 static int writer_inline;
-static uint64_t last_inline_round_ns;
+/* Each sampled allocation and free asks whether a round is due: in TSC
+ * ticks, as a clock_gettime for each was a third of a sample's cost on a
+ * virtual machine.  round_ticks is ROUND_NS at the rate calibrated at
+ * start (0: no rate; then CLOCK_MONOTONIC is read as before). */
+static uint64_t last_inline_round;
+static uint64_t round_ticks;
+
+static uint64_t
+inline_now (void)
+{
+  return round_ticks != 0 ? hm_tsc () : hm_now_ns ();
+}
 
 int
 hm_writer_start (int fd)
@@ -1186,7 +1197,10 @@ hm_writer_start (int fd)
   if (hm_sampler.on)
     {
       writer_inline = 1;
-      last_inline_round_ns = hm_now_ns ();
+      uint64_t ticks = hm_agent.calib_tsc - hm_agent.start_tsc;
+      if (hm_agent.calib_ns != 0 && ticks != 0 && hm_agent.calib_tsc > hm_agent.start_tsc)
+        round_ticks = (uint64_t) ((double) ticks / (double) hm_agent.calib_ns * ROUND_NS);
+      last_inline_round = inline_now ();
       return 0;
     }
   return start_thread ();
@@ -1197,8 +1211,9 @@ hm_writer_round_inline (bool must)
 {
   if (!writer_inline || !hm_agent.writer_started || hm_agent.trace_fd < 0 || !hm_agent.tracing)
     return false;
-  uint64_t now = hm_now_ns ();
-  if (!must && now - __atomic_load_n (&last_inline_round_ns, __ATOMIC_RELAXED) < ROUND_NS)
+  uint64_t now = inline_now ();
+  if (!must && now - __atomic_load_n (&last_inline_round, __ATOMIC_RELAXED)
+                   < (round_ticks != 0 ? round_ticks : ROUND_NS))
     return false;
   hm_guard++;
   /* Never a blocking lock: this thread may hold it already (the collector
@@ -1217,7 +1232,7 @@ hm_writer_round_inline (bool must)
       hm_guard--;
       return false;
     }
-  __atomic_store_n (&last_inline_round_ns, now, __ATOMIC_RELAXED);
+  __atomic_store_n (&last_inline_round, now, __ATOMIC_RELAXED);
   if (hm_agent.tracing && hm_agent.trace_fd >= 0)
     round_locked ();
   pthread_mutex_unlock (&writer_lock);

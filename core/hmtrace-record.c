@@ -58,6 +58,28 @@ xasprintf (const char *format, ...)
   return out;
 }
 
+/* What record allocates lives until it returns, and is freed then (the
+ * sanitizer build checks the front for leaks too): own() keeps it. */
+#define MAX_OWNED 64
+static void *owned[MAX_OWNED];
+static size_t n_owned;
+
+static void *
+own (void *p)
+{
+  if (n_owned < MAX_OWNED)
+    owned[n_owned++] = p;
+  return p;
+}
+
+static void
+release_owned (int *scope)
+{
+  (void) scope;
+  while (n_owned > 0)
+    free (owned[--n_owned]);
+}
+
 static bool
 is_regular (const char *path)
 {
@@ -144,7 +166,7 @@ env_init (Env *env)
   while (environ[n] != NULL)
     n++;
   env->cap = n + 16;
-  env->vars = calloc (env->cap, sizeof *env->vars);
+  env->vars = own (calloc (env->cap, sizeof *env->vars));
   if (env->vars == NULL)
     {
       fputs ("hmtrace: out of memory\n", stderr);
@@ -177,7 +199,7 @@ env_set (Env *env, const char *name, const char *value, bool replace)
   ssize_t i = env_find (env, name);
   if (i >= 0 && !replace)
     return;
-  char *entry = xasprintf ("%s=%s", name, value);   /* lives as long as we do */
+  char *entry = own (xasprintf ("%s=%s", name, value));
   if (i >= 0)
     env->vars[i] = entry;
   else if (env->n + 1 < env->cap)
@@ -352,6 +374,7 @@ enum {
 int
 hmtrace_record_main (int argc, char **argv)
 {
+  __attribute__ ((cleanup (release_owned))) int scope = 0;
   static const struct option options[] = {
     { "help", no_argument, NULL, 'h' },
     { "output", required_argument, NULL, 'o' },
@@ -444,7 +467,7 @@ hmtrace_record_main (int argc, char **argv)
       return 2;
     }
 
-  program = find_program (program_argv[0]);
+  program = own (find_program (program_argv[0]));
   if (program == NULL)
     {
       fprintf (stderr, _("hmtrace record: %s: no such program (not found in PATH)\n"),
@@ -455,7 +478,7 @@ hmtrace_record_main (int argc, char **argv)
   if (unrunnable != 0)
     return unrunnable;
 
-  agent = hmtrace_find_agent ();
+  agent = own (hmtrace_find_agent ());
   if (!is_regular (agent))
     {
       fprintf (stderr, _("hmtrace record: the agent library %s is missing; "
@@ -466,7 +489,7 @@ hmtrace_record_main (int argc, char **argv)
   if (output != NULL && flight_seconds > 0)
     /* the dumps are FILE.flight-N.hmt, made by the agent wherever the
      * program has gone: an absolute name */
-    output = absolute_path (output);
+    output = own (absolute_path (output));
   else if (output != NULL)
     {
       /* The user named the file: replace it, but never through a symlink. */
@@ -486,13 +509,14 @@ hmtrace_record_main (int argc, char **argv)
   env_init (&env);
   const char *old_preload = env_get (&env, "LD_PRELOAD");
   char *preload = old_preload != NULL && *old_preload != '\0'
-                    ? xasprintf ("%s:%s", agent, old_preload)
-                    : xasprintf ("%s", agent);
+                    ? own (xasprintf ("%s:%s", agent, old_preload))
+                    : own (xasprintf ("%s", agent));
   if (flight_seconds > 0)
     {
-      char *seconds = xasprintf ("%ld", flight_seconds);
+      char *seconds = own (xasprintf ("%ld", flight_seconds));
       /* the agent puts the program's pid for %p */
-      char *base = output != NULL ? output : absolute_path (default_output (program, "%p"));
+      char *base = output != NULL ? output
+                                  : own (absolute_path (own (default_output (program, "%p"))));
       env_set (&env, "HM_FLIGHT_RECORDER", seconds, true);
       env_set (&env, "HM_FLIGHT_OUTPUT", base, true);
       if (flight_bytes != NULL)
@@ -504,8 +528,8 @@ hmtrace_record_main (int argc, char **argv)
     {
       /* hmtrace.PROGRAM.PID.hmt needs the program's pid: made under a name
        * of ours, renamed as soon as the pid is known */
-      char *ours = xasprintf ("starting-%d", (int) getpid ());
-      partial = default_output (program, ours);
+      char *ours = own (xasprintf ("starting-%d", (int) getpid ()));
+      partial = own (default_output (program, ours));
       trace_fd = open (partial, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
       if (trace_fd < 0)
         {
@@ -517,14 +541,14 @@ hmtrace_record_main (int argc, char **argv)
   env_set (&env, "LD_PRELOAD", preload, true);
   if (trace_fd >= 0)
     {
-      char *fd_text = xasprintf ("%d", trace_fd);
+      char *fd_text = own (xasprintf ("%d", trace_fd));
       env_set (&env, "HM_TRACE_FD", fd_text, true);
     }
   if (drop_when_behind)
     env_set (&env, "HM_DROP_WHEN_BEHIND", "1", true);
   env_unset (&env, "HM_TRACE");
   if (sample_bytes != 0)
-    env_set (&env, "HM_SAMPLE_BYTES", xasprintf ("%" PRIu64, sample_bytes), true);
+    env_set (&env, "HM_SAMPLE_BYTES", own (xasprintf ("%" PRIu64, sample_bytes)), true);
   const char *sample_env = env_get (&env, "HM_SAMPLE_BYTES");
   if (sample_env != NULL && *sample_env && strcmp (sample_env, "0") != 0)
     /* lifetime analysis is off while sampling; a caller's
@@ -571,8 +595,8 @@ hmtrace_record_main (int argc, char **argv)
     }
   if (partial != NULL)
     {
-      char *pid_text = xasprintf ("%d", (int) pid);
-      output = default_output (program, pid_text);
+      char *pid_text = own (xasprintf ("%d", (int) pid));
+      output = own (default_output (program, pid_text));
       if (rename (partial, output) != 0)
         {
           fprintf (stderr, _("hmtrace record: the trace stays %s: cannot name it %s: %s\n"),

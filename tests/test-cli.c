@@ -233,6 +233,71 @@ test_record_no_program (void)
   g_assert_cmpstr (g_strstrip (run.stderr_text), !=, "");
 }
 
+/* ---- the front: hmtrace runs record with the C library alone ---- */
+
+/* What the recorded program waits for is hmtrace's own start: the front
+ * must not pull in GLib, elfutils or jansson again (core/hmtrace.c). */
+static void
+test_front_needs_only_libc (void)
+{
+  g_auto(HmTestRun) run = { 0 };
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  const gchar *argv[] = { "readelf", "--dynamic", hm_test_hmtrace_path (), NULL };
+  hm_test_spawn (argv, NULL, &run);
+  if (!WIFEXITED (run.exit_status) || WEXITSTATUS (run.exit_status) != 0)
+    {
+      g_test_skip ("readelf cannot read hmtrace");
+      return;
+    }
+  g_auto(GStrv) lines = g_strsplit (run.stdout_text, "\n", -1);
+  guint needed = 0;
+  for (gchar **l = lines; *l != NULL; l++)
+    if (strstr (*l, "(NEEDED)") != NULL)
+      {
+        needed++;
+        if (strstr (*l, "[libc.so") == NULL)
+          hm_test_fail ("hmtrace needs more than the C library: %s", g_strstrip (*l));
+      }
+  g_assert_cmpuint (needed, ==, 1);
+}
+
+/* A command the front hands on, with hmtrace-tool neither beside it nor
+ * installed: one line naming what is missing, exit 127. */
+static void
+test_front_without_tool (void)
+{
+  g_auto(HmTestRun) run = { 0 };
+  g_autofree gchar *copy = tmp_path ("hmtrace");
+  g_autofree gchar *contents = NULL;
+  gsize length = 0;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  g_assert_true (g_file_get_contents (hm_test_hmtrace_path (), &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (copy, contents, (gssize) length, NULL));
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+  const gchar *argv[] = { copy, "report", "whatever.hmt", NULL };
+  hm_test_spawn (argv, NULL, &run);
+  if (g_file_test (HM_TEST_TOOL_INSTALLED_PATH, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("hmtrace-tool is installed: the copy runs it");
+      return;
+    }
+  g_assert_true (WIFEXITED (run.exit_status));
+  g_assert_cmpint (WEXITSTATUS (run.exit_status), ==, 127);
+  g_assert_nonnull (strstr (run.stderr_text, "hmtrace-tool"));
+  g_assert_nonnull (strstr (run.stderr_text, "report"));
+  /* record needs no tool */
+  g_auto(HmTestRun) help = { 0 };
+  const gchar *help_argv[] = { copy, "record", "--help", NULL };
+  hm_test_spawn (help_argv, NULL, &help);
+  g_assert_true (WIFEXITED (help.exit_status));
+  g_assert_cmpint (WEXITSTATUS (help.exit_status), ==, 0);
+  g_assert_nonnull (strstr (help.stdout_text, "--sample-bytes"));
+}
+
 /* ---- report on files that are not (whole) traces ---- */
 
 static void
@@ -480,6 +545,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/record/default-name", test_record_default_name);
   g_test_add_func ("/cli/record/never-through-symlink", test_trace_never_through_symlink);
   g_test_add_func ("/cli/record/no-program", test_record_no_program);
+  g_test_add_func ("/cli/front/needs-only-libc", test_front_needs_only_libc);
+  g_test_add_func ("/cli/front/without-tool", test_front_without_tool);
   g_test_add_data_func ("/cli/record/static-program", "static-exit3",
                         test_record_static_program);
   g_test_add_data_func ("/cli/record/static-pie-program", "static-pie-exit3",

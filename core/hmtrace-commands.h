@@ -13,3 +13,9 @@ int hmtrace_dump_main (int argc, char **argv);
 /* hmtrace-record.c: libhybridmem.so — $HM_AGENT_PATH, beside a build tree's
  * hmtrace, or the installed one; malloc'd (free or g_free). */
 char *hmtrace_find_agent (void);
+
+/* hmtrace.c: the locale and our message catalogue, set up at the first
+ * message (the front prints none when all goes well, and loading the
+ * locale's files cost a recorded program 0.1 ms of its start). */
+void hmtrace_messages (void);
+const char *hmtrace_gettext (const char *msgid);

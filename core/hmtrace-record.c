@@ -33,7 +33,7 @@
 #include "hmtrace-commands.h"
 #include "hm-byte-size.h"
 
-#define _(text) gettext (text)
+#define _(text) hmtrace_gettext (text)
 #define N_(text) (text)
 
 extern char **environ;
@@ -56,6 +56,21 @@ xasprintf (const char *format, ...)
       exit (1);
     }
   return out;
+}
+
+/* strerror and strsignal in the user's language (hmtrace_messages) */
+static const char *
+error_text (int error)
+{
+  hmtrace_messages ();
+  return strerror (error);
+}
+
+static const char *
+signal_text (int signal_number)
+{
+  hmtrace_messages ();
+  return strsignal (signal_number);
 }
 
 /* What record allocates lives until it returns, and is freed then (the
@@ -235,7 +250,7 @@ check_program (const char *path)
   if (stat (path, &st) != 0)
     {
       int saved = errno;
-      fprintf (stderr, "hmtrace record: %s: %s\n", path, strerror (saved));
+      fprintf (stderr, "hmtrace record: %s: %s\n", path, error_text (saved));
       return saved == ENOENT ? 127 : 126;
     }
   if (!S_ISREG (st.st_mode))
@@ -498,7 +513,7 @@ hmtrace_record_main (int argc, char **argv)
         {
           int saved = errno;
           fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), output,
-                   strerror (saved));
+                   error_text (saved));
           return 1;
         }
     }
@@ -533,8 +548,9 @@ hmtrace_record_main (int argc, char **argv)
       trace_fd = open (partial, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
       if (trace_fd < 0)
         {
+          int saved = errno;   /* before _() sets the locale up */
           fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), partial,
-                   strerror (errno));
+                   error_text (saved));
           return 1;
         }
     }
@@ -588,7 +604,7 @@ hmtrace_record_main (int argc, char **argv)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
-      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, strerror (spawn_error));
+      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, error_text (spawn_error));
       if (partial != NULL)
         unlink (partial);
       return spawn_error == ENOENT ? 127 : 126;
@@ -599,8 +615,9 @@ hmtrace_record_main (int argc, char **argv)
       output = own (default_output (program, pid_text));
       if (rename (partial, output) != 0)
         {
+          int saved = errno;
           fprintf (stderr, _("hmtrace record: the trace stays %s: cannot name it %s: %s\n"),
-                   partial, output, strerror (errno));
+                   partial, output, error_text (saved));
           output = partial;
         }
     }
@@ -610,7 +627,8 @@ hmtrace_record_main (int argc, char **argv)
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
       {
-        fprintf (stderr, _("hmtrace record: lost the program: %s\n"), strerror (errno));
+        int saved = errno;
+        fprintf (stderr, _("hmtrace record: lost the program: %s\n"), error_text (saved));
         return 1;
       }
   sigaction (SIGINT, &old_int, NULL);
@@ -637,7 +655,7 @@ hmtrace_record_main (int argc, char **argv)
     {
       if (!quiet)
         fprintf (stderr, _("hmtrace record: %s was killed by signal %d (%s)\n"), program,
-                 WTERMSIG (status), strsignal (WTERMSIG (status)));
+                 WTERMSIG (status), signal_text (WTERMSIG (status)));
       return 128 + WTERMSIG (status);
     }
   return 1;

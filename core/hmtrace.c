@@ -22,7 +22,7 @@
 
 #include "hmtrace-commands.h"
 
-#define _(text) gettext (text)
+#define _(text) hmtrace_gettext (text)
 #define N_(text) (text)
 
 #ifdef HMTRACE_FRONT
@@ -55,6 +55,32 @@ usage (FILE *out)
   fprintf (out, _("\nRun “hmtrace COMMAND --help” for the options of one command.\n"));
 }
 
+void
+hmtrace_messages (void)
+{
+  static int ready;
+  if (ready)
+    return;
+  ready = 1;
+#ifdef HMTRACE_FRONT
+  /* messages are all the front prints */
+  setlocale (LC_CTYPE, "");
+  setlocale (LC_MESSAGES, "");
+#else
+  setlocale (LC_ALL, "");
+#endif
+  bindtextdomain (GETTEXT_PACKAGE, HM_LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+}
+
+const char *
+hmtrace_gettext (const char *msgid)
+{
+  hmtrace_messages ();
+  return gettext (msgid);
+}
+
 #ifdef HMTRACE_FRONT
 /* hmtrace-tool beside us (a build tree), or the installed one. */
 static int
@@ -70,7 +96,7 @@ run_tool (char **argv)
   execv (tool, argv);
   int saved = errno;
   fprintf (stderr, _("hmtrace: cannot run %s (%s): %s; is hybridmem installed completely?\n"),
-           tool, argv[1], strerror (saved));
+           tool, argv[1], (hmtrace_messages (), strerror (saved)));
   return saved == ENOENT ? 127 : 126;
 }
 #endif
@@ -78,18 +104,10 @@ run_tool (char **argv)
 int
 main (int argc, char **argv)
 {
-#ifdef HMTRACE_FRONT
-  /* messages are all the front prints: the other categories' files cost
-   * the recorded program 0.2 ms to load (without a locale archive, one
-   * file each) */
-  setlocale (LC_CTYPE, "");
-  setlocale (LC_MESSAGES, "");
-#else
-  setlocale (LC_ALL, "");
+#ifndef HMTRACE_FRONT
+  /* the other commands' GLib code translates with gettext directly */
+  hmtrace_messages ();
 #endif
-  bindtextdomain (GETTEXT_PACKAGE, HM_LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
 
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {

@@ -263,6 +263,41 @@ test_front_needs_only_libc (void)
   g_assert_cmpuint (needed, ==, 1);
 }
 
+/* The program's arguments are its own, options or not, with or without
+ * "--"; ours go before the program's name, in either form. */
+static void
+test_front_arguments (void)
+{
+  g_autofree gchar *echo = g_find_program_in_path ("echo");
+  g_autofree gchar *trace = tmp_path ("echo.hmt");
+  g_autofree gchar *output = g_strdup_printf ("--output=%s", trace);
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  if (echo == NULL)
+    {
+      g_test_skip ("no echo in PATH");
+      return;
+    }
+  const gchar *with_dashes[] = { hm_test_hmtrace_path (), "record", "-q", output, "--", echo,
+                                 "-o", "x", "--no-lifetime", NULL };
+  const gchar *without[] = { hm_test_hmtrace_path (), "record", "-q", "-o", trace, "echo",
+                             "--sample-bytes", "1", "--", "y", NULL };
+  const gchar *const *cases[] = { with_dashes, without };
+  const gchar *expected[] = { "-o x --no-lifetime\n", "--sample-bytes 1 -- y\n" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(HmTestRun) run = { 0 };
+      g_remove (trace);
+      hm_test_spawn (cases[i], NULL, &run);
+      g_assert_true (WIFEXITED (run.exit_status));
+      g_assert_cmpint (WEXITSTATUS (run.exit_status), ==, 0);
+      g_assert_cmpstr (run.stdout_text, ==, expected[i]);
+      g_assert_true (g_file_test (trace, G_FILE_TEST_IS_REGULAR));
+    }
+}
+
 /* A command the front hands on, with hmtrace-tool neither beside it nor
  * installed: one line naming what is missing, exit 127. */
 static void
@@ -546,6 +581,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/record/never-through-symlink", test_trace_never_through_symlink);
   g_test_add_func ("/cli/record/no-program", test_record_no_program);
   g_test_add_func ("/cli/front/needs-only-libc", test_front_needs_only_libc);
+  g_test_add_func ("/cli/front/arguments", test_front_arguments);
   g_test_add_func ("/cli/front/without-tool", test_front_without_tool);
   g_test_add_data_func ("/cli/record/static-program", "static-exit3",
                         test_record_static_program);

@@ -545,6 +545,7 @@ extern int hm_lifetime_active HM_HIDDEN;
 void hm_lifetime_start (int from_the_first_allocation) HM_HIDDEN;
 void hm_lifetime_note_alloc (void *p, size_t size, HmLifetimeStrategy strategy,
                              uint32_t stack) HM_HIDDEN;
+void hm_lifetime_prefetch (const void *p) HM_HIDDEN;
 HmFreeVerdict hm_lifetime_check_free (void *p, HmLifetimeStrategy freed_by, const char *function,
                                       size_t *size_out) HM_HIDDEN;
 /* The size of a live block (*known = 0 when the table does not have it). */

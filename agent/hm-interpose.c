@@ -37,6 +37,8 @@ __attribute__ ((noinline)) void
 hm_watch_alloc (HmAllocFn fn, HmLifetimeStrategy strategy, void *p, size_t size)
 {
   hm_guard++;
+  if (hm_lifetime_active)
+    hm_lifetime_prefetch (p);          /* overlaps the stack's capture */
   uint32_t stack = hm_stack_capture ();
   if (hm_agent.tracing)
     hm_emit_alloc_fn (fn, (uintptr_t) p, size, stack);

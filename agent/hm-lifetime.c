@@ -244,10 +244,14 @@ evict (void)
       else if (found)
         __libc_free ((void *) addr);
     }
-  /* the next block to leave: its slot, warm for the next free's eviction */
+  /* the next block to leave: its slot, warm for the next free's eviction,
+   * and the allocator's header before it, which its free() reads */
   if (q_count > 0)
-    hm_lifetime_prefetch (
-      (void *) quarantine[(q_head + QUARANTINE_BLOCKS - q_count) & (QUARANTINE_BLOCKS - 1)]);
+    {
+      uintptr_t next = quarantine[(q_head + QUARANTINE_BLOCKS - q_count) & (QUARANTINE_BLOCKS - 1)];
+      hm_lifetime_prefetch ((void *) next);
+      __builtin_prefetch ((void *) (next - 2 * sizeof (size_t)), 1);
+    }
 }
 
 static const char *

@@ -96,7 +96,7 @@ static int
 grow (Stripe *s)
 {
   size_t old_cap = s->slots ? s->mask + 1 : 0;
-  size_t cap = old_cap ? old_cap * 2 : 4096;
+  size_t cap = old_cap ? old_cap * 2 : 256;
   Block *old = s->slots;
   Block *slots = hm_agent_map (cap * sizeof *slots);
 

@@ -102,7 +102,7 @@ grow (Stripe *s)
 
   if (slots == NULL)
     return 0;
-  /* atomic: hm_lifetime_prefetch reads them without the lock */
+  /* atomic: prefetch_slot reads them without the lock */
   __atomic_store_n (&s->slots, slots, __ATOMIC_RELAXED);
   __atomic_store_n (&s->mask, cap - 1, __ATOMIC_RELAXED);
   s->n = 0;
@@ -274,15 +274,19 @@ strategy_name (HmLifetimeStrategy strategy)
  * before they capture the stack, and the two overlap.  A hint only: read
  * without the lock, and a stale table's slot is merely a useless prefetch
  * (one never faults). */
-void
-hm_lifetime_prefetch (const void *p)
+static inline void
+prefetch_slot (Stripe *s, uintptr_t addr)
 {
-  uintptr_t addr = (uintptr_t) p;
-  Stripe *s = stripe_of (addr);
   Block *slots = __atomic_load_n (&s->slots, __ATOMIC_RELAXED);
   size_t mask = __atomic_load_n (&s->mask, __ATOMIC_RELAXED);
   if (slots != NULL)
     __builtin_prefetch (&slots[hash_addr (addr) & mask], 1);
+}
+
+void
+hm_lifetime_prefetch (const void *p)
+{
+  prefetch_slot (stripe_of ((uintptr_t) p), (uintptr_t) p);
 }
 
 HmFreeVerdict
@@ -296,7 +300,7 @@ hm_lifetime_check_free (void *p, HmLifetimeStrategy freed_by, const char *functi
   Block *b;
 
   hm_guard++;
-  hm_lifetime_prefetch (p);
+  prefetch_slot (s, addr);
   stack = hm_stack_capture ();
   pthread_mutex_lock (&s->lock);
   b = find (s, addr);

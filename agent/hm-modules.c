@@ -22,7 +22,6 @@ static HmModuleEntry *modules;      /* mmap'd array of MAX_MODULES */
 static uint32_t n_modules;
 static uint32_t next_id = 1;
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
-static char exe_path[512];
 
 void
 hm_modules_lock (void)
@@ -76,7 +75,7 @@ scan_one (struct dl_phdr_info *info, size_t size, void *data)
   (void) size;
   (void) data;
   if (path == NULL || path[0] == '\0')
-    path = exe_path;                 /* the main program */
+    path = hm_agent_exe ();          /* the main program */
   if (strncmp (path, "linux-vdso", 10) == 0 || strncmp (path, "linux-gate", 10) == 0)
     return 0;                        /* no file to symbolise from */
 
@@ -135,10 +134,6 @@ hm_modules_scan (void)
       if (p == MAP_FAILED)
         goto out;
       modules = p;
-      const char *exe = hm_agent_exe ();
-      size_t len = strnlen (exe, sizeof exe_path - 1);
-      memcpy (exe_path, exe, len);
-      exe_path[len] = '\0';
     }
   dl_iterate_phdr (scan_one, NULL);
   for (uint32_t i = 0; i < n_modules; i++)

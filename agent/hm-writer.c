@@ -579,10 +579,11 @@ hm_clock_pair (uint64_t *tsc, uint64_t *ns)
     }
 }
 
-/* HM_CLOCK_LATE_NS in TSC ticks, from the rate since the trace started (the
- * calibration at start when that is too short to tell). */
+/* span_ns in TSC ticks, from the rate since the trace started (the
+ * calibration at start when that is too short to tell); 0 if no rate is
+ * known. */
 static uint64_t
-clock_late_ticks (void)
+ticks_for_ns (uint64_t span_ns)
 {
   uint64_t now_tsc, now_ns;
   hm_clock_pair (&now_tsc, &now_ns);
@@ -590,11 +591,19 @@ clock_late_ticks (void)
   if (ns < 10u * 1000u * 1000u || ticks == 0)
     {
       ns = hm_agent.calib_ns;
-      ticks = hm_agent.calib_tsc - hm_agent.start_tsc;
+      ticks = hm_agent.calib_tsc > hm_agent.start_tsc ? hm_agent.calib_tsc - hm_agent.start_tsc : 0;
     }
   if (ns == 0 || ticks == 0)
-    return (uint64_t) HM_CLOCK_LATE_NS * 4;   /* no rate known: say 4 GHz, lenient */
-  return (uint64_t) ((double) ticks / (double) ns * HM_CLOCK_LATE_NS);
+    return 0;
+  return (uint64_t) ((double) ticks / (double) ns * (double) span_ns);
+}
+
+/* HM_CLOCK_LATE_NS in TSC ticks. */
+static uint64_t
+clock_late_ticks (void)
+{
+  uint64_t ticks = ticks_for_ns (HM_CLOCK_LATE_NS);
+  return ticks != 0 ? ticks : (uint64_t) HM_CLOCK_LATE_NS * 4;   /* no rate: say 4 GHz, lenient */
 }
 
 /* From the writer thread while tracing, every HM_CLOCK_TICK_NS or sooner:
@@ -856,18 +865,12 @@ text_number (char *out, size_t len, size_t size, uint64_t v)
   return len;
 }
 
-/* The INFO of a trace's first chunk: the executable's path and the command
- * line with its arguments joined by spaces.  System calls only, no
- * allocation: a crash dump calls it from a signal handler. */
+/* For the INFO of a trace's first chunk: the command line with its
+ * arguments joined by spaces.  System calls only, no allocation: a crash
+ * dump calls it from a signal handler. */
 static void
-read_exe_and_cmdline (char *exe, size_t exe_size, char *cmdline, size_t cmdline_size)
+read_cmdline (char *cmdline, size_t cmdline_size)
 {
-  const char *path = hm_agent_exe ();
-  size_t len = strlen (path);
-  if (len >= exe_size)
-    len = exe_size - 1;
-  memcpy (exe, path, len);
-  exe[len] = '\0';
   ssize_t n;
   int cfd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
   n = cfd >= 0 ? read (cfd, cmdline, cmdline_size - 1) : 0;
@@ -936,9 +939,9 @@ write_dump (int fd, HmDumpTrigger trigger, int signal_number)
     dump_iov (&iov, 1);
   }
   {
-    char exe[512], cmdline[2048], text[512];
-    read_exe_and_cmdline (exe, sizeof exe, cmdline, sizeof cmdline);
-    PUT (hm_chunk_put_info (&meta, "exe", exe));
+    char cmdline[2048], text[512];
+    read_cmdline (cmdline, sizeof cmdline);
+    PUT (hm_chunk_put_info (&meta, "exe", hm_agent_exe ()));
     PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
     PUT (hm_chunk_put_info (&meta, "when-behind", "wait"));
@@ -1114,9 +1117,9 @@ write_start_of_trace (int fd)
 
   /* A first chunk that says what is being traced, and how to read its clock. */
   {
-    char exe[512], cmdline[2048];
-    read_exe_and_cmdline (exe, sizeof exe, cmdline, sizeof cmdline);
-    PUT (hm_chunk_put_info (&meta, "exe", exe));
+    char cmdline[2048];
+    read_cmdline (cmdline, sizeof cmdline);
+    PUT (hm_chunk_put_info (&meta, "exe", hm_agent_exe ()));
     PUT (hm_chunk_put_info (&meta, "cmdline", cmdline));
     PUT (hm_chunk_put_info (&meta, "agent", "hybridmem " HM_VERSION));
     PUT (hm_chunk_put_info (&meta, "when-behind",
@@ -1179,7 +1182,7 @@ static int writer_inline;
 /* Each sampled allocation and free asks whether a round is due: in TSC
  * ticks, as a clock_gettime for each was a third of a sample's cost on a
  * virtual machine.  round_ticks is ROUND_NS at the rate calibrated at
- * start (0: no rate; then CLOCK_MONOTONIC is read as before). */
+ * start (0: no rate; then CLOCK_MONOTONIC is read instead). */
 static uint64_t last_inline_round;
 static uint64_t round_ticks;
 
@@ -1197,9 +1200,7 @@ hm_writer_start (int fd)
   if (hm_sampler.on)
     {
       writer_inline = 1;
-      uint64_t ticks = hm_agent.calib_tsc - hm_agent.start_tsc;
-      if (hm_agent.calib_ns != 0 && ticks != 0 && hm_agent.calib_tsc > hm_agent.start_tsc)
-        round_ticks = (uint64_t) ((double) ticks / (double) hm_agent.calib_ns * ROUND_NS);
+      round_ticks = ticks_for_ns (ROUND_NS);
       last_inline_round = inline_now ();
       return 0;
     }

@@ -113,22 +113,14 @@ hmtrace_find_agent (void)
 
   /* Run from a build tree (BUILD/core/hmtrace): the agent is built in
    * BUILD/agent. */
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0)
+  char *slash;
+  if (hmtrace_self_dir (self, sizeof self) && (slash = strrchr (self, '/')) != NULL)
     {
-      self[n] = '\0';
-      char *slash = strrchr (self, '/');
-      if (slash != NULL)
-        *slash = '\0';
-      slash = strrchr (self, '/');
-      if (slash != NULL)
-        {
-          *slash = '\0';
-          char *beside = xasprintf ("%s/agent/libhybridmem.so", self);
-          if (is_regular (beside))
-            return beside;
-          free (beside);
-        }
+      *slash = '\0';
+      char *beside = xasprintf ("%s/agent/libhybridmem.so", self);
+      if (is_regular (beside))
+        return beside;
+      free (beside);
     }
   return xasprintf ("%s", HM_AGENT_INSTALLED_PATH);
 }

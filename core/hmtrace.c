@@ -81,17 +81,30 @@ hmtrace_gettext (const char *msgid)
   return gettext (msgid);
 }
 
+bool
+hmtrace_self_dir (char *out, size_t size)
+{
+  ssize_t n = size > 0 ? readlink ("/proc/self/exe", out, size - 1) : -1;
+  char *slash = n > 0 ? memrchr (out, '/', (size_t) n) : NULL;
+  if (slash == NULL)
+    {
+      if (size > 0)
+        out[0] = '\0';
+      return false;
+    }
+  *slash = '\0';
+  return true;
+}
+
 #ifdef HMTRACE_FRONT
 /* hmtrace-tool beside us (a build tree), or the installed one. */
 static int
 run_tool (char **argv)
 {
   static char tool[PATH_MAX + 16];
-  ssize_t n = readlink ("/proc/self/exe", tool, PATH_MAX);
-  char *slash = n > 0 ? memrchr (tool, '/', (size_t) n) : NULL;
-  if (slash != NULL)
-    strcpy (slash + 1, "hmtrace-tool");
-  if (slash == NULL || access (tool, X_OK) != 0)
+  if (hmtrace_self_dir (tool, PATH_MAX))
+    strcat (tool, "/hmtrace-tool");
+  if (access (tool, X_OK) != 0)
     snprintf (tool, sizeof tool, "%s", HM_TOOL_INSTALLED_PATH);
   execv (tool, argv);
   int saved = errno;

@@ -534,6 +534,12 @@ hm_hooks_refresh (void)
              /* sampled blocks, even after sampling, are freed by free_slow */
              && __atomic_load_n (&hm_sampler.arena_size, __ATOMIC_ACQUIRE) == 0;
   __atomic_store_n (&hm_hooks_idle_now, idle, __ATOMIC_RELEASE);
+  /* idle: no arena, nothing to watch; else the watched range's start,
+   * which is 0 (everything) unless sampling (hm_free_direct) */
+  __atomic_store_n (&hm_sampler.free_direct_below,
+                    idle ? UINTPTR_MAX
+                         : __atomic_load_n (&hm_sampler.free_watch_start, __ATOMIC_ACQUIRE),
+                    __ATOMIC_RELEASE);
 }
 
 static inline bool
@@ -586,6 +592,11 @@ free (void *p)
 {
   /* while sampling, a block outside the arena was not sampled: nothing to
    * write (hm-sampler-private.h) */
+  if (HM_LIKELY (hm_free_direct (p)))
+    {
+      __libc_free (p);
+      return;
+    }
   if (HM_UNLIKELY (hm_free_watched (p)) && !hooks_idle ())
     {
       /* the arena's blocks come back to it whatever else is on (also after

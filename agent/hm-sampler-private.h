@@ -24,9 +24,13 @@
 
 typedef struct {
   /* read by every free and by the hooks' slow paths: one cache line */
-  uintptr_t free_watch_start __attribute__ ((aligned (64)));
-  uintptr_t free_watch_size;   /* free() sends [start, start + size) to its slow path:
-                                * every address unless sampling, the arena while */
+  uintptr_t free_direct_below __attribute__ ((aligned (64)));
+                               /* free() gives a block below this address straight
+                                * to the C library (hm_hooks_refresh keeps it) */
+  uintptr_t free_watch_start;
+  uintptr_t free_watch_size;   /* of the others, free() sends [start, start + size)
+                                * to its slow path: every address unless sampling,
+                                * the arena while */
   uintptr_t arena_start;
   uintptr_t arena_size;        /* 0: no arena (sampling is off) */
   int on;                      /* sampling mode: only sampled blocks are recorded */
@@ -45,10 +49,30 @@ extern __thread int64_t hm_sample_left HM_TLS HM_HIDDEN;
 /* The hooks' fast path: true, and the bytes counted, when this allocation
  * does not reach the thread's next sample.  Compared unsigned, so that a
  * size no allocator can serve (malloc (SIZE_MAX)) is never taken for a
- * negative one. */
+ * negative one.  On false the count is as it was.
+ *
+ * On x86-64 the count and the test are one subtraction from the
+ * thread-local count in place and a branch on its flags (below or equal:
+ * it borrowed or reached zero, i.e. size >= left unsigned), which is what
+ * an allocation that is not sampled costs besides the jump to the C
+ * library; the slow way gives the bytes back.  C cannot say "subtract in
+ * memory and branch on the flags": compilers load, compare, subtract and
+ * store, three more instructions on every malloc, which on bench-malloc
+ * was about a percent of its time (the extra instructions, not their
+ * latency: glibc's own fast path is a few dozen). */
 static inline bool
 hm_sample_skip (size_t size)
 {
+#if HAVE_ASM_GOTO_X86_64
+  __asm__ goto ("subq %1, %0\n\tjbe %l[reached]"
+                : /* no outputs: GCC 12 drops the label's path of an asm goto
+                   * with a "+m" output (it jumped into the next function) */
+                : "m" (hm_sample_left), "r" (size) : "cc", "memory" : reached);
+  return true;
+reached:
+  hm_sample_left += (int64_t) size;
+  return false;
+#else
   int64_t left = hm_sample_left;
   if (HM_LIKELY ((uint64_t) size < (uint64_t) left))
     {
@@ -56,6 +80,7 @@ hm_sample_skip (size_t size)
       return true;
     }
   return false;
+#endif
 }
 
 static inline bool
@@ -64,7 +89,21 @@ hm_sampled_block (const void *p)
   return (uintptr_t) p - hm_sampler.arena_start < hm_sampler.arena_size;
 }
 
-/* free()'s one test: false only for a block that is surely the C
+/* free()'s first test, one compare: true for a block that is surely the C
+ * library's and has nothing to record.  While sampling the bound is the
+ * arena's start: the arena is reserved at the agent's start, and as the
+ * kernel hands out address space from the top down, the C library's heap,
+ * its mmapped blocks and the threads' arenas come to lie below it.  What
+ * lies above (the loaded objects, an early mapping, a block that found a
+ * hole up there) takes the exact test next, a few instructions more.
+ * Everything when the hooks are idle (no arena then); nothing otherwise. */
+static inline bool
+hm_free_direct (const void *p)
+{
+  return (uintptr_t) p < hm_sampler.free_direct_below;
+}
+
+/* free()'s exact test: false only for a block that is surely the C
  * library's and has nothing to record (sampling, not in the arena). */
 static inline bool
 hm_free_watched (const void *p)

@@ -411,6 +411,7 @@ hm_sampler_end_session (void)
   /* every free to the hooks again (the arena's blocks first of all: see
    * free() in hm-interpose.c); the larger size first, so that no moment
    * watches less than before */
+  __atomic_store_n (&hm_sampler.free_direct_below, 0, __ATOMIC_RELEASE);
   __atomic_store_n (&hm_sampler.free_watch_size, UINTPTR_MAX, __ATOMIC_RELEASE);
   __atomic_store_n (&hm_sampler.free_watch_start, 0, __ATOMIC_RELEASE);
   hm_hooks_refresh ();

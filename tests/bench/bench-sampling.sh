@@ -13,7 +13,8 @@
 #     any malloc hook; and
 #     malloc-loop's nanoseconds per pair, plain, sampled and with hooks
 #     that never sample (the best of 200 rounds in one process, which a
-#     busy machine disturbs far less than whole runs);
+#     busy machine disturbs far less than whole runs); and, when valgrind
+#     is installed, the instructions per pair, which nothing disturbs;
 #  2. accuracy: sample-sites (sites of differing sizes and counts, about 8 GB
 #     allocated) recorded in full (`--no-lifetime`) and sampled; for every
 #     site above 1% of the full trace's bytes, the sampled estimate of its
@@ -21,9 +22,10 @@
 #     deviation the sampling theory expects.  The seed is printed: run again
 #     with HM_SAMPLE_SEED=that to get the same samples.
 #
-# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES [MALLOC-LOOP [FORWARD-PRELOAD]]]]]
+# Usage: bench-sampling.sh [HMTRACE [BENCH-MALLOC [SAMPLE-SITES [MALLOC-LOOP [FORWARD-PRELOAD
+#                          [BENCH-MALLOC-LINKED]]]]]]
 #   defaults: build/core/hmtrace, build/tests/programs/{bench-malloc,sample-sites,malloc-loop,
-#   libhmtest-forward-preload.so};
+#   libhmtest-forward-preload.so,bench-malloc-linked};
 #   HM_AGENT_PATH defaults to the agent beside that hmtrace's build.
 # `meson test -C build --benchmark bench-sampling` runs it with the build's paths.
 set -euo pipefail
@@ -35,6 +37,7 @@ bench=${2:-$build/tests/programs/bench-malloc}
 sites=${3:-$build/tests/programs/sample-sites}
 loop=${4:-$(dirname "$sites")/malloc-loop}
 forward=${5:-$(dirname "$sites")/libhmtest-forward-preload.so}
+linked=${6:-$(dirname "$bench")/bench-malloc-linked}
 repeat=${HM_BENCH_REPEAT:-9}
 mean=${HM_BENCH_SAMPLE_BYTES:-524288}
 seed=${HM_SAMPLE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
@@ -154,6 +157,39 @@ printf '\nper malloc/free pair (malloc-loop, best round): plain %s ns; sampled a
   "$(awk -v a="$loop_sampled" -v b="$loop_plain" 'BEGIN { printf "%.2f", a - b }')"
 printf ' hooks alone (HM_SAMPLE_BYTES=1024G) %s ns (+%s)\n' "$loop_hooks" \
   "$(awk -v a="$loop_hooks" -v b="$loop_plain" 'BEGIN { printf "%.2f", a - b }')"
+
+# Instructions per malloc/free pair, counted by callgrind, which no
+# neighbour's load can move: bench-malloc with one pair and with a million
+# and one (both also free their ring), the difference divided by a million.
+# The sampled run is the copy linked with the agent (see
+# tests/programs/meson.build); valgrind's options keep its own
+# allocator out of the way (callgrind does not replace malloc).
+if command -v valgrind >/dev/null 2>&1 && [[ -x "$linked" ]]; then
+  instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
+      sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+  }
+  per_pair() {
+    local one many
+    one=$(instructions "$@" 1)
+    many=$(instructions "$@" 1000001)
+    awk -v a="$one" -v b="$many" 'BEGIN { printf "%.1f", (b - a) / 1000000 }'
+  }
+  ins_plain=$(per_pair "$bench")
+  ins_bare=none
+  [[ -e "$forward" ]] && ins_bare=$(LD_PRELOAD="$forward" per_pair "$bench")
+  ins_sampled=$(HM_TRACE="$work/ins.hmt" HM_SAMPLE_BYTES="$mean" HM_LIFETIME_ANALYSIS=0 \
+                per_pair "$linked")
+  [[ -s "$work/ins.hmt" ]] || { echo "bench-sampling: the linked run wrote no trace" >&2; exit 1; }
+  printf 'instructions per malloc/free pair (callgrind): plain %s; bare interposer %s (+%s);' \
+    "$ins_plain" "$ins_bare" \
+    "$(awk -v a="$ins_bare" -v b="$ins_plain" 'BEGIN { printf "%.1f", a - b }')"
+  printf ' sampled at %s %s (+%s, %.3fx)\n' "$mean" "$ins_sampled" \
+    "$(awk -v a="$ins_sampled" -v b="$ins_plain" 'BEGIN { printf "%.1f", a - b }')" \
+    "$(awk -v a="$ins_sampled" -v b="$ins_plain" 'BEGIN { printf "%.3f", a / b }')"
+else
+  echo "instructions per malloc/free pair: not counted (valgrind is not installed)"
+fi
 
 echo
 echo "accuracy: $(basename "$sites"), full trace against --sample-bytes $mean (HM_SAMPLE_SEED=$seed)"

@@ -5,7 +5,7 @@
 #  1. speed: bench-malloc (5M malloc/free pairs) plain and under
 #     `hmtrace record --sample-bytes N` (N = 524288 unless
 #     HM_BENCH_SAMPLE_BYTES says otherwise), the runs alternated
-#     HM_BENCH_REPEAT times (9) so that the neighbours' load hits both
+#     HM_BENCH_REPEAT times (21) so that the neighbours' load hits both
 #     alike; best and median wall and CPU times and their ratios (target
 #     <= 1.05x); and the agent preloaded alone (HM_TRACE, no hmtrace
 #     process around it), to show what hmtrace's own start adds; and an
@@ -38,7 +38,7 @@ sites=${3:-$build/tests/programs/sample-sites}
 loop=${4:-$(dirname "$sites")/malloc-loop}
 forward=${5:-$(dirname "$sites")/libhmtest-forward-preload.so}
 linked=${6:-$(dirname "$bench")/bench-malloc-linked}
-repeat=${HM_BENCH_REPEAT:-9}
+repeat=${HM_BENCH_REPEAT:-21}
 mean=${HM_BENCH_SAMPLE_BYTES:-524288}
 seed=${HM_SAMPLE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 

@@ -60,7 +60,7 @@ echo "bench-sampling: $(basename "$bench") plain and with --sample-bytes $mean,"
 # (user + system of the process and its children) from wait4, both to the
 # microsecond.
 python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" "$forward" <<'PYEOF'
-import os, statistics, subprocess, sys, time
+import os, random, statistics, subprocess, sys, time
 
 repeat, work, bench, hmtrace, mean, agent, forward = sys.argv[1:8]
 # Each run writes a new trace, as hmtrace's default names do: the last
@@ -98,8 +98,16 @@ def run(argv, env, trace=None):
     return wall, usage.ru_utime + usage.ru_stime
 
 run([bench], {})  # the page cache
+# Each round runs every kind once, in an order of its own (the same
+# sequence of orders in every run of this script): in a fixed order each
+# kind would always follow the same neighbour and the writeback of its
+# trace.
+order = list(kinds)
+shuffle = random.Random(int(repeat)).shuffle
 for _ in range(int(repeat)):
-    for k, (argv, env) in kinds.items():
+    shuffle(order)
+    for k in order:
+        argv, env = kinds[k]
         w, c = run(argv, env, writes.get(k))
         walls[k].append(w)
         cpus[k].append(c)

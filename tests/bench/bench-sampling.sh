@@ -174,8 +174,11 @@ printf ' hooks alone (HM_SAMPLE_BYTES=1024G) %s ns (+%s)\n' "$loop_hooks" \
 # allocator out of the way (callgrind does not replace malloc).
 if command -v valgrind >/dev/null 2>&1 && [[ -x "$linked" ]]; then
   instructions() {
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
-      sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+    local count
+    count=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
+              sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+    [[ -n "$count" ]] || { echo "bench-sampling: callgrind counted nothing for $*" >&2; exit 1; }
+    echo "$count"
   }
   per_pair() {
     local one many
@@ -184,14 +187,15 @@ if command -v valgrind >/dev/null 2>&1 && [[ -x "$linked" ]]; then
     awk -v a="$one" -v b="$many" 'BEGIN { printf "%.1f", (b - a) / 1000000 }'
   }
   ins_plain=$(per_pair "$bench")
-  ins_bare=none
-  [[ -e "$forward" ]] && ins_bare=$(LD_PRELOAD="$forward" per_pair "$bench")
   ins_sampled=$(HM_TRACE="$work/ins.hmt" HM_SAMPLE_BYTES="$mean" HM_LIFETIME_ANALYSIS=0 \
                 per_pair "$linked")
   [[ -s "$work/ins.hmt" ]] || { echo "bench-sampling: the linked run wrote no trace" >&2; exit 1; }
-  printf 'instructions per malloc/free pair (callgrind): plain %s; bare interposer %s (+%s);' \
-    "$ins_plain" "$ins_bare" \
-    "$(awk -v a="$ins_bare" -v b="$ins_plain" 'BEGIN { printf "%.1f", a - b }')"
+  printf 'instructions per malloc/free pair (callgrind): plain %s;' "$ins_plain"
+  if [[ -e "$forward" ]]; then
+    ins_bare=$(LD_PRELOAD="$forward" per_pair "$bench")
+    printf ' bare interposer %s (+%s);' "$ins_bare" \
+      "$(awk -v a="$ins_bare" -v b="$ins_plain" 'BEGIN { printf "%.1f", a - b }')"
+  fi
   printf ' sampled at %s %s (+%s, %.3fx)\n' "$mean" "$ins_sampled" \
     "$(awk -v a="$ins_sampled" -v b="$ins_plain" 'BEGIN { printf "%.1f", a - b }')" \
     "$(awk -v a="$ins_sampled" -v b="$ins_plain" 'BEGIN { printf "%.3f", a / b }')"

@@ -170,8 +170,8 @@ printf ' hooks alone (HM_SAMPLE_BYTES=1024G) %s ns (+%s)\n' "$loop_hooks" \
 # neighbour's load can move: bench-malloc with one pair and with a million
 # and one (both also free their ring), the difference divided by a million.
 # The sampled run is the copy linked with the agent (see
-# tests/programs/meson.build); valgrind's options keep its own
-# allocator out of the way (callgrind does not replace malloc).
+# tests/programs/meson.build).  callgrind, unlike memcheck, leaves malloc
+# to the program: what is counted is glibc's and the agent's own code.
 if command -v valgrind >/dev/null 2>&1 && [[ -x "$linked" ]]; then
   instructions() {
     local count

@@ -287,6 +287,9 @@ hm_agent_decide (void)
         hm_notice ("HM_SAMPLE_BYTES: the program uses %s, not glibc's malloc: recording "
                    "every allocation instead", hm_next_allocator_path ());
     }
+  else if (hm_agent.flight && hm_sample_bytes_option () != 0)
+    hm_notice ("HM_SAMPLE_BYTES is ignored: the flight recorder (HM_FLIGHT_RECORDER) keeps "
+               "every event of its window");
   {
     /* Lifetime analysis from the very first allocation, so that every live
      * block is known and an unknown free is a bad one. */

@@ -233,6 +233,36 @@ test_dump_by_signal (void)
   target_clear (&t);
 }
 
+/* HM_SAMPLE_BYTES beside HM_FLIGHT_RECORDER: the recorder keeps every
+ * event of its window all the same, and the agent says so once. */
+static void
+test_sampling_ignored (void)
+{
+  Target t;
+  if (!hm_test_require_hmtrace ())
+    return;
+  g_setenv ("HM_SAMPLE_BYTES", "4K", TRUE);
+  gboolean started = target_start (&t, "wait", NULL);
+  g_unsetenv ("HM_SAMPLE_BYTES");
+  if (!started)
+    return;
+  kill (atoi (target_pid (&t)), SIGUSR2);
+  g_autofree gchar *dump = g_build_filename (t.dir, "t.flight-1.hmt", NULL);
+  g_autoptr(json_t) report = wait_for_dump (dump, "\"dump\"");
+  if (report != NULL)
+    {
+      /* every block, counted exactly: not a sampled trace */
+      check_window (report, &t, "dump", "signal");
+      g_assert_null (json_object_get (report, "sampled"));
+    }
+  g_autofree gchar *err = target_finish (&t, 0);
+  const gchar *say = "HM_SAMPLE_BYTES is ignored";
+  const gchar *first = strstr (err, say);
+  if (first == NULL || strstr (first + 1, say) != NULL)
+    hm_test_fail ("the agent did not say once that HM_SAMPLE_BYTES is ignored: %s", err);
+  target_clear (&t);
+}
+
 static void
 test_dump_by_request (void)
 {
@@ -589,6 +619,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/flight/dump-by-signal", test_dump_by_signal);
   g_test_add_func ("/flight/dump-by-request", test_dump_by_request);
+  g_test_add_func ("/flight/sampling-ignored", test_sampling_ignored);
   g_test_add_data_func ("/flight/dump-at-crash/segv", "segv", test_dump_at_crash);
   g_test_add_data_func ("/flight/dump-at-crash/failed-assert", "abort", test_dump_at_crash);
   g_test_add_data_func ("/flight/manager-objects/signal", GINT_TO_POINTER (FALSE),

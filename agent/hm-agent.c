@@ -274,10 +274,10 @@ hm_agent_decide (void)
   hm_agent.flight = hm_flight_options (&flight);
   if (hm_agent.flight)
     flight_config = flight;
-  /* Sampling only means something in a trace; it turns lifetime analysis
-   * and profiles off (hm_lifetime_start, hm_profile_start say so).  The
-   * flight recorder keeps every event of its window: no sampling there. */
-  if (want_trace && !hm_agent.flight)
+  /* Sampling only means something in a trace, or in a flight recorder's
+   * window (its dumps are sampled traces then); it turns lifetime analysis
+   * and profiles off (hm_lifetime_start, hm_profile_start say so). */
+  if (want_trace || hm_agent.flight)
     {
       /* its arena would stand in for the other allocator: a full trace */
       const char *sample = getenv ("HM_SAMPLE_BYTES");
@@ -287,9 +287,6 @@ hm_agent_decide (void)
         hm_notice ("HM_SAMPLE_BYTES: the program uses %s, not glibc's malloc: recording "
                    "every allocation instead", hm_next_allocator_path ());
     }
-  else if (hm_agent.flight && hm_sample_bytes_option () != 0)
-    hm_notice ("HM_SAMPLE_BYTES is ignored: the flight recorder (HM_FLIGHT_RECORDER) keeps "
-               "every event of its window");
   {
     /* Lifetime analysis from the very first allocation, so that every live
      * block is known and an unknown free is a bad one. */

@@ -973,6 +973,13 @@ write_dump (int fd, HmDumpTrigger trigger, int signal_number)
     if (crash)
       text_number (text, len, sizeof text, (uint64_t) signal_number);
     PUT (hm_chunk_put_info (&meta, "dump", text));
+    if (hm_sampler.on)
+      {
+        /* a sampled window: the reader weighs its blocks as in any
+         * sampled trace (no snprintf: this may run in a crash's handler) */
+        text_number (text, 0, sizeof text, hm_sampler.mean_bytes);
+        PUT (hm_chunk_put_info (&meta, "sample_bytes", text));
+      }
     PUT (hm_chunk_put_clock (&meta, origin, 0));
     PUT (hm_chunk_put_clock (&meta, now_tsc > origin ? now_tsc : origin + 1,
                              now_ns - origin_ns));

@@ -468,14 +468,6 @@ hmtrace_record_main (int argc, char **argv)
                          "524288, 512K or 1M\n"), sample_text);
       return 2;
     }
-  if (sample_bytes != 0 && flight_seconds > 0)
-    {
-      /* the agent would record every event of the window anyway: say so
-       * rather than hand the user a full-cost recorder they did not ask for */
-      fprintf (stderr, _("hmtrace record: --sample-bytes and --flight-recorder do not go "
-                         "together: the flight recorder keeps every event of its window\n"));
-      return 2;
-    }
   if (program_argv[0] == NULL)
     {
       fprintf (stderr, _("hmtrace record: no program given; usage: hmtrace record [-o FILE] -- PROGRAM [ARGS…]\n"));

@@ -301,27 +301,6 @@ test_lifetime_off (void)
   g_assert_null (strstr (first + 1, say));
 }
 
-/* The flight recorder keeps every event of its window: hmtrace record
- * refuses --sample-bytes beside it rather than hand out a full-cost
- * recorder nobody asked for (test-flight.c: the agent given both
- * variables). */
-static void
-test_flight_recorder (void)
-{
-  if (!hm_test_require_hmtrace ())
-    return;
-  g_autofree gchar *base = g_build_filename (shared.dir, "flight.hmt", NULL);
-  g_autofree gchar *program = hm_test_program_path ("sample-sites");
-  g_auto(HmTestRun) refused = { 0 };
-  const gchar *both[] = { hm_test_hmtrace_path (), "record", "--flight-recorder", "5",
-                          "--sample-bytes", "512K", "-o", base, "--", program, "1", NULL };
-
-  hm_test_spawn (both, NULL, &refused);
-  hm_test_assert_clean_failure (&refused, "--flight-recorder");
-  g_assert_nonnull (strstr (refused.stderr_text, "--sample-bytes"));
-  g_assert_false (g_file_test (base, G_FILE_TEST_EXISTS));
-}
-
 /* A program that forks and execs, nearly every block sampled: it runs as
  * without us and its trace reads. */
 static void
@@ -395,7 +374,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sampling/report-says-estimates", test_report_says_estimates);
   g_test_add_func ("/sampling/bad-values", test_bad_values);
   g_test_add_func ("/sampling/lifetime-off", test_lifetime_off);
-  g_test_add_func ("/sampling/flight-recorder", test_flight_recorder);
   g_test_add_func ("/sampling/fork", test_fork);
   g_test_add_func ("/sampling/every-entry-point", test_every_entry_point);
   status = g_test_run ();

@@ -2640,11 +2640,16 @@ pid_is_shown (gpointer data)
 /* flight-target in flight-recorder mode, dumped from the debugger (by the
  * function, or through the menu's dialog): the dump opens with the blocks
  * the program held at the window's start (100 of hold_early, long before)
- * and the window's 50 allocations; it runs on. */
+ * and the window's 50 allocations; it runs on.  Sampled (FLIGHT_SAMPLED,
+ * every block at a mean of one byte), the same blocks, and the window says
+ * its numbers are estimates. */
+enum { FLIGHT_THROUGH_DIALOG = 1, FLIGHT_SAMPLED = 2 };
+
 static void
 test_flight_dump (gconstpointer data)
 {
-  gboolean through_dialog = GPOINTER_TO_INT (data);
+  gboolean through_dialog = (GPOINTER_TO_INT (data) & FLIGHT_THROUGH_DIALOG) != 0;
+  gboolean sampled = (GPOINTER_TO_INT (data) & FLIGHT_SAMPLED) != 0;
   HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
   g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "flight-target",
                                                NULL);
@@ -2664,6 +2669,8 @@ test_flight_dump (gconstpointer data)
   envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
   envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER", "1", TRUE);
   envp = g_environ_setenv (envp, "HM_FLIGHT_OUTPUT", base, TRUE);
+  if (sampled)
+    envp = g_environ_setenv (envp, "HM_SAMPLE_BYTES", "1", TRUE);
   g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
                                            NULL, NULL, &pid, &in_fd, &out_fd, NULL, &error));
   g_assert_no_error (error);
@@ -2701,8 +2708,13 @@ test_flight_dump (gconstpointer data)
   g_assert_cmpuint (hm_heap_model_get_totals (model)->allocations, <=, 152);
   g_test_message ("info: %s", gtk_label_get_text (info));
   g_assert_nonnull (strstr (gtk_label_get_text (info), "wrote its last seconds to"));
+  GtkLabel *summary = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "summary_label"));
+  g_test_message ("summary: %s", gtk_label_get_text (summary));
+  g_assert_true ((strstr (gtk_label_get_text (summary), "numbers are estimates") != NULL)
+                 == sampled);
   if (!through_dialog)
-    save_screenshot (GTK_WIDGET (window), "debugger-flight-dump.png");
+    save_screenshot (GTK_WIDGET (window), sampled ? "debugger-flight-dump-sampled.png"
+                                                  : "debugger-flight-dump.png");
 
   /* it runs on, and ends as it would have */
   close (in_fd);
@@ -2882,8 +2894,11 @@ main (int   argc,
   g_test_add_func ("/gui/attach/injected-live-then-detached", test_attach_live);
   g_test_add_func ("/gui/attach/no-such-process-says-so", test_attach_no_such_process);
   g_test_add_func ("/gui/attach/find-leaks-now", test_attach_find_leaks_now);
-  g_test_add_data_func ("/gui/flight/dump-opens", GINT_TO_POINTER (FALSE), test_flight_dump);
-  g_test_add_data_func ("/gui/flight/dump-from-the-menu", GINT_TO_POINTER (TRUE), test_flight_dump);
+  g_test_add_data_func ("/gui/flight/dump-opens", GINT_TO_POINTER (0), test_flight_dump);
+  g_test_add_data_func ("/gui/flight/dump-from-the-menu", GINT_TO_POINTER (FLIGHT_THROUGH_DIALOG),
+                        test_flight_dump);
+  g_test_add_data_func ("/gui/flight/sampled-dump-says-estimates", GINT_TO_POINTER (FLIGHT_SAMPLED),
+                        test_flight_dump);
   g_test_add_func ("/gui/flight/not-a-flight-recorder-says-so", test_flight_dump_refused);
   g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
   g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);

@@ -5,7 +5,8 @@
 # few seconds (VmRSS, and what the recorder itself says it holds:
 # `hmtrace dump --info`), dumps taken at random moments (by `hmtrace dump` and
 # by SIGUSR2) and each read back by `hmtrace report --json`.  Then the cost:
-# the same program plain, in flight-recorder mode and fully traced.
+# the same program plain, in flight-recorder mode, fully traced, and in
+# flight-recorder mode over samples (--sample-bytes 512K).
 #
 # Usage: bench-flight.sh [HMTRACE [FLIGHT-CHURN]]
 #   HM_BENCH_FLIGHT_SECONDS  length of the long run (default 600, 10 minutes)
@@ -184,12 +185,17 @@ ops=1000000
 plain=$(median_time "$churn" --ops $ops)
 flight=$(median_time "$hmtrace" record --flight-recorder "$window" -o "$work/cost.hmt" -- "$churn" --ops $ops)
 full=$(median_time "$hmtrace" record --no-lifetime -o "$work/full.hmt" -- "$churn" --ops $ops)
+# the production mode: the recorder over samples
+sampled_flight=$(median_time "$hmtrace" record --flight-recorder "$window" --sample-bytes 512K \
+                   -o "$work/cost-sampled.hmt" -- "$churn" --ops $ops)
 echo
 echo "cost: flight-churn --ops $ops (2 threads, 4M events), median of $repeat runs"
 printf '%-32s %10s %10s\n' "run" "wall (s)" "vs plain"
 printf '%-32s %10.3f %10s\n' "plain" "$plain" "1.00"
 printf '%-32s %10.3f %10s\n' "record --flight-recorder $window" "$flight" "$(ratio "$flight" "$plain")"
 printf '%-32s %10.3f %10s\n' "record --no-lifetime (full)" "$full" "$(ratio "$full" "$plain")"
+printf '%-32s %10.3f %10s\n' "  --flight-recorder, 512K samples" "$sampled_flight" \
+  "$(ratio "$sampled_flight" "$plain")"
 echo "flight recorder vs full tracing: $(ratio "$flight" "$full")x the time"
 
 ((over == 0 && dumps_valid == dumps_taken)) || exit 1

@@ -374,6 +374,14 @@ flight_request (int fd)
       send_all (fd, answer, alen);
       return;
     }
+  if (strncmp (line, "sample ", 7) == 0)
+    {
+      /* hmtrace attach --sample-bytes: no session here, but say why */
+      static const char busy[] = "error it runs the flight recorder, which records it "
+                                 "already; hmtrace dump writes its last seconds\n";
+      send_all (fd, busy, sizeof busy - 1);
+      return;
+    }
   if (strncmp (line, "dump", 4) != 0 || (line[4] != '\0' && line[4] != ' '))
     {
       static const char no[] = "error unknown request (dump [PATH] or info)\n";

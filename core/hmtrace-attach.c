@@ -280,8 +280,11 @@ hmtrace_attach_main (int argc, char **argv)
     }
   if (n_bytes == 0)
     {
-      fprintf (stderr, _("hmtrace attach: process %d sent no trace (another debugger is "
-                         "attached to it, or it exited)\n"), pid);
+      /* the file is ours and empty: leave nothing behind */
+      unlink (output);
+      fprintf (stderr, _("hmtrace attach: process %d sent no trace: another debugger is "
+                         "attached to it, it runs the flight recorder (hmtrace dump %d writes "
+                         "its last seconds), or it exited\n"), pid, pid);
       return 1;
     }
   if (!quiet)

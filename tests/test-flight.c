@@ -268,6 +268,34 @@ test_sampled (void)
   target_clear (&t);
 }
 
+/* An attach to a flight recorder gets no session (the process is recorded
+ * already): hmtrace attach says to dump it instead, with or without
+ * --sample-bytes, and leaves no file behind; the program runs on. */
+static void
+test_attach_says_dump (void)
+{
+  Target t;
+  if (!hm_test_require_hmtrace () || !target_start (&t, "wait", NULL))
+    return;
+  g_autofree gchar *output = g_build_filename (t.dir, "attached.hmt", NULL);
+  for (int sampled = 0; sampled <= 1; sampled++)
+    {
+      const gchar *plain[] = { hm_test_hmtrace_path (), "attach", "--duration", "1", "-o", output,
+                               target_pid (&t), NULL };
+      const gchar *sample[] = { hm_test_hmtrace_path (), "attach", "--sample-bytes", "4K",
+                                "--duration", "1", "-o", output, target_pid (&t), NULL };
+      g_auto(HmTestRun) run = { 0 };
+      hm_test_spawn (sampled ? sample : plain, NULL, &run);
+      hm_test_assert_clean_failure (&run, "flight recorder");
+      if (strstr (run.stderr_text, "hmtrace dump") == NULL)
+        hm_test_fail ("hmtrace attach did not point to hmtrace dump: %s", run.stderr_text);
+      if (g_file_test (output, G_FILE_TEST_EXISTS))
+        hm_test_fail ("hmtrace attach left %s behind", output);
+    }
+  g_free (target_finish (&t, 0));
+  target_clear (&t);
+}
+
 static void
 test_dump_by_request (void)
 {
@@ -625,6 +653,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flight/dump-by-signal", test_dump_by_signal);
   g_test_add_func ("/flight/dump-by-request", test_dump_by_request);
   g_test_add_func ("/flight/sampled", test_sampled);
+  g_test_add_func ("/flight/attach-says-dump", test_attach_says_dump);
   g_test_add_data_func ("/flight/dump-at-crash/segv", "segv", test_dump_at_crash);
   g_test_add_data_func ("/flight/dump-at-crash/failed-assert", "abort", test_dump_at_crash);
   g_test_add_data_func ("/flight/manager-objects/signal", GINT_TO_POINTER (FALSE),

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hm-attach.h"
@@ -199,7 +200,12 @@ hmtrace_attach_main (int argc, char **argv)
 
   if (output == NULL)
     output = g_strdup_printf ("hmtrace.%s.%d.hmt", name, pid);
-  out_fd = open (output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  /* Opened now, to fail before the process is disturbed; emptied only when
+   * the trace begins, so that an attach that gets none leaves a file that
+   * was there as it was (and removes one it made). */
+  struct stat before;
+  gboolean existed = lstat (output, &before) == 0;
+  out_fd = open (output, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (out_fd < 0)
     {
       int saved = errno;
@@ -234,10 +240,17 @@ hmtrace_attach_main (int argc, char **argv)
                        (int) ((nl ? nl - buf : r) - 6), buf + 6);
               close (sock);
               close (out_fd);
-              unlink (output);
+              if (!existed)
+                unlink (output);
               sigaction (SIGINT, &old_int, NULL);
               sigaction (SIGTERM, &old_term, NULL);
               return 1;
+            }
+          if (n_bytes == 0 && ftruncate (out_fd, 0) != 0)
+            {
+              fprintf (stderr, _("hmtrace attach: cannot write to %s: %s; detaching\n"), output,
+                       g_strerror (errno));
+              stop_requested = 1;
             }
           if (n_bytes == 0 && !quiet)
             fprintf (stderr, _("hmtrace attach: attached to %d (%s) in %.1f ms%s; "
@@ -280,8 +293,9 @@ hmtrace_attach_main (int argc, char **argv)
     }
   if (n_bytes == 0)
     {
-      /* the file is ours and empty: leave nothing behind */
-      unlink (output);
+      /* untouched if it was there; removed if we made it */
+      if (!existed)
+        unlink (output);
       fprintf (stderr, _("hmtrace attach: process %d sent no trace: another debugger is "
                          "attached to it, it runs the flight recorder (hmtrace dump %d writes "
                          "its last seconds), or it exited\n"), pid, pid);

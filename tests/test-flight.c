@@ -270,7 +270,8 @@ test_sampled (void)
 
 /* An attach to a flight recorder gets no session (the process is recorded
  * already): hmtrace attach says to dump it instead, with or without
- * --sample-bytes, and leaves no file behind; the program runs on. */
+ * --sample-bytes, removes the file it made and leaves one that was there
+ * as it was; the program runs on. */
 static void
 test_attach_says_dump (void)
 {
@@ -285,13 +286,21 @@ test_attach_says_dump (void)
       const gchar *sample[] = { hm_test_hmtrace_path (), "attach", "--sample-bytes", "4K",
                                 "--duration", "1", "-o", output, target_pid (&t), NULL };
       g_auto(HmTestRun) run = { 0 };
+      if (sampled)
+        g_assert_true (g_file_set_contents (output, "the user's\n", -1, NULL));
       hm_test_spawn (sampled ? sample : plain, NULL, &run);
       hm_test_assert_clean_failure (&run, "flight recorder");
       if (strstr (run.stderr_text, "hmtrace dump") == NULL)
         hm_test_fail ("hmtrace attach did not point to hmtrace dump: %s", run.stderr_text);
-      if (g_file_test (output, G_FILE_TEST_EXISTS))
+      g_autofree gchar *left = NULL;
+      gboolean there = g_file_get_contents (output, &left, NULL, NULL);
+      if (!sampled && there)
         hm_test_fail ("hmtrace attach left %s behind", output);
+      if (sampled && g_strcmp0 (left, "the user's\n") != 0)
+        hm_test_fail ("hmtrace attach changed the file that was at %s: \"%s\"", output,
+                      there ? left : "(gone)");
     }
+  unlink (output);
   g_free (target_finish (&t, 0));
   target_clear (&t);
 }

@@ -129,8 +129,9 @@ update_message (HmDbgWindow *self)
 
   if (self->recorder != NULL && hm_dbg_recorder_is_attached (self->recorder)
       && hm_dbg_trace_get_size (self->trace) == 0)
-    text = g_strdup_printf (_("%s sent no trace: another debugger is attached to it, or it "
-                              "exited."), hm_dbg_trace_get_title (self->trace));
+    text = g_strdup_printf (_("%s sent no trace: another debugger is attached to it, it runs "
+                              "the flight recorder (Dump a Flight Recorder… takes its last "
+                              "seconds), or it exited."), hm_dbg_trace_get_title (self->trace));
   else if (self->recorder != NULL && hm_dbg_trace_get_size (self->trace) == 0)
     text = g_strdup_printf (_("The agent did not load into %s, so nothing was recorded. "
                               "Statically linked and set-user-ID programs ignore LD_PRELOAD."),

@@ -2730,6 +2730,63 @@ test_flight_dump (gconstpointer data)
   g_rmdir (dir);
 }
 
+/* An attach to a flight recorder gets no trace (it takes dumps, not
+ * sessions): the window says so and points to Dump a Flight Recorder;
+ * the program runs on. */
+static gboolean
+says_no_trace (gpointer data)
+{
+  GtkLabel *info = GTK_LABEL (template_child (data, HM_DBG_TYPE_WINDOW, "info_label"));
+  return strstr (gtk_label_get_text (info), "sent no trace") != NULL;
+}
+
+static void
+test_flight_attach_says_dump (void)
+{
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkLabel *info = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "flight-target",
+                                               NULL);
+  g_autofree char *dir = g_dir_make_tmp ("hm-gui-flight-XXXXXX", NULL);
+  g_autofree char *base = g_build_filename (dir, "t.hmt", NULL);
+  const char *argv[] = { program, "2500", "wait", NULL };
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+  int in_fd, out_fd, status_code;
+  char line[256];
+
+  envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
+  envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER", "1", TRUE);
+  envp = g_environ_setenv (envp, "HM_FLIGHT_OUTPUT", base, TRUE);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, &in_fd, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  FILE *out = fdopen (out_fd, "r");
+  while (fgets (line, sizeof line, out) != NULL && strcmp (line, "ready\n") != 0)
+    ;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (hm_dbg_window_attach (window, pid));
+  g_assert_true (wait_until (says_no_trace, window, WAIT_TIMEOUT_MS));
+  g_test_message ("info: %s", gtk_label_get_text (info));
+  g_assert_nonnull (strstr (gtk_label_get_text (info), "flight recorder"));
+  g_assert_nonnull (strstr (gtk_label_get_text (info), "Dump a Flight Recorder"));
+  run_loop_for (200);
+  save_screenshot (GTK_WIDGET (window), "debugger-flight-attach.png");
+
+  close (in_fd);
+  while (fgets (line, sizeof line, out) != NULL)
+    ;
+  fclose (out);
+  g_assert_cmpint (waitpid (pid, &status_code, 0), ==, pid);
+  g_assert_true (WIFEXITED (status_code));
+  g_assert_cmpint (WEXITSTATUS (status_code), ==, 0);
+  close_window (window);
+  g_rmdir (dir);
+}
+
 /* A process that is not a flight recorder: the window says so. */
 static gboolean
 has_error_message (gpointer data)
@@ -2900,6 +2957,7 @@ main (int   argc,
   g_test_add_data_func ("/gui/flight/sampled-dump-says-estimates", GINT_TO_POINTER (FLIGHT_SAMPLED),
                         test_flight_dump);
   g_test_add_func ("/gui/flight/not-a-flight-recorder-says-so", test_flight_dump_refused);
+  g_test_add_func ("/gui/flight/attach-says-dump", test_flight_attach_says_dump);
   g_test_add_func ("/gui/window/shortcuts-window-builds", test_shortcuts_window);
   g_test_add_func ("/gui/window/size-is-remembered", test_window_size_remembered);
   g_test_add_func ("/gui/style/dark-style-follows-the-theme", test_dark_style);

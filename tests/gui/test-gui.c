@@ -2645,45 +2645,81 @@ pid_is_shown (gpointer data)
  * its numbers are estimates. */
 enum { FLIGHT_THROUGH_DIALOG = 1, FLIGHT_SAMPLED = 2 };
 
+/* flight-target under a 1 s recorder whose dumps go to DIR/t.flight-N.hmt
+ * (sampled at a mean of one byte with FLIGHT_SAMPLED), read up to "ready":
+ * it is in its window then, waiting for its stdin to close. */
+typedef struct {
+  char *dir;
+  GPid pid;
+  int in_fd;
+  FILE *out;
+} FlightTarget;
+
 static void
-test_flight_dump (gconstpointer data)
+flight_target_start (FlightTarget *t, gboolean sampled)
 {
-  gboolean through_dialog = (GPOINTER_TO_INT (data) & FLIGHT_THROUGH_DIALOG) != 0;
-  gboolean sampled = (GPOINTER_TO_INT (data) & FLIGHT_SAMPLED) != 0;
-  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
   g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "flight-target",
                                                NULL);
-  g_autofree char *dir = g_dir_make_tmp ("hm-gui-flight-XXXXXX", NULL);
-  g_autofree char *base = g_build_filename (dir, "t.hmt", NULL);
   const char *argv[] = { program, "2500", "wait", NULL };
   g_auto(GStrv) envp = g_get_environ ();
   g_autoptr(GError) error = NULL;
-  GtkLabel *info = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
-  GPid pid;
-  int in_fd, out_fd, status_code;
   char line[256];
-  HmHeapModel *model;
-  HmEndReason reason;
-  gint64 status;
+  int out_fd;
 
+  t->dir = g_dir_make_tmp ("hm-gui-flight-XXXXXX", NULL);
+  g_autofree char *base = g_build_filename (t->dir, "t.hmt", NULL);
   envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
   envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER", "1", TRUE);
   envp = g_environ_setenv (envp, "HM_FLIGHT_OUTPUT", base, TRUE);
   if (sampled)
     envp = g_environ_setenv (envp, "HM_SAMPLE_BYTES", "1", TRUE);
   g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
-                                           NULL, NULL, &pid, &in_fd, &out_fd, NULL, &error));
+                                           NULL, NULL, &t->pid, &t->in_fd, &out_fd, NULL, &error));
   g_assert_no_error (error);
-  FILE *out = fdopen (out_fd, "r");
-  while (fgets (line, sizeof line, out) != NULL && strcmp (line, "ready\n") != 0)
+  t->out = fdopen (out_fd, "r");
+  while (fgets (line, sizeof line, t->out) != NULL && strcmp (line, "ready\n") != 0)
     ;
+}
 
+/* It runs on, and ends as it would have; its dump and directory go. */
+static void
+flight_target_finish (FlightTarget *t)
+{
+  char line[256];
+  int status_code;
+
+  close (t->in_fd);
+  while (fgets (line, sizeof line, t->out) != NULL)
+    ;
+  fclose (t->out);
+  g_assert_cmpint (waitpid (t->pid, &status_code, 0), ==, t->pid);
+  g_assert_true (WIFEXITED (status_code));
+  g_assert_cmpint (WEXITSTATUS (status_code), ==, 0);
+  g_autofree char *dump = g_build_filename (t->dir, "t.flight-1.hmt", NULL);
+  g_unlink (dump);
+  g_rmdir (t->dir);
+  g_free (t->dir);
+}
+
+static void
+test_flight_dump (gconstpointer data)
+{
+  gboolean through_dialog = (GPOINTER_TO_INT (data) & FLIGHT_THROUGH_DIALOG) != 0;
+  gboolean sampled = (GPOINTER_TO_INT (data) & FLIGHT_SAMPLED) != 0;
+  HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
+  GtkLabel *info = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
+  FlightTarget t;
+  HmHeapModel *model;
+  HmEndReason reason;
+  gint64 status;
+
+  flight_target_start (&t, sampled);
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
   gtk_window_present (GTK_WINDOW (window));
   if (through_dialog)
     {
-      g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
-      ShownWait shown = { NULL, (int) pid };
+      g_autofree char *pid_text = g_strdup_printf ("%d", (int) t.pid);
+      ShownWait shown = { NULL, (int) t.pid };
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.flight-dump", NULL));
       shown.dialog = find_attach_dialog ();
       g_assert_nonnull (shown.dialog);
@@ -2696,7 +2732,7 @@ test_flight_dump (gconstpointer data)
       gtk_widget_activate_action (GTK_WIDGET (shown.dialog), "attach.start", NULL);
     }
   else
-    hm_dbg_window_flight_dump (window, pid);
+    hm_dbg_window_flight_dump (window, t.pid);
   g_assert_true (wait_until (dump_loaded, window, WAIT_TIMEOUT_MS));
   g_assert_true (wait_until (window_idle, window, WAIT_TIMEOUT_MS));
   run_loop_for (300);
@@ -2716,18 +2752,8 @@ test_flight_dump (gconstpointer data)
     save_screenshot (GTK_WIDGET (window), sampled ? "debugger-flight-dump-sampled.png"
                                                   : "debugger-flight-dump.png");
 
-  /* it runs on, and ends as it would have */
-  close (in_fd);
-  while (fgets (line, sizeof line, out) != NULL)
-    ;
-  fclose (out);
-  g_assert_cmpint (waitpid (pid, &status_code, 0), ==, pid);
-  g_assert_true (WIFEXITED (status_code));
-  g_assert_cmpint (WEXITSTATUS (status_code), ==, 0);
+  flight_target_finish (&t);
   close_window (window);
-  g_autofree char *dump = g_build_filename (dir, "t.flight-1.hmt", NULL);
-  g_unlink (dump);
-  g_rmdir (dir);
 }
 
 /* An attach to a flight recorder gets no trace (it takes dumps, not
@@ -2745,46 +2771,20 @@ test_flight_attach_says_dump (void)
 {
   HmDbgWindow *window = hm_dbg_window_new (GTK_APPLICATION (application));
   GtkLabel *info = GTK_LABEL (template_child (window, HM_DBG_TYPE_WINDOW, "info_label"));
-  g_autofree char *program = g_build_filename (g_getenv ("HM_TEST_PROGRAMS_DIR"), "flight-target",
-                                               NULL);
-  g_autofree char *dir = g_dir_make_tmp ("hm-gui-flight-XXXXXX", NULL);
-  g_autofree char *base = g_build_filename (dir, "t.hmt", NULL);
-  const char *argv[] = { program, "2500", "wait", NULL };
-  g_auto(GStrv) envp = g_get_environ ();
-  g_autoptr(GError) error = NULL;
-  GPid pid;
-  int in_fd, out_fd, status_code;
-  char line[256];
+  FlightTarget t;
 
-  envp = g_environ_setenv (envp, "LD_PRELOAD", g_getenv ("HM_AGENT_PATH"), TRUE);
-  envp = g_environ_setenv (envp, "HM_FLIGHT_RECORDER", "1", TRUE);
-  envp = g_environ_setenv (envp, "HM_FLIGHT_OUTPUT", base, TRUE);
-  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
-                                           NULL, NULL, &pid, &in_fd, &out_fd, NULL, &error));
-  g_assert_no_error (error);
-  FILE *out = fdopen (out_fd, "r");
-  while (fgets (line, sizeof line, out) != NULL && strcmp (line, "ready\n") != 0)
-    ;
-
+  flight_target_start (&t, FALSE);
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 780);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (hm_dbg_window_attach (window, pid));
+  g_assert_true (hm_dbg_window_attach (window, t.pid));
   g_assert_true (wait_until (says_no_trace, window, WAIT_TIMEOUT_MS));
   g_test_message ("info: %s", gtk_label_get_text (info));
   g_assert_nonnull (strstr (gtk_label_get_text (info), "flight recorder"));
   g_assert_nonnull (strstr (gtk_label_get_text (info), "Dump a Flight Recorder"));
   run_loop_for (200);
   save_screenshot (GTK_WIDGET (window), "debugger-flight-attach.png");
-
-  close (in_fd);
-  while (fgets (line, sizeof line, out) != NULL)
-    ;
-  fclose (out);
-  g_assert_cmpint (waitpid (pid, &status_code, 0), ==, pid);
-  g_assert_true (WIFEXITED (status_code));
-  g_assert_cmpint (WEXITSTATUS (status_code), ==, 0);
+  flight_target_finish (&t);
   close_window (window);
-  g_rmdir (dir);
 }
 
 /* A process that is not a flight recorder: the window says so. */

@@ -26,3 +26,5 @@ bool hmtrace_self_dir (char *out, size_t size);
  * locale's files cost a recorded program 0.1 ms of its start). */
 void hmtrace_messages (void);
 const char *hmtrace_gettext (const char *msgid);
+/* strerror in the user's language (the locale set up first) */
+const char *hmtrace_error_text (int error);

@@ -58,14 +58,7 @@ xasprintf (const char *format, ...)
   return out;
 }
 
-/* strerror and strsignal in the user's language (hmtrace_messages) */
-static const char *
-error_text (int error)
-{
-  hmtrace_messages ();
-  return strerror (error);
-}
-
+/* strsignal in the user's language (hmtrace_messages) */
 static const char *
 signal_text (int signal_number)
 {
@@ -242,7 +235,7 @@ check_program (const char *path)
   if (stat (path, &st) != 0)
     {
       int saved = errno;
-      fprintf (stderr, "hmtrace record: %s: %s\n", path, error_text (saved));
+      fprintf (stderr, "hmtrace record: %s: %s\n", path, hmtrace_error_text (saved));
       return saved == ENOENT ? 127 : 126;
     }
   if (!S_ISREG (st.st_mode))
@@ -505,7 +498,7 @@ hmtrace_record_main (int argc, char **argv)
         {
           int saved = errno;
           fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), output,
-                   error_text (saved));
+                   hmtrace_error_text (saved));
           return 1;
         }
     }
@@ -542,7 +535,7 @@ hmtrace_record_main (int argc, char **argv)
         {
           int saved = errno;   /* before _() sets the locale up */
           fprintf (stderr, _("hmtrace record: cannot write the trace to %s: %s\n"), partial,
-                   error_text (saved));
+                   hmtrace_error_text (saved));
           return 1;
         }
     }
@@ -596,7 +589,8 @@ hmtrace_record_main (int argc, char **argv)
     {
       sigaction (SIGINT, &old_int, NULL);
       sigaction (SIGQUIT, &old_quit, NULL);
-      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program, error_text (spawn_error));
+      fprintf (stderr, _("hmtrace record: cannot run %s: %s\n"), program,
+               hmtrace_error_text (spawn_error));
       if (partial != NULL)
         unlink (partial);
       return spawn_error == ENOENT ? 127 : 126;
@@ -609,7 +603,7 @@ hmtrace_record_main (int argc, char **argv)
         {
           int saved = errno;
           fprintf (stderr, _("hmtrace record: the trace stays %s: cannot name it %s: %s\n"),
-                   partial, output, error_text (saved));
+                   partial, output, hmtrace_error_text (saved));
           output = partial;
         }
     }
@@ -620,7 +614,7 @@ hmtrace_record_main (int argc, char **argv)
     if (errno != EINTR)
       {
         int saved = errno;
-        fprintf (stderr, _("hmtrace record: lost the program: %s\n"), error_text (saved));
+        fprintf (stderr, _("hmtrace record: lost the program: %s\n"), hmtrace_error_text (saved));
         return 1;
       }
   sigaction (SIGINT, &old_int, NULL);

@@ -81,6 +81,13 @@ hmtrace_gettext (const char *msgid)
   return gettext (msgid);
 }
 
+const char *
+hmtrace_error_text (int error)
+{
+  hmtrace_messages ();
+  return strerror (error);
+}
+
 bool
 hmtrace_self_dir (char *out, size_t size)
 {
@@ -109,7 +116,7 @@ run_tool (char **argv)
   execv (tool, argv);
   int saved = errno;
   fprintf (stderr, _("hmtrace: cannot run %s (%s): %s; is hybridmem installed completely?\n"),
-           tool, argv[1], (hmtrace_messages (), strerror (saved)));
+           tool, argv[1], hmtrace_error_text (saved));
   return saved == ENOENT ? 127 : 126;
 }
 #endif

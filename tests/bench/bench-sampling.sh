@@ -60,7 +60,7 @@ echo "bench-sampling: $(basename "$bench") plain and with --sample-bytes $mean,"
 # (user + system of the process and its children) from wait4, both to the
 # microsecond.
 python3 - "$repeat" "$work" "$bench" "$hmtrace" "$mean" "$HM_AGENT_PATH" "$forward" <<'PYEOF'
-import os, random, statistics, subprocess, sys, time
+import math, os, random, statistics, subprocess, sys, time
 
 repeat, work, bench, hmtrace, mean, agent, forward = sys.argv[1:8]
 # Each run writes a new trace, as hmtrace's default names do: the last
@@ -112,6 +112,20 @@ for _ in range(int(repeat)):
         walls[k].append(w)
         cpus[k].append(c)
 
+def median_interval(values):
+    """the median and its 95% confidence interval, from order statistics
+    (the sign test's: it assumes nothing of the noise's shape, which here
+    has long tails, only that the runs are independent)"""
+    v = sorted(values)
+    n = len(v)
+    k, tail = 0, 0.0
+    while k < n and tail + math.comb(n, k) / 2.0 ** n <= 0.025:
+        tail += math.comb(n, k) / 2.0 ** n
+        k += 1
+    # with too few runs for an interval, the extremes
+    lo, hi = (v[k - 1], v[n - k]) if k > 0 else (v[0], v[-1])
+    return statistics.median(v), lo, hi
+
 plain = "plain"
 print("\n%-38s %10s %10s %10s %10s" % ("run", "wall best", "median", "CPU best", "median"))
 for k in kinds:
@@ -123,8 +137,11 @@ for k in kinds:
             statistics.median(walls[k]) / statistics.median(walls[plain]),
             min(cpus[k]) / min(cpus[plain]), statistics.median(cpus[k]) / statistics.median(cpus[plain]),
             "   (target <= 1.05x)" if k.startswith("hmtrace") else ""))
-        print("%-38s %9.3fx" % ("  median of side-by-side wall ratios",
-                                 statistics.median(a / b for a, b in zip(walls[k], walls[plain]))))
+        m, lo, hi = median_interval([a / b for a, b in zip(walls[k], walls[plain])])
+        print("%-38s %9.3fx   (95%% interval %.3f-%.3fx)" % ("  median of side-by-side wall ratios",
+                                                              m, lo, hi))
+        if k.startswith("hmtrace"):
+            verdict = (m, lo, hi)
 bare = "bare interposer (forwards only)"
 if bare in walls:
     # what is ours, above the interposition every hook pays
@@ -135,6 +152,16 @@ if bare in walls:
                 statistics.median(a / b for a, b in zip(walls[k], walls[bare]))))
 for k in kinds:
     print("wall times (s), %s: %s" % (k, " ".join("%.3f" % w for w in walls[k])))
+# The verdict on the target, from the statistic this machine's noise
+# disturbs least: in a slow stretch every command is slower by a factor,
+# and a run is compared with the plain run of its own round.  The interval
+# says whether the rounds were enough to tell.
+m, lo, hi = verdict
+print("speed target (hmtrace record at %s <= 1.05x plain wall, median side by side %.3fx): %s"
+      % (mean, m, "met: the 95%% interval's top, %.3fx, is under it" % hi if hi <= 1.05
+         else "NOT met: the 95%% interval's bottom, %.3fx, is over it" % lo if lo > 1.05
+         else "undecided: the 95%% interval %.3f-%.3fx holds 1.05x; more rounds "
+              "(HM_BENCH_REPEAT) narrow it" % (lo, hi)))
 PYEOF
 samples=$("$hmtrace" report --json "$work/bench.hmt" | python3 -c '
 import json, sys

@@ -188,9 +188,11 @@ static void send_all (int fd, const char *text, size_t len);
 
 /* A client may open with one line of options, at once after it connects:
  * "sample N\n" asks for a sampled trace, one sample per N bytes on average
- * (hmtrace attach --sample-bytes).  A client that says nothing within
- * OPTIONS_MS gets the full trace; anything else it says is left for the
- * session ("analyze").  Returns N, 0 for none, or -1 after a bad line. */
+ * (hmtrace attach --sample-bytes), and an empty line for the full trace
+ * (hm_attach_begin), which then starts without waiting.  A client that says
+ * nothing within OPTIONS_MS gets the full trace too; anything else it says
+ * is left for the session ("analyze").  Returns N, 0 for none, or -1 after
+ * a bad line. */
 #define OPTIONS_MS 50
 static int64_t
 read_session_options (int fd)
@@ -201,6 +203,11 @@ read_session_options (int fd)
   if (poll (&p, 1, OPTIONS_MS) <= 0 || (p.revents & POLLIN) == 0)
     return 0;
   ssize_t n = recv (fd, line, sizeof line - 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n >= 1 && line[0] == '\n')
+    {
+      recv (fd, line, 1, MSG_DONTWAIT);   /* the empty line: the full trace */
+      return 0;
+    }
   if (n < 7 || memcmp (line, "sample ", 7) != 0)
     return 0;
   line[n] = '\0';
@@ -324,8 +331,9 @@ run_session (int fd)
 /* In flight-recorder mode the socket takes one request a connection, a
  * line: "dump\n" (to the default name) or "dump PATH\n" writes a dump and
  * answers "ok FILE\n" or "error MESSAGE\n"; "info\n" answers one line of
- * "key=value" (what the recorder holds).  A client that says nothing (an
- * attach) gets an empty stream: the process is traced already. */
+ * "key=value" (what the recorder holds).  An attach gets an empty stream,
+ * the process being traced already: at once when it opens with its empty
+ * line (hm_attach_begin), after 2 s when it says nothing. */
 static void
 send_all (int fd, const char *text, size_t len)
 {
@@ -368,6 +376,8 @@ flight_request (int fd)
   if (nl == NULL)
     return;
   *nl = '\0';
+  if (line[0] == '\0')
+    return;   /* an attach's opening line; the client says what to do */
   if (strcmp (line, "info") == 0)
     {
       alen = hm_flight_format_stats (answer, sizeof answer);

@@ -142,6 +142,23 @@ hm_attach_connect (int pid, GError **error)
   return fd;
 }
 
+gboolean
+hm_attach_begin (int fd, guint64 sample_bytes, GError **error)
+{
+  g_autofree char *line = sample_bytes != 0
+    ? g_strdup_printf ("sample %" G_GUINT64_FORMAT "\n", sample_bytes) : g_strdup ("\n");
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (send (fd, line, strlen (line), MSG_NOSIGNAL) != (ssize_t) strlen (line))
+    {
+      g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED,
+                   _("cannot start the session: %s"), g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 char *
 hm_flight_ask (int pid, const char *request, const char *path, GError **error)
 {

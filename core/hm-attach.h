@@ -35,6 +35,12 @@ gboolean hm_attach_check_process (int pid, GError **error);
  * down for writing.  -1 with HM_ATTACH_ERROR_NO_AGENT when nobody listens. */
 int hm_attach_connect (int pid, GError **error);
 
+/* Opens the session on fd (from hm_attach_connect) at once: a trace sampled
+ * at one sample per sample_bytes on average, or with 0 every allocation.
+ * Without it the agent waits 50 ms for options, and a flight recorder,
+ * which takes no attach, 2 s before it sends its empty stream. */
+gboolean hm_attach_begin (int fd, guint64 sample_bytes, GError **error);
+
 /* The flight recorder of pid's agent (HM_FLIGHT_RECORDER): "dump" writes
  * its window to path (made absolute here; NULL: the agent's default name)
  * and returns the file's name; "info" returns one line of key=value pairs,

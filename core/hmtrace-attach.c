@@ -186,16 +186,11 @@ hmtrace_attach_main (int argc, char **argv)
       return 1;
     }
 
-  if (sample_bytes != 0)
+  if (!hm_attach_begin (sock, sample_bytes, &error))
     {
-      g_autofree char *line = g_strdup_printf ("sample %" G_GUINT64_FORMAT "\n", sample_bytes);
-      if (send (sock, line, strlen (line), MSG_NOSIGNAL) != (ssize_t) strlen (line))
-        {
-          fprintf (stderr, _("hmtrace attach: cannot ask %d for sampling: %s\n"), pid,
-                   g_strerror (errno));
-          close (sock);
-          return 1;
-        }
+      fprintf (stderr, "hmtrace attach: %d: %s\n", pid, error->message);
+      close (sock);
+      return 1;
     }
 
   if (output == NULL)

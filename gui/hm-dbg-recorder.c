@@ -320,6 +320,11 @@ hm_dbg_recorder_attach (HmDbgRecorder *self,
       if (fd < 0)
         return FALSE;
     }
+  if (!hm_attach_begin (fd, 0, error))
+    {
+      close (fd);
+      return FALSE;
+    }
   if (!open_buffer_file (self, error))
     {
       close (fd);

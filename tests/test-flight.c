@@ -12,12 +12,15 @@
  */
 #include <errno.h>
 #include <gio/gio.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hm-attach.h"
 #include "hm-test-util.h"
 
 #define WINDOW_S "3"
@@ -301,6 +304,20 @@ test_attach_says_dump (void)
                       there ? left : "(gone)");
     }
   unlink (output);
+
+  /* The attach's opening line (hm_attach_begin) gets the empty stream at
+   * once; a client that says nothing waits 2 s for it. */
+  g_autoptr(GError) error = NULL;
+  int fd = hm_attach_connect (atoi (target_pid (&t)), &error);
+  g_assert_no_error (error);
+  g_assert_true (hm_attach_begin (fd, 0, &error));
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  int ready = poll (&p, 1, 1000);
+  char byte;
+  if (ready != 1 || recv (fd, &byte, 1, 0) != 0)
+    hm_test_fail ("the flight recorder did not close an attach's session at once "
+                  "(poll %d, errno %d)", ready, errno);
+  close (fd);
   g_free (target_finish (&t, 0));
   target_clear (&t);
 }

@@ -744,7 +744,8 @@ void hm_fork_unlock_all (int child) HM_HIDDEN;
 /* hm-lifetime-scan.c: its part of that */
 void hm_lifetime_scan_fork_lock (void) HM_HIDDEN;
 void hm_lifetime_scan_fork_unlock (int child) HM_HIDDEN;
-void hm_agent_before_exec (void) HM_HIDDEN;
+/* what: the path or file name exec'd (NULL for fexecve) */
+void hm_agent_before_exec (const char *what) HM_HIDDEN;
 void hm_agent_exec_failed (void) HM_HIDDEN;
 /* An attach session on a connected socket (hm-listener.c): starts tracing
  * into it (0), or leaves everything as it was (-1). */

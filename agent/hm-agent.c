@@ -643,19 +643,34 @@ hm_agent_note_exit (int status)
   hm_agent.exit_status = status;
 }
 
+static int exec_said;   /* the notice below was given */
+
 void
-hm_agent_before_exec (void)
+hm_agent_before_exec (const char *what)
 {
   /* A vfork child shares our memory but is not us: leave the trace alone. */
   if (getpid () != hm_agent.pid)
     return;
   hm_listener_remove_socket ();
   if (hm_agent.tracing)
-    hm_writer_flush (HM_END_EXEC, 0);
+    {
+      hm_writer_flush (HM_END_EXEC, 0);
+      /* A wrapper (taskset, nice, a shell's last command) execs the program
+       * that was meant: without a word, the trace would be the wrapper's. */
+      const char *self = strrchr (hm_agent_exe (), '/');
+      exec_said = 1;
+      hm_notice ("%s execs %s: the trace ends here, for an exec is not followed; to record "
+                 "that program, run it directly (a wrapper goes outside: WRAPPER hmtrace "
+                 "record -- PROGRAM)", self != NULL ? self + 1 : "the program",
+                 what != NULL ? what : "another program");
+    }
 }
 
 void
 hm_agent_exec_failed (void)
 {
   /* The trace goes on; a later END supersedes the exec one. */
+  if (exec_said)
+    hm_notice ("that exec failed (%s); the trace goes on", strerror (errno));
+  exec_said = 0;
 }

@@ -1109,7 +1109,7 @@ HM_EXPORT int
 execve (const char *path, char *const argv[], char *const envp[])
 {
   ExecveFn real = next_symbol ("execve");
-  hm_agent_before_exec ();
+  hm_agent_before_exec (path);
   int r = real (path, argv, envp);
   hm_agent_exec_failed ();
   return r;
@@ -1125,7 +1125,7 @@ HM_EXPORT int
 execvpe (const char *file, char *const argv[], char *const envp[])
 {
   ExecvpeFn real = next_symbol ("execvpe");
-  hm_agent_before_exec ();
+  hm_agent_before_exec (file);
   int r = real (file, argv, envp);
   hm_agent_exec_failed ();
   return r;
@@ -1141,7 +1141,7 @@ HM_EXPORT int
 fexecve (int fd, char *const argv[], char *const envp[])
 {
   FexecveFn real = next_symbol ("fexecve");
-  hm_agent_before_exec ();
+  hm_agent_before_exec (NULL);
   int r = real (fd, argv, envp);
   hm_agent_exec_failed ();
   return r;

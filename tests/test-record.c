@@ -537,6 +537,51 @@ test_streams_and_status (void)
   g_assert_true (g_file_test (trace, G_FILE_TEST_IS_REGULAR));
 }
 
+/* A program that becomes another by exec (a wrapper, as taskset or nice):
+ * its trace ends at the exec and says so, the exec'd program runs untraced,
+ * and the agent tells the user the trace is the first program's, naming
+ * the second, unless HM_QUIET. */
+static void
+test_exec_ends_trace (void)
+{
+  g_autofree gchar *program = NULL;
+  g_autofree gchar *trace = NULL;
+  g_autoptr(json_t) report = NULL;
+  HmSiteSums sums;
+
+  if (!hm_test_require_hmtrace ())
+    return;
+  program = hm_test_program_path ("execer");
+  trace = g_build_filename (tmp_dir, "execer-replace.hmt", NULL);
+  for (int quiet = 0; quiet <= 1; quiet++)
+    {
+      const gchar *argv[] = { hm_test_hmtrace_path (), "record", "-o", trace, "--", program,
+                              "replace", NULL };
+      const gchar *env[] = { quiet ? "HM_QUIET=1" : "HM_QUIET=0", NULL };
+      g_auto(HmTestRun) run = { 0 };
+      hm_test_spawn (argv, env, &run);
+      if (!WIFEXITED (run.exit_status) || WEXITSTATUS (run.exit_status) != 0)
+        {
+          hm_test_fail ("hmtrace record -- execer replace: status %d, stderr %s",
+                        run.exit_status, run.stderr_text);
+          return;
+        }
+      gboolean said = strstr (run.stderr_text, "execs /proc/self/exe") != NULL
+                      && strstr (run.stderr_text, "not followed") != NULL;
+      if (said == quiet)
+        hm_test_fail ("with HM_QUIET=%d the agent %s the exec: \"%s\"", quiet,
+                      said ? "still spoke of" : "said nothing of", run.stderr_text);
+    }
+  if ((report = hm_test_report_json (trace)) == NULL)
+    return;
+  json_t *end = json_object_get (report, "exit");
+  g_assert_cmpstr (json_string_value (json_object_get (end, "reason")), ==, "exec");
+  hm_test_sum_sites (report, "parent_before_exec", NULL, 0, &sums);
+  g_assert_cmpuint (sums.allocations, ==, 50);
+  hm_test_sum_sites (report, "exec_child_alloc", NULL, 0, &sums);
+  g_assert_cmpuint (sums.allocations, ==, 0);
+}
+
 /* A program killed by a signal: hmtrace exits 128 + the signal like a shell,
  * and the trace reads up to where the program died. */
 static void
@@ -694,6 +739,7 @@ main (int argc, char **argv)
   g_test_add_func ("/record/single/report-shape", test_report_shape);
   g_test_add_func ("/record/single/one-site-per-call", test_single_one_site_per_call);
   g_test_add_func ("/record/exit3/streams-and-status", test_streams_and_status);
+  g_test_add_func ("/record/execer/exec-ends-trace", test_exec_ends_trace);
   g_test_add_func ("/record/threads-stress/parallel", test_threads_stress);
   g_test_add_data_func ("/record/crasher/abort", "abort", test_killed_by_signal);
   g_test_add_data_func ("/record/crasher/kill", "kill", test_killed_by_signal);

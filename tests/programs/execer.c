@@ -1,7 +1,9 @@
 /* execer.c — a parent that forks and execs, twice: once itself (in "child"
  * mode, which allocates) and once /bin/true.  The exec'd images inherit the
  * environment that put the agent in, so they must not write into (or over)
- * the parent's trace.
+ * the parent's trace.  `execer replace` is a wrapper instead: it allocates
+ * as parent_before_exec does, then becomes `execer child` by exec, without
+ * a fork (exit status 93 if the exec fails).
  *
  * Prints nothing, no stdio.  Exit status 0 unless a child failed (then 91+).
  *
@@ -82,6 +84,13 @@ main (int argc, char **argv)
 
   char *self_argv[] = { "/proc/self/exe", "child", NULL };
   char *true_argv[] = { "/bin/true", NULL };
+
+  if (argc > 1 && strcmp (argv[1], "replace") == 0)
+    {
+      parent_before_exec ();
+      execv (self_argv[0], self_argv);
+      return 93;
+    }
 
   parent_before_exec ();
   if (run_and_wait (self_argv) != 0)

@@ -669,8 +669,11 @@ hm_agent_before_exec (const char *what)
 void
 hm_agent_exec_failed (void)
 {
-  /* The trace goes on; a later END supersedes the exec one. */
+  /* The trace goes on; a later END supersedes the exec one.  errno is the
+   * exec's, which the program reads next: the notice must not change it. */
+  int error = errno;
   if (exec_said)
-    hm_notice ("that exec failed (%s); the trace goes on", strerror (errno));
+    hm_notice ("that exec failed (%s); the trace goes on", strerror (error));
   exec_said = 0;
+  errno = error;
 }

@@ -150,7 +150,10 @@ hm_attach_begin (int fd, guint64 sample_bytes, GError **error)
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (send (fd, line, strlen (line), MSG_NOSIGNAL) != (ssize_t) strlen (line))
+  if (send (fd, line, strlen (line), MSG_NOSIGNAL) != (ssize_t) strlen (line)
+      /* closed at once (another debugger is attached, or the process went):
+       * the empty stream that follows is what the caller reports */
+      && errno != EPIPE && errno != ECONNRESET)
     {
       g_set_error (error, HM_ATTACH_ERROR, HM_ATTACH_ERROR_FAILED,
                    _("cannot start the session: %s"), g_strerror (errno));

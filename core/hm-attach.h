@@ -38,7 +38,9 @@ int hm_attach_connect (int pid, GError **error);
 /* Opens the session on fd (from hm_attach_connect) at once: a trace sampled
  * at one sample per sample_bytes on average, or with 0 every allocation.
  * Without it the agent waits 50 ms for options, and a flight recorder,
- * which takes no attach, 2 s before it sends its empty stream. */
+ * which takes no attach, 2 s before it sends its empty stream.  An agent
+ * that closed the socket already is no error here: the caller reads the
+ * empty stream and says why. */
 gboolean hm_attach_begin (int fd, guint64 sample_bytes, GError **error);
 
 /* The flight recorder of pid's agent (HM_FLIGHT_RECORDER): "dump" writes

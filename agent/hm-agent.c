@@ -643,25 +643,28 @@ hm_agent_note_exit (int status)
   hm_agent.exit_status = status;
 }
 
-static int exec_said;   /* the notice below was given */
+/* The process's own trace, which an exec ends (not a vfork child's, which
+ * shares our memory but is not us). */
+static bool
+exec_ends_trace (void)
+{
+  return getpid () == hm_agent.pid && hm_agent.tracing;
+}
 
 void
 hm_agent_before_exec (const char *what)
 {
-  /* A vfork child shares our memory but is not us: leave the trace alone. */
   if (getpid () != hm_agent.pid)
     return;
   hm_listener_remove_socket ();
-  if (hm_agent.tracing)
+  if (exec_ends_trace ())
     {
       hm_writer_flush (HM_END_EXEC, 0);
       /* A wrapper (taskset, nice, a shell's last command) execs the program
        * that was meant: without a word, the trace would be the wrapper's. */
-      const char *self = strrchr (hm_agent_exe (), '/');
-      exec_said = 1;
       hm_notice ("%s execs %s: the trace ends here, for an exec is not followed; to record "
                  "that program, run it directly (a wrapper goes outside: WRAPPER hmtrace "
-                 "record -- PROGRAM)", self != NULL ? self + 1 : "the program",
+                 "record -- PROGRAM)", hm_profile_exe_name (),
                  what != NULL ? what : "another program");
     }
 }
@@ -672,8 +675,7 @@ hm_agent_exec_failed (void)
   /* The trace goes on; a later END supersedes the exec one.  errno is the
    * exec's, which the program reads next: the notice must not change it. */
   int error = errno;
-  if (exec_said)
+  if (exec_ends_trace ())
     hm_notice ("that exec failed (%s); the trace goes on", strerror (error));
-  exec_said = 0;
   errno = error;
 }
